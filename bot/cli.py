@@ -1,0 +1,97 @@
+"""The `studybot` command line: run the bot, chat in the console, export or show the content."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+logger = logging.getLogger(__name__)
+
+EXIT_USAGE = 2
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run every configured channel (Telegram, WeCom robots, WeCom app) and the scheduler until stopped."""
+    from bot.runner import run
+
+    return run()
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    """Chat with the bot in the terminal: one command per line on stdin, replies on stdout."""
+    from bot.console import main as console_main
+
+    return console_main()
+
+
+def _load(args: argparse.Namespace):
+    from content import ContentError, EmptySpeechError, load_model
+
+    path = args.file or os.environ.get("STUDYBOT_CONTENT") or None
+    try:
+        return load_model(path)
+    except (ContentError, EmptySpeechError) as exc:
+        print(f"studybot: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Print the content model (sections, lessons, questions) as JSON."""
+    model = _load(args)
+    if model is None:
+        return EXIT_USAGE
+    json.dump(model.to_dict(), sys.stdout, ensure_ascii=False, indent=2 if args.indent else None)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print a readable outline: sections, lessons with prompts, question counts (--all: every question)."""
+    model = _load(args)
+    if model is None:
+        return EXIT_USAGE
+    from bot.outline import outline
+
+    sys.stdout.write(outline(model, full=args.all))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; each command's help is its function's docstring."""
+    parser = argparse.ArgumentParser(prog="studybot", description="学习助手 StudyBot")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, func in (("run", cmd_run), ("console", cmd_console)):
+        p = sub.add_parser(name, help=func.__doc__, description=func.__doc__)
+        p.set_defaults(func=func)
+    content = sub.add_parser("content", help="Export or show the speech's content model.")
+    content_sub = content.add_subparsers(dest="content_command", required=True, metavar="COMMAND")
+    export = content_sub.add_parser("export", help=cmd_export.__doc__, description=cmd_export.__doc__)
+    export.add_argument("--json", action="store_true", help="JSON output (the only format; kept for clarity)")
+    export.add_argument("--indent", action="store_true", help="pretty-print")
+    show = content_sub.add_parser("show", help=cmd_show.__doc__, description=cmd_show.__doc__)
+    show.add_argument("--all", action="store_true", help="also list every question")
+    for p in (export, show):
+        p.add_argument(
+            "--file", metavar="PATH", help="speech text file (default: STUDYBOT_CONTENT or bundled)"
+        )
+    export.set_defaults(func=cmd_export)
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away; nothing left to say.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Plain-text outline of a content model, for `studybot content show` and for reading it as an editor."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from content import ContentModel
+
+KIND_NAMES = {"cloze": "填空", "section": "出处", "sequence": "接续"}
+
+
+def outline(model: ContentModel, full: bool = False) -> str:
+    """Sections, lessons with their prompts, and the quiz bank (every question when `full`)."""
+    lines = [f"《{model.title}》", ""]
+    per_section = Counter(q.section_id for q in model.questions)
+    lessons_per = Counter(lesson.section_id for lesson in model.lessons)
+    lines.append(f"章节（{len(model.sections)}）")
+    for s in model.sections:
+        title = s.label if s.kind != "numbered" else f"{s.label} · {s.title}"
+        lines.append(
+            f"  [{s.id}] {title}：{len(s.text)} 字 · {len(s.sentences)} 句 · "
+            f"{lessons_per[s.id]} 课 · {per_section[s.id]} 题"
+        )
+        for sub in s.subsections:
+            lines.append(f"      {sub.label} {sub.title}：{len(sub.sentences)} 句")
+    lines += ["", f"学习计划：{len(model.lessons)} 天"]
+    for lesson in model.lessons:
+        section = model.section(lesson.section_id)
+        lines.append(
+            f"  第 {lesson.day} 天 · {section.label if section else lesson.section_id} · {len(lesson.text)} 字"
+        )
+        preview = lesson.text.replace("\n", " ")
+        lines.append(f"    {preview[:60]}{'……' if len(preview) > 60 else ''}")
+        lines.append(f"    💭 {lesson.prompt}")
+    kinds = Counter(q.kind for q in model.questions)
+    summary = "，".join(f"{KIND_NAMES.get(k, k)} {n}" for k, n in sorted(kinds.items()))
+    lines += ["", f"题库：{len(model.questions)} 题（{summary}）"]
+    if full:
+        for q in model.questions:
+            lines.append(f"  [{q.id}] {KIND_NAMES.get(q.kind, q.kind)} · {q.section_id} · {q.question}")
+            for i, option in enumerate(q.options):
+                lines.append(f"      {'ABCD'[i]}. {option}{'  ✔' if i == q.answer else ''}")
+    return "\n".join(lines) + "\n"

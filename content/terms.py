@@ -1,0 +1,193 @@
+"""Key phrases of a speech: quoted 提法, enumerations, a jieba dictionary that keeps them whole, keywords.
+
+jieba's dictionary takes most of a second to load, so nothing here touches it at import time; the base
+tokenizer is loaded once per process on first use and each speech gets a cheap copy with its own words
+added, so one speech's dictionary never changes how another is segmented.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+logger = logging.getLogger(__name__)
+
+_QUOTED = re.compile(r"“([^“”]{1,30})”")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# Fixed phrases of political writing that jieba would otherwise cut apart; added only where they occur.
+FIXED_PHRASES = (
+    "习近平新时代中国特色社会主义思想",
+    "以习近平同志为核心的党中央",
+    "习近平总书记",
+    "党的二十大精神",
+    "党的二十大",
+    "伟大建党精神",
+    "全面从严治党",
+    "高质量发展",
+    "高质量党建",
+    "民族复兴",
+    "强国建设",
+    "基层党组织",
+    "新时代新征程",
+    "主题教育",
+    "党中央",
+    "中国共产党",
+    "社会主义现代化国家",
+    "中央八项规定",
+    "干事创业",
+    "凝心铸魂",
+    "思想建党",
+    "理论强党",
+    "好干部标准",
+    "选人用人",
+    "人才强省",
+    "社会治理",
+    "乡村振兴",
+    "基层治理",
+    "党员队伍",
+    "党性修养",
+    "政德修养",
+    "组工干部",
+)
+# Words too general to name what an excerpt is about.
+STOPWORDS = frozenset(
+    """我们 你们 他们 要 要求 坚持 推动 进一步 更加 不断 全面 加强 持续 一些 各级 各个 同时 一方面 另一方面
+    始终 切实 自觉 深入 扎实 做好 抓好 抓实 提高 提升 实现 确保 工作 方面 问题 重要 今天 这个 那些 就是 必须
+    广大 充分 积极 有效 中国 同志 同志们 从而 以及 其中 通过 形成 之后 之所 作为 不断增强 注重 围绕 结合 强化
+    突出 总是 每次 这样 一路 走来 正在 开展 落实 贯彻 学习 领会 深刻 领悟 把握 进行 建设 发展 组织 思想 政治
+    党的 人民 之基 引导 教育 一代代 一块 一处 一步""".split()
+)
+
+
+@functools.cache
+def _base_tokenizer():
+    """jieba's tokenizer with its main dictionary loaded (once per process, from jieba's disk cache)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+@functools.cache
+def _idf() -> tuple[dict[str, float], float]:
+    """jieba's IDF table and its median, for keyword ranking."""
+    import jieba.analyse
+
+    loader = jieba.analyse.TFIDF().idf_loader
+    return loader.idf_freq, loader.median_idf
+
+
+def make_tokenizer(words: Iterable[str]):
+    """A jieba tokenizer that keeps `words` whole, sharing nothing mutable with other speeches."""
+    import jieba
+
+    base = _base_tokenizer()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ = dict(base.FREQ)
+    tokenizer.total = base.total
+    tokenizer.initialized = True
+    for word in sorted(set(words)):
+        if len(word) >= 2:
+            # A high frequency wins over any split the main dictionary would prefer.
+            tokenizer.add_word(word, freq=max(tokenizer.FREQ.get(word) or 0, 100_000))
+    return tokenizer
+
+
+def quoted_terms(text: str) -> list[str]:
+    """Distinct quoted terms “…” in order of first appearance."""
+    seen: dict[str, None] = {}
+    for match in _QUOTED.finditer(text):
+        term = match.group(1).strip()
+        if _HAN.search(term):
+            seen.setdefault(term, None)
+    return list(seen)
+
+
+def fixed_phrases(text: str) -> list[str]:
+    """The fixed phrases that occur in the text."""
+    return [p for p in FIXED_PHRASES if p in text]
+
+
+def title_phrase(title: str) -> str:
+    """The core of a section title: 扎实做好理论武装 → 理论武装."""
+    core = re.sub(
+        r"^(扎实|抓实|切实|着力|全面|持续|进一步)?(做好|抓好|加强|推进|推动|坚持|强化|做实)", "", title
+    )
+    return core if len(core) >= 2 else title
+
+
+def enumerations(clause_text: str, cut) -> list[list[str]]:
+    """Lists of three or more parallel items (A、B、C) in the clauses of a sentence.
+
+    `cut` is a segmenting function; it trims the first and last item to the length of the middle ones
+    on word boundaries (推动形成能者上 → 能者上, 劣者汰的良好局面 → 劣者汰).
+    """
+    found = []
+    for clause in re.split(r"[，,；;。！？：:]", clause_text):
+        parts = clause.split("、")
+        if len(parts) < 3:
+            continue
+        middle = [p.strip("“”") for p in parts[1:-1]]
+        if any(not p or "“" in p or "”" in p for p in middle):
+            continue
+        if max(map(len, middle)) - min(map(len, middle)) > 2:
+            continue  # not parallel items: a list phrase swallowed into a longer clause
+        target = Counter(len(p) for p in middle).most_common(1)[0][0]
+        first = _trim(parts[0], target, cut, from_end=True)
+        last = _trim(parts[-1], target, cut, from_end=False)
+        items = [first, *middle, last]
+        if all(it and 2 <= len(it) <= 12 and _HAN.search(it) for it in items):
+            found.append(items)
+    return found
+
+
+_TAIL = ("的", "等", "之", "各", "各项", "等等", "中", "上")
+
+
+def _trim(item: str, target: int, cut, from_end: bool) -> str:
+    """Cut an outer item of a list down to about `target` characters on word boundaries.
+
+    The first item keeps its last words (推动形成能者上 → 能者上); the last item keeps its first words
+    up to a particle or other tail word (劣者汰的良好局面 → 劣者汰, 高端人才匮乏的问题 → 高端人才匮乏).
+    """
+    if from_end and "“" in item:
+        item = item.rsplit("“", 1)[1]
+    if not from_end and "”" in item:
+        item = item.split("”", 1)[0]
+    item = item.strip("“”")
+    if len(item) <= target + 1:
+        return item
+    words = list(cut(item))
+    if from_end:
+        taken = ""
+        for word in reversed(words):
+            taken = word + taken
+            if len(taken) >= target:
+                break
+        return taken if len(taken) <= target + 2 else ""
+    taken = ""
+    for i, word in enumerate(words):
+        if taken and (word in _TAIL or len(taken) + len(word) > target + 2):
+            rest = "".join(words[i:])
+            return taken if rest.startswith(_TAIL) and len(taken) >= target - 1 else ""
+        taken += word
+    return taken if len(taken) <= target + 2 else ""
+
+
+def keywords(text: str, tokenizer, dictionary: frozenset[str], limit: int = 8) -> list[str]:
+    """Keywords of a passage by TF-IDF, the speech's own phrases first."""
+    idf, median = _idf()
+    counts = Counter(w for w in tokenizer.cut(text) if len(w) >= 2 and _HAN.search(w) and w not in STOPWORDS)
+    total = sum(counts.values()) or 1
+
+    def score(word: str) -> float:
+        weight = counts[word] / total * idf.get(word, median)
+        return weight * (3.0 if word in dictionary else 1.0) * math.log(1 + len(word))
+
+    return sorted(counts, key=lambda w: (-score(w), w))[:limit]

@@ -1,0 +1,381 @@
+"""The content engine on the bundled speech and on speeches in other numbering styles."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from content import build_model, bundled_text, parse_ref, parse_speech, split_sentences
+from content.lessons import MAX_CHARS, MIN_CHARS, PROMPT_FORMS
+from content.quiz import BLANK, EXPLANATION_MAX, OPTION_MAX, QUESTION_MAX
+
+DATA = Path(__file__).parent / "data"
+
+SEED_TITLES = [
+    "扎实做好理论武装",
+    "扎实做好选贤任能",
+    "扎实做好育才聚才",
+    "扎实做好强基固本",
+    "抓实做好队伍建设",
+]
+
+
+def _body(text: str) -> str:
+    return "".join(line.strip(" \t\u3000") for line in text.splitlines()[1:])
+
+
+# -- parser --------------------------------------------------------------------------------------------
+
+
+def test_seed_structure(model):
+    kinds = [s.kind for s in model.sections]
+    assert kinds == ["opening"] + ["numbered"] * 5 + ["closing"]
+    assert [s.title for s in model.numbered] == SEED_TITLES
+    assert [s.id for s in model.sections] == ["0", "1", "2", "3", "4", "5", "6"]
+    assert model.title == "在2023年全市组织工作会议上的讲话"
+    assert model.sections[0].text.startswith("同志们：")
+    assert model.sections[-1].text.startswith("同志们，组织部门")
+    assert model.sections[1].text.startswith("第一，扎实做好理论武装")
+
+
+def test_seed_nothing_lost(model):
+    joined = "".join(s.text.replace("\n", "") for s in model.sections)
+    assert joined == _body(bundled_text())
+    for section in model.sections:
+        assert "".join(s.text for s in section.sentences) == section.text.replace("\n", "")
+
+
+def test_sentence_split_keeps_quotes_and_ends():
+    text = "他说：“要学习。要实践！”我们照办。真的吗？是的；好。"
+    assert split_sentences(text) == ["他说：“要学习。要实践！”", "我们照办。", "真的吗？", "是的；好。"]
+    assert split_sentences("没有句号的一段") == ["没有句号的一段"]
+    assert split_sentences("“千里之堤，溃于蚁穴。”要慎独。") == ["“千里之堤，溃于蚁穴。”", "要慎独。"]
+
+
+def test_run_on_sentence_split_at_semicolon():
+    long = "甲" * 70 + "；" + "乙" * 70 + "。"
+    assert split_sentences(long) == ["甲" * 70 + "；", "乙" * 70 + "。"]
+    # A short tail stays with its sentence rather than standing alone.
+    assert split_sentences("甲" * 130 + "；乙。") == ["甲" * 130 + "；乙。"]
+    # Semicolons inside a quotation never split.
+    quoted = "“" + "甲" * 70 + "；" + "乙" * 70 + "”。"
+    assert split_sentences(quoted) == [quoted]
+
+
+def test_sentence_ids_stable(model):
+    again = build_model(bundled_text())
+    assert [(s.section_id, s.index, s.text) for s in again.speech.all_sentences()] == [
+        (s.section_id, s.index, s.text) for s in model.speech.all_sentences()
+    ]
+
+
+def test_dun_style_with_sub_points():
+    m = build_model((DATA / "speech-dun.txt").read_text("utf-8"))
+    assert [s.kind for s in m.sections] == ["opening", "numbered", "numbered", "numbered", "closing"]
+    assert m.numbered[0].title == "提高站位，切实增强抓基层党建的责任感"
+    assert [sub.id for sub in m.numbered[1].subsections] == ["2.1", "2.2", "2.3"]
+    assert [sub.title for sub in m.numbered[1].subsections] == [
+        "建强支部班子",
+        "规范组织生活",
+        "发展集体经济",
+    ]
+    assert m.numbered[1].subsections[0].sentences[0].text.startswith("（一）建强支部班子")
+    assert "".join(s.text.replace("\n", "") for s in m.sections) == _body(
+        (DATA / "speech-dun.txt").read_text()
+    )
+
+
+def test_part_style():
+    text = (DATA / "speech-part.txt").read_text("utf-8")
+    m = build_model(text)
+    assert [s.number for s in m.numbered] == [1, 2, 3]
+    assert m.numbered[1].title == "全力打造人才集聚的“强磁场”"
+    # 一要…二要… inside a part is not mistaken for numbering.
+    assert len(m.numbered) == 3
+    assert "".join(s.text.replace("\n", "") for s in m.sections) == _body(text)
+
+
+def test_plain_paragraphs():
+    text = (DATA / "speech-plain.txt").read_text("utf-8")
+    m = build_model(text)
+    assert m.sections[0].kind == "opening" and m.sections[-1].kind == "closing"
+    assert [s.title for s in m.numbered] == [
+        "青年干部要加强理论学习",
+        "青年干部要到基层一线去经受磨炼",
+        "青年干部要守住廉洁底线",
+    ]
+    assert "".join(s.text.replace("\n", "") for s in m.sections) == _body(text)
+
+
+def test_no_title_no_salutation():
+    m = build_model("我们要学习。我们要实践。\n第二段在这里。")
+    assert m.title == "讲话"
+    assert sum(len(s.sentences) for s in m.sections) == 3
+
+
+@pytest.mark.parametrize("text", ["", "   \n\u3000\n", "只有标题"])
+def test_empty_speech_refused(text):
+    from content import EmptySpeechError
+
+    with pytest.raises(EmptySpeechError):
+        parse_speech(text)
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("3", 3),
+        ("三", 3),
+        ("第三", 3),
+        ("第三部分", 3),
+        (" 第 3 部分 ", 3),
+        ("３", 3),
+        ("0", 0),
+        ("开篇", "opening"),
+        ("结语", "closing"),
+        ("十二", 12),
+        ("abc", None),
+        ("", None),
+        ("第", None),
+        ("99999", None),
+    ],
+)
+def test_parse_ref(ref, expected):
+    assert parse_ref(ref) == expected
+
+
+def test_find_section(model):
+    assert model.find_section("三").title == "扎实做好育才聚才"
+    assert model.find_section("第五部分").number == 5
+    assert model.find_section("0").kind == "opening"
+    assert model.find_section("结语").kind == "closing"
+    assert model.find_section("6") is None  # there are five parts; 6 is not a part number
+    assert model.find_section("<b>") is None
+
+
+# -- lessons and prompts ----------------------------------------------------------------------------
+
+
+def test_lessons_cover_text_in_order(any_model):
+    sentences = [s for lesson in any_model.lessons for s in lesson.sentences]
+    assert sentences == any_model.speech.all_sentences()
+    assert [x.day for x in any_model.lessons] == list(range(1, len(any_model.lessons) + 1))
+    for lesson in any_model.lessons:
+        assert {s.section_id for s in lesson.sentences} == {lesson.section_id}
+
+
+def test_seed_lesson_sizes(model):
+    assert 15 <= len(model.lessons) <= 25
+    for lesson in model.lessons:
+        size = len(lesson.text.replace("\n", ""))
+        assert size <= MAX_CHARS or len(lesson.sentences) == 1
+        assert size >= MIN_CHARS, lesson.text
+
+
+def test_prompts_about_their_own_excerpt(any_model):
+    prompts = [x.prompt for x in any_model.lessons]
+    assert len(set(prompts)) == len(prompts)
+    for lesson in any_model.lessons:
+        assert lesson.prompt.endswith("？")
+        assert f"“{lesson.phrase}”" in lesson.prompt
+        assert lesson.phrase in lesson.text, (lesson.phrase, lesson.text)
+        assert not re.search(r"[。！？；]$", lesson.phrase)
+
+
+def test_prompt_forms_varied(model):
+    assert len(PROMPT_FORMS) >= 6
+    assert len({x.form for x in model.lessons}) >= 6
+    phrases = [x.phrase for x in model.lessons]
+    assert len(set(phrases)) == len(phrases)
+
+
+def test_seed_prompts_use_quoted_terms_first(model):
+    for lesson in model.lessons:
+        quoted = re.findall(r"“([^“”]+)”", lesson.text)
+        if quoted:
+            # Either a quoted term of the excerpt, or it was already asked about in an earlier lesson.
+            assert (
+                lesson.phrase in quoted
+                or all(any(q == other.phrase for other in model.lessons[: lesson.day - 1]) for q in quoted)
+                or lesson.phrase in {"理论武装", "选贤任能", "育才聚才", "强基固本", "队伍建设"}
+            )
+
+
+# -- quiz bank --------------------------------------------------------------------------------------
+
+
+def test_seed_bank_size(model):
+    assert len(model.questions) >= 60
+    per_section = Counter(q.section_id for q in model.questions)
+    for section in model.numbered:
+        assert per_section[section.id] >= 5, section.id
+    assert {"cloze", "section", "sequence"} <= {q.kind for q in model.questions}
+
+
+def test_questions_fit_telegram_quiz(any_model):
+    for q in any_model.questions:
+        assert 1 <= len(q.question) <= QUESTION_MAX
+        assert len(q.options) == 4 and len(set(q.options)) == 4
+        assert all(1 <= len(o) <= OPTION_MAX for o in q.options)
+        assert 0 <= q.answer < 4
+        assert len(q.explanation) <= EXPLANATION_MAX
+        assert any_model.section(q.section_id) is not None
+        assert q.source in {s.text for s in any_model.section(q.section_id).sentences}
+
+
+def _fill(question: str, option: str) -> str:
+    return question.removeprefix("填空：").replace(BLANK, option)
+
+
+def test_cloze_answer_fills_back_and_distractors_do_not(any_model):
+    text = any_model.speech_text
+    for q in (q for q in any_model.questions if q.kind == "cloze"):
+        assert q.question.count(BLANK) == 1
+        for piece in _fill(q.question, q.options[q.answer]).split("……"):
+            assert piece in q.source, (q.id, piece)
+        left, right = _fill(q.question, "\x00").split("\x00")
+        left, right = left.split("……")[-1], right.split("……")[0]
+        for i, option in enumerate(q.options):
+            if i != q.answer:
+                assert (left[-4:] + option + right[:4]) not in text, (q.id, option)
+                assert option not in left + right, (q.id, option)  # no option is visible in the question
+
+
+def test_cloze_blank_does_not_cut_a_word(model):
+    for q in (q for q in model.questions if q.kind == "cloze"):
+        answer = q.options[q.answer]
+        start = q.source.find(answer)
+        assert start >= 0
+        tokens = list(model.tokenizer.cut(q.source))
+        bounds, pos = {0}, 0
+        for t in tokens:
+            pos += len(t)
+            bounds.add(pos)
+        # The blank starts and ends on word boundaries of the speech's own segmentation.
+        hits = [m.start() for m in re.finditer(re.escape(answer), q.source)]
+        assert any(h in bounds and h + len(answer) in bounds for h in hits), (q.id, answer)
+
+
+def test_distractors_same_type_and_length(model):
+    for q in model.questions:
+        answer = q.options[q.answer]
+        for option in q.options:
+            if q.kind in {"cloze", "sequence"}:
+                assert abs(len(option) - len(answer)) <= max(2, len(answer) // 2), (q.id, option)
+            if q.kind == "section":
+                assert re.fullmatch(r"第[一二三四五]部分 · .+", option)
+
+
+def test_numbered_terms_only_with_numbered_terms(model):
+    numbered = re.compile(r"[两三四五]个.+")
+    for q in (q for q in model.questions if q.kind == "cloze"):
+        if numbered.fullmatch(q.options[q.answer]):
+            assert all(numbered.fullmatch(o) for o in q.options), q.id
+
+
+def test_section_questions_unambiguous(model):
+    for q in (q for q in model.questions if q.kind == "section"):
+        quote = re.match(r"“(.+)”出自", q.question).group(1).rstrip("…")
+        assert sum(quote in s.text for s in model.sections) == 1
+        assert q.options[q.answer].endswith(model.section(q.section_id).title)
+
+
+def test_sequence_answer_follows(model):
+    for q in (q for q in model.questions if q.kind == "sequence"):
+        shown = re.match(r"讲话中“(.+)”之后", q.question).group(1).replace("‘", "“").replace("’", "”")
+        last = shown.split("、")[-1]
+        assert f"{last}、{q.options[q.answer]}" in q.source
+        for i, option in enumerate(q.options):
+            if i != q.answer:
+                assert f"{last}、{option}" not in model.speech_text
+
+
+def test_questions_deterministic(model):
+    again = build_model(bundled_text())
+    assert [q.to_dict() for q in again.questions] == [q.to_dict() for q in model.questions]
+    assert len({q.id for q in model.questions}) == len(model.questions)
+    assert Counter(q.answer for q in model.questions).most_common(1)[0][1] < len(model.questions) / 2
+
+
+def test_no_duplicate_blanks(model):
+    seen = Counter((q.kind, q.options[q.answer], q.question[-20:]) for q in model.questions)
+    assert max(seen.values()) == 1
+
+
+# -- search -----------------------------------------------------------------------------------------
+
+
+def test_search_ranks_phrases(model):
+    hits = model.search("留人 环境")
+    assert hits and "拴心留人" in hits[0].sentence.text and hits[0].sentence.section_id == "3"
+    hits = model.search("人才")
+    assert hits and all("人才" in h.sentence.text for h in hits)
+    assert {h.sentence.section_id for h in hits} == {"3", "5"}
+    top = model.search("四个意识")
+    assert top and top[0].sentence.section_id in {"0", "1"}
+    assert "四个意识" in top[0].terms
+
+
+def test_search_keeps_fixed_phrases_whole(model):
+    tokens = list(model.tokenizer.cut("坚持不懈用习近平新时代中国特色社会主义思想凝心铸魂"))
+    assert "习近平新时代中国特色社会主义思想" in tokens
+    assert "凝心铸魂" in tokens
+
+
+def test_search_substring_fallback(model):
+    hits = model.search("近悦远")  # part of a word
+    assert hits and "近悦远来" in hits[0].sentence.text
+    hits = model.search("招")
+    assert any("真招、实招、新招" in h.sentence.text for h in hits)
+
+
+def test_search_marks_matches(model):
+    hit = model.search("钉钉子")[0]
+    marked = hit.marked(lambda s: s.replace("<", "&lt;"), "<b>", "</b>")
+    assert "<b>钉钉子</b>" in marked
+    assert re.sub("</?b>", "", marked) == hit.sentence.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "。。。！！",
+        "😀🎉",
+        "hello WORLD",
+        "<b>人才</b>",
+        "人" * 6000,
+        "a" * 6000,
+        "\x00\n\t",
+        "ＡＢＣ",
+        "省*次全会",
+        "((",
+        "[a-z]+",
+        "\\",
+        "人才 " * 3000,
+    ],
+)
+def test_search_any_query(model, query):
+    hits = model.search(query)
+    assert isinstance(hits, list)
+    for hit in hits:
+        assert hit.spans and all(0 <= s < e <= len(hit.sentence.text) for s, e in hit.spans)
+
+
+def test_search_no_hit(model):
+    assert model.search("量子计算") == []
+    assert model.search("。！？") == []
+    suggestions = model.suggest("人材")
+    assert suggestions and all(s in model.speech_text for s in suggestions)
+
+
+def test_import_does_not_load_jieba():
+    code = "import sys, content; content.parse_speech('标题\\n正文。'); print('jieba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
