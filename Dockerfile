@@ -1,0 +1,24 @@
+# StudyBot: `studybot run` on a slim Python, as a non-root user, the SQLite database on a volume.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    STUDYBOT_DB=/data/studybot.db \
+    STUDYBOT_HTTP_HOST=0.0.0.0
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY content ./content
+COPY jobs ./jobs
+RUN pip install . \
+    && useradd --create-home --uid 10001 studybot \
+    && mkdir -p /data && chown studybot:studybot /data
+# Build jieba's dictionary cache once at build time, so the first start does not pay for it.
+USER studybot
+RUN python -c "from content import load_model; load_model()"
+
+VOLUME ["/data"]
+EXPOSE 8080
+CMD ["studybot", "run"]

@@ -1,0 +1,147 @@
+"""`studybot console`: the bot in the terminal, same commands and same database, no token needed.
+
+Lines on stdin, replies on stdout. Buttons are shown numbered ([1] 📖 今日学习) and pressed by typing
+their number; quiz questions are answered with A, B, C or D. Exits at end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.actions import Actions, Button, Ctx, Document, Message, Out, QuizPoll, quiz_doc
+from bot.config import Config, ConfigError
+from bot.render import to_plain
+from bot.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+CHAT_KEY = "console:local"
+WELCOME = "学习助手 · 控制台。输入 /help 查看命令，/start 开始；按钮输入编号即可，Ctrl-D 退出。"
+
+
+class ConsoleSender:
+    """The console as a delivery channel: a subscribed console gets its daily lesson on screen."""
+
+    def __init__(self, console: Console):
+        self.console = console
+
+    def is_group(self, chat_key: str, chat_type: str) -> bool:
+        """The console is one person."""
+        return False
+
+    async def send(self, chat_key: str, message: Message) -> str | None:
+        """Print the lesson."""
+        self.console.show([message])
+        return None
+
+    async def edit(self, chat_key: str, message_id: str, doc) -> None:
+        """Nothing to edit on a terminal."""
+
+
+class Console:
+    """One terminal conversation."""
+
+    def __init__(self, actions: Actions, out=sys.stdout, clock=lambda: datetime.now(UTC)):
+        from jobs.daily import DailyPush
+        from jobs.pacing import Pacer
+
+        self.actions = actions
+        self.out = out
+        self.clock = clock
+        self.buttons: list[Button] = []
+        self.user = _user_name()
+        # Matched search words and headings in bold on a terminal; plain when piped.
+        self.bold = ("\x1b[1m", "\x1b[0m") if getattr(out, "isatty", lambda: False)() else ("", "")
+        self.push = DailyPush(actions.storage, actions, {"console": ConsoleSender(self)}, Pacer(100.0))
+
+    async def deliver_due(self) -> None:
+        """Show the day's lesson if the console is subscribed and it is due."""
+        await self.push.tick(self.clock())
+
+    def ctx(self) -> Ctx:
+        """The console is a private chat whose user administers the bot (it has the database)."""
+        return Ctx(CHAT_KEY, "console", "private", CHAT_KEY, self.user, self.clock(), is_bot_admin=True)
+
+    async def handle(self, line: str) -> None:
+        """One line of input."""
+        text = line.strip()
+        await self.deliver_due()
+        if not text:
+            return
+        if text.isdigit() and 1 <= int(text) <= len(self.buttons):
+            outs = await self.actions.button(self.ctx(), self.buttons[int(text) - 1].data)
+        elif text.startswith("/"):
+            name, _, args = text[1:].partition(" ")
+            outs = await self.actions.command(self.ctx(), name.split("@", 1)[0], args)
+        else:
+            outs = await self.actions.text(self.ctx(), text)
+        self.show(outs)
+
+    def show(self, outs: list[Out]) -> None:
+        """Print replies as plain text."""
+        buttons: list[Button] = []
+        for out in outs:
+            if isinstance(out, Message):
+                self.out.write(to_plain(out.doc, self.bold) + "\n")
+                buttons = [b for row in out.buttons for b in row] or buttons
+            elif isinstance(out, QuizPoll):
+                self.out.write(to_plain(quiz_doc(out)) + "\n")
+                buttons = []
+            elif isinstance(out, Document):
+                path = Path(out.filename)
+                path.write_bytes(out.content)
+                self.out.write(f"{out.caption}\n已保存到 {path.resolve()}\n")
+        if buttons:
+            self.out.write("  ".join(f"[{i}] {b.text}" for i, b in enumerate(buttons, start=1)) + "\n")
+        self.buttons = buttons
+        self.out.write("\n")
+        self.out.flush()
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (e.g. a bare container)
+        return "控制台"
+
+
+def main() -> int:
+    """Run the console on stdin/stdout until end of input."""
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    from content import ContentError, EmptySpeechError, load_model
+
+    try:
+        model = load_model(config.content_path)
+    except (ContentError, EmptySpeechError) as exc:
+        print(f"studybot: STUDYBOT_CONTENT: {exc}", file=sys.stderr)
+        return 2
+    storage = Storage(config.db_path)
+    console = Console(Actions(storage, model, config, robot_count=len(config.wecom_webhooks)))
+    print(WELCOME, flush=True)
+    asyncio.run(console.deliver_due())
+
+    async def loop() -> None:
+        for line in sys.stdin:
+            try:
+                await console.handle(line)
+            except Exception:  # one bad line must not end the session
+                logger.exception("console command failed")
+                print("😥 抱歉，处理时出了点问题。", flush=True)
+
+    try:
+        asyncio.run(loop())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        storage.close()
+    return 0

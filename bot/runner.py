@@ -1,0 +1,263 @@
+"""`studybot run`: every configured channel, the HTTP server and the scheduler in one asyncio process.
+
+Start-up order is chosen for a fast first getUpdates: Telegram polling starts at once while the content
+model (jieba's dictionary) loads in a thread; updates that arrive meanwhile wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import httpx
+
+from bot.actions import Actions
+from bot.config import CHANNEL_VARS, Config, ConfigError
+from bot.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """One logging set-up for the process; library chatter kept at WARNING."""
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def run() -> int:
+    """Run until SIGINT/SIGTERM; exit code 2 for a configuration problem."""
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(config.log_level)
+    if not config.any_channel:
+        print(
+            "studybot: no channel is configured. Set STUDYBOT_TELEGRAM_TOKEN (Telegram), "
+            "STUDYBOT_WECOM_WEBHOOKS (WeCom group robots) or all of "
+            f"{', '.join(CHANNEL_VARS[2:])} (WeCom app). To try the bot without any, run `studybot console`.",
+            file=sys.stderr,
+        )
+        return 2
+    from content import ContentError, EmptySpeechError, read_text
+
+    try:
+        read_text(config.content_path)
+    except (ContentError, EmptySpeechError) as exc:
+        print(f"studybot: STUDYBOT_CONTENT: {exc}", file=sys.stderr)
+        return 2
+    try:
+        storage = Storage(config.db_path)
+    except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
+        print(f"studybot: STUDYBOT_DB: cannot open {config.db_path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(Service(config, storage).serve())
+    finally:
+        storage.close()
+    return 0
+
+
+class Service:
+    """All the parts of a running bot."""
+
+    def __init__(
+        self, config: Config, storage: Storage, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ):
+        self.config = config
+        self.storage = storage
+        self.clock = clock
+        self.stop = asyncio.Event()
+        self.broadcast_wake = asyncio.Event()
+        self.senders: dict = {}
+        self.telegram = None
+        self.actions_ready: asyncio.Future[Actions] | None = None
+        self.http_client: httpx.AsyncClient | None = None
+        self.http_server = None
+        self.tasks: list[asyncio.Task] = []
+
+    async def get_actions(self) -> Actions:
+        """The actions, waiting for the content model if it is still loading."""
+        return await asyncio.shield(self.actions_ready)
+
+    async def serve(self) -> None:
+        """Start everything, wait for a stop signal, shut down cleanly."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop.set)
+        await self.start()
+        await self.stop.wait()
+        await self.shutdown()
+
+    async def start(self) -> None:
+        """Start the channels, the HTTP server and the scheduler."""
+        loop = asyncio.get_running_loop()
+        self.actions_ready = loop.create_future()
+        from content import load_model
+
+        model_task = loop.run_in_executor(None, load_model, self.config.content_path)
+        self.http_client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        if self.config.telegram_enabled:
+            await self._start_telegram()
+        self._setup_robots()
+        if self.config.wecom_app_enabled:
+            from bot.wecom_channel import WeComAppSender
+
+            self.senders["wecom"] = WeComAppSender(self.config, self.http_client)
+        await self._start_http()
+        model = await model_task
+        actions = Actions(self.storage, model, self.config, robot_count=len(self.config.wecom_webhooks))
+        self.actions_ready.set_result(actions)
+        self._start_jobs(actions)
+        logger.info("studybot is running: %s", ", ".join(sorted(self.senders)) or "no senders")
+
+    async def _start_telegram(self) -> None:
+        from telegram import Update
+
+        from bot.telegram_bot import TelegramChannel, TelegramSender
+
+        self.telegram = TelegramChannel(
+            self.config, self.storage, self.get_actions, clock=self.clock, on_broadcast=self.wake_broadcasts
+        )
+        app = self.telegram.build()
+        await app.initialize()
+        await app.start()
+        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
+        self.tasks.append(asyncio.create_task(self.telegram._post_init(app)))
+        self.senders["tg"] = TelegramSender(self.telegram)
+
+    def _setup_robots(self) -> None:
+        """One chat row per configured robot, subscribed at the robots' push time; removed ones unsubscribed."""
+        from bot.storage import robot_chat_key
+        from bot.wecom_channel import RobotSender
+
+        configured = {robot_chat_key(url): url for url in self.config.wecom_webhooks}
+        for chat in self.storage.subscribed_chats(channel="robot"):
+            if chat["key"] not in configured:
+                self.storage.unsubscribe(chat["key"])
+        if not configured:
+            return
+        from jobs.due import next_due
+
+        now = self.clock()
+        for key in configured:
+            chat = self.storage.ensure_chat(
+                key, "robot", "robot", "企业微信群", timezone=self.config.timezone
+            )
+            push_time = self.config.wecom_push_time
+            last = chat.get("last_local_date")
+            due = next_due(self.config.tzinfo, push_time, date.fromisoformat(last) if last else None, now)
+            if not chat["subscribed"] or chat["push_time"] != push_time.strftime("%H:%M"):
+                self.storage.subscribe(key, push_time, now, int(due.timestamp()))
+        self.senders["robot"] = RobotSender(configured, self.http_client)
+
+    async def _start_http(self) -> None:
+        from bot.http_server import HttpServer
+
+        handler = None
+        if self.config.wecom_app_enabled:
+            from bot.wecom_channel import WeComCallback
+
+            handler = WeComCallback(
+                self.config,
+                self.storage,
+                self.get_actions,
+                self.http_client,
+                self.clock,
+                self.senders["wecom"],
+            )
+        self.http_server = HttpServer(self.config.http_host, self.config.http_port, handler)
+        try:
+            await self.http_server.start()
+        except OSError as exc:
+            if handler is not None:
+                raise
+            # Only /healthz would be served: a busy port must not stop the bot.
+            logger.warning(
+                "HTTP server not started on %s:%s: %s", self.config.http_host, self.config.http_port, exc
+            )
+            self.http_server = None
+
+    def _start_jobs(self, actions: Actions) -> None:
+        from jobs.daily import DailyPush
+        from jobs.pacing import Pacer
+
+        self.pacer = Pacer(self.config.broadcast_rate)
+        self.daily = DailyPush(self.storage, actions, self.senders, self.pacer)
+        self.tasks.append(asyncio.create_task(self._daily_loop()))
+        self.tasks.append(asyncio.create_task(self._broadcast_loop()))
+
+    def wake_broadcasts(self, broadcast_id: int | None = None) -> None:
+        """A broadcast was confirmed: start sending now rather than at the next poll."""
+        self.broadcast_wake.set()
+
+    async def _sleep(self, seconds: float, event: asyncio.Event | None = None) -> None:
+        """Sleep on the monotonic clock, waking early on stop (or on `event`)."""
+        waiters = [asyncio.ensure_future(self.stop.wait())]
+        if event is not None:
+            waiters.append(asyncio.ensure_future(event.wait()))
+        done, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+
+    async def _daily_loop(self) -> None:
+        # A plain loop on the monotonic clock rather than a wall-clock interval trigger: if the system
+        # clock is stepped (NTP, or moved on purpose), every tick still asks the database what is due now.
+        self.daily.settle_interrupted(self.clock())
+        while not self.stop.is_set():
+            try:
+                report = await self.daily.tick(self.clock())
+                if report.sent or report.failed or report.blocked:
+                    logger.info(
+                        "daily push: %d sent, %d blocked, %d failed",
+                        report.sent,
+                        report.blocked,
+                        report.failed,
+                    )
+            except Exception:
+                logger.exception("daily push tick failed")
+            await self._sleep(self.config.tick_seconds)
+
+    async def _broadcast_loop(self) -> None:
+        from jobs.broadcast import BroadcastRunner
+
+        runner = BroadcastRunner(self.storage, self.senders, self.pacer, now=self.clock)
+        while not self.stop.is_set():
+            self.broadcast_wake.clear()
+            for broadcast in self.storage.unfinished_broadcasts():
+                if broadcast["state"] == "sending":
+                    try:
+                        await runner.run(broadcast["id"])
+                    except Exception:
+                        logger.exception("broadcast %s failed", broadcast["id"])
+            await self._sleep(5.0, self.broadcast_wake)
+
+    async def shutdown(self) -> None:
+        """Stop polling, jobs and servers; in-flight work is recorded so a restart resumes it."""
+        self.stop.set()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.telegram and self.telegram.app:
+            app = self.telegram.app
+            try:
+                if app.updater.running:
+                    await app.updater.stop()
+                if app.running:
+                    await app.stop()
+                await app.shutdown()
+            except Exception:
+                logger.warning("Telegram shutdown was not clean", exc_info=True)
+        if self.http_server:
+            await self.http_server.stop()
+        if self.http_client:
+            await self.http_client.aclose()
+        logger.info("studybot stopped")

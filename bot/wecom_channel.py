@@ -1,0 +1,195 @@
+"""WeCom adapter: group robots and the self-built app as senders, and the app's encrypted callback.
+
+Robots only receive (the daily lesson and broadcasts). App users type commands in Chinese or as on
+Telegram (今日 / 目录 / 第三部分 / 搜索 人才 / 答题 / 订阅 07:30 / A…D); the callback answers WeCom at
+once and the reply goes out through message/send, rendered as WeCom markdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import httpx
+
+from bot.actions import Actions, Ctx, Document, Message, Out, QuizPoll, quiz_doc
+from bot.config import Config
+from bot.http_server import Request, Response
+from bot.render import Doc, to_markdown
+from bot.storage import Storage
+from bot.wecom_api import WeComApp, WeComError, WeComRobot
+from bot.wecom_crypto import (
+    ExpiredTimestamp,
+    InvalidCorpId,
+    InvalidSignature,
+    WeComCrypto,
+    WeComCryptoError,
+    parse_message,
+)
+from jobs.delivery import PermanentError, RetryLater, TemporaryError
+
+logger = logging.getLogger(__name__)
+
+SEEN_MSG_IDS = 2048
+
+
+def _map_error(exc: WeComError) -> Exception:
+    """A WeCom error as the scheduler's delivery errors."""
+    if exc.errcode == 45009:
+        return RetryLater(60.0)
+    if exc.errcode == -1:
+        return TemporaryError(str(exc))
+    return PermanentError(str(exc))
+
+
+class RobotSender:
+    """`jobs.delivery.Sender` for WeCom group robots (each paced to 20 a minute by its client)."""
+
+    def __init__(self, webhooks: dict[str, str], client: httpx.AsyncClient):
+        self.robots = {key: WeComRobot(url, client) for key, url in webhooks.items()}
+
+    def is_group(self, chat_key: str, chat_type: str) -> bool:
+        """A robot posts into a group: 20 a minute."""
+        return True
+
+    async def send(self, chat_key: str, message: Message) -> str | None:
+        """Post the message as markdown (split under 4,096 bytes at sentence ends)."""
+        robot = self.robots.get(chat_key)
+        if robot is None:
+            raise PermanentError("robot no longer configured")
+        try:
+            await robot.send_markdown(to_markdown(message.doc))
+        except WeComError as exc:
+            logger.warning("%s", exc)  # the error text names the robot by its redacted label only
+            raise _map_error(exc) from None
+        except httpx.HTTPError as exc:
+            raise TemporaryError(type(exc).__name__) from None
+        return None
+
+    async def edit(self, chat_key: str, message_id: str, doc: Doc) -> None:
+        """Robots cannot edit messages."""
+
+
+class WeComAppSender:
+    """`jobs.delivery.Sender` for users of the self-built app."""
+
+    def __init__(self, config: Config, client: httpx.AsyncClient):
+        self.app = WeComApp(
+            config.wecom_api_url,
+            config.wecom_corp_id,
+            config.wecom_agent_id,
+            config.wecom_secret.get(),
+            client,
+        )
+
+    def is_group(self, chat_key: str, chat_type: str) -> bool:
+        """App messages go to one user."""
+        return False
+
+    async def send(self, chat_key: str, message: Message) -> str | None:
+        """message/send as markdown."""
+        user_id = chat_key.split(":", 1)[1]
+        try:
+            ids = await self.app.send_markdown(user_id, to_markdown(message.doc))
+        except WeComError as exc:
+            logger.warning("%s", exc)
+            raise _map_error(exc) from None
+        except httpx.HTTPError as exc:
+            raise TemporaryError(type(exc).__name__) from None
+        return ids[-1] if ids else None
+
+    async def edit(self, chat_key: str, message_id: str, doc: Doc) -> None:
+        """App messages are not edited; progress goes to Telegram admins."""
+
+    async def send_outs(self, user_id: str, outs: list[Out]) -> None:
+        """Send an action's output to one app user."""
+        for out in outs:
+            if isinstance(out, Message):
+                doc = out.doc
+            elif isinstance(out, QuizPoll):
+                doc = quiz_doc(out)
+            elif isinstance(out, Document):
+                doc = Doc().add(out.caption + "\n（文件请在 Telegram 中导出。）")
+            else:
+                continue
+            try:
+                await self.app.send_markdown(user_id, to_markdown(doc))
+            except (WeComError, httpx.HTTPError) as exc:
+                logger.warning("reply to a WeCom user failed: %s", type(exc).__name__)
+                return
+
+
+class WeComCallback:
+    """The /wecom/callback endpoint: URL verification and encrypted messages."""
+
+    def __init__(
+        self,
+        config: Config,
+        storage: Storage,
+        actions: Callable[[], Awaitable[Actions]],
+        client: httpx.AsyncClient,
+        clock: Callable[[], datetime],
+        sender: WeComAppSender | None = None,
+    ):
+        self.crypto = WeComCrypto(config.wecom_token.get(), config.wecom_aes_key.get(), config.wecom_corp_id)
+        self.storage = storage
+        self.actions = actions
+        self.clock = clock
+        self.sender = sender or WeComAppSender(config, client)
+        self.seen: OrderedDict[str, None] = OrderedDict()
+        self.tasks: set[asyncio.Task] = set()
+
+    async def __call__(self, request: Request) -> Response:
+        """Answer WeCom: the echo for GET, "success" for an accepted POST; errors change nothing."""
+        q = request.query
+        try:
+            if request.method == "GET":
+                echo = self.crypto.verify_url(
+                    q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr", ""),
+                    now=time.time(),
+                )  # fmt: skip
+                return Response(200, echo.encode())
+            inner = self.crypto.decrypt_message(
+                request.body,
+                q.get("msg_signature", ""),
+                q.get("timestamp", ""),
+                q.get("nonce", ""),
+                time.time(),
+            )
+            message = parse_message(inner)
+        except (InvalidSignature, InvalidCorpId) as exc:
+            logger.warning("WeCom callback refused: %s", type(exc).__name__)
+            return Response(403, b"forbidden\n")
+        except ExpiredTimestamp:
+            logger.warning("WeCom callback refused: timestamp outside 5 minutes (replay?)")
+            return Response(403, b"expired\n")
+        except WeComCryptoError as exc:
+            logger.warning("WeCom callback refused: %s", type(exc).__name__)
+            return Response(400, b"bad request\n")
+        msg_id = message.get("MsgId")
+        if msg_id:
+            if msg_id in self.seen:
+                return Response(200, b"success")  # WeCom retries a message it thinks was lost
+            self.seen[msg_id] = None
+            while len(self.seen) > SEEN_MSG_IDS:
+                self.seen.popitem(last=False)
+        if message.get("MsgType") == "text" and message.get("FromUserName"):
+            task = asyncio.create_task(self._handle(message["FromUserName"], message.get("Content", "")))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return Response(200, b"success")
+
+    async def _handle(self, user_id: str, text: str) -> None:
+        """Run the command and reply through message/send."""
+        try:
+            actions = await self.actions()
+            key = f"wecom:{user_id}"
+            ctx = Ctx(key, "wecom", "private", key, user_id, self.clock())
+            outs = await actions.text(ctx, text)
+            await self.sender.send_outs(user_id, outs)
+        except Exception:
+            logger.exception("WeCom message handling failed")

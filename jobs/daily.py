@@ -1,0 +1,177 @@
+"""The daily push: every ~20 s, the chats whose time has come get their next lesson, once per local day.
+
+Which chats are due comes from the database (`chats.next_due`, indexed), never from per-chat timers, so it
+holds for 100,000 chats and across restarts. Exactly once per chat per local day: a delivery is claimed in
+the database (unique per chat and local date) before it is sent and completed after, in one transaction
+with the chat's next position and next due time. A claim left by a killed process is settled as sent at
+start-up (`settle_interrupted`): a restart never repeats a lesson.
+
+After the plan's last lesson the chat moves on to review: each day one lesson again, in order, with its
+prompt and a pointer to /review (the wrong answers due under spaced repetition).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.actions import Actions, Message
+from bot.config import parse_hhmm
+from bot.storage import Storage, epoch
+from jobs.delivery import Blocked, Migrated, RetryLater, Sender, TemporaryError
+from jobs.due import is_catch_up, local_date, next_due
+from jobs.pacing import Pacer
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 20
+BATCH = 2000
+RETRY_FAILED_AFTER = timedelta(minutes=5)
+
+
+@dataclass
+class PushReport:
+    """What one tick did."""
+
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+class DailyPush:
+    """Finds the due chats and sends each its lesson of the day."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        actions: Actions,
+        senders: Mapping[str, Sender],
+        pacer: Pacer,
+        concurrency: int = 64,
+    ):
+        self.storage = storage
+        self.actions = actions
+        self.senders = senders
+        self.pacer = pacer
+        self.concurrency = concurrency
+
+    def settle_interrupted(self, now: datetime) -> int:
+        """Claims a killed process left unsent count as sent: a lesson is never repeated after a restart."""
+        settled = 0
+        for row in self.storage.claimed_unsent():
+            chat = self.storage.get_chat(row["chat_key"])
+            if chat is None:
+                continue
+            zone = ZoneInfo(chat["timezone"])
+            day = date.fromisoformat(row["local_date"])
+            due = next_due(zone, parse_hhmm(chat["push_time"]), day, now)
+            pos = max(int(chat["plan_pos"]), row["lesson_day"])
+            self.storage.complete_delivery(
+                row["chat_key"],
+                row["local_date"],
+                None,
+                epoch(due),
+                pos,
+                now,
+                plan_done=pos >= len(self.actions.lessons),
+            )
+            settled += 1
+        if settled:
+            logger.warning("settled %d deliveries interrupted by a restart", settled)
+        return settled
+
+    async def tick(self, now: datetime, clock: Callable[[], datetime] | None = None) -> PushReport:
+        """Send every lesson due at `now` (in batches until none is left)."""
+        report = PushReport()
+        semaphore = asyncio.Semaphore(self.concurrency)
+        while True:
+            chats = self.storage.due_chats(epoch(now), limit=BATCH, channels=self.senders)
+            if not chats:
+                return report
+            tasks = [asyncio.create_task(self._one(chat, now, semaphore, report)) for chat in chats]
+            await asyncio.gather(*tasks)
+
+    async def _one(self, chat: dict, now: datetime, semaphore: asyncio.Semaphore, report: PushReport) -> None:
+        key = chat["key"]
+        zone = ZoneInfo(chat["timezone"])
+        push_time = parse_hhmm(chat["push_time"])
+        today = local_date(zone, now)
+        last = _date(chat["last_local_date"])
+        if last is not None and last >= today:
+            # Already had today's lesson (e.g. /settime after the push): next one tomorrow.
+            self.storage.set_next_due(key, epoch(next_due(zone, push_time, last, now)))
+            report.skipped += 1
+            return
+        pos = int(chat["plan_pos"] or 0)
+        total = len(self.actions.lessons)
+        catch_up = is_catch_up(zone, push_time, now)
+        if pos < total:
+            lesson = self.actions.lessons[pos]
+            message = self.actions.lesson_message(
+                lesson, catch_up_of=push_time if catch_up else None, final=pos == total - 1
+            )
+            day = lesson.day
+        else:
+            message = self.actions.review_message(pos - total)
+            day = message.lesson_day or 0
+        if not self.storage.claim_delivery(key, today, day, catch_up, now):
+            self.storage.set_next_due(key, epoch(next_due(zone, push_time, today, now)))
+            report.skipped += 1
+            return
+        async with semaphore:
+            outcome = await self._send(chat, message)
+        if isinstance(outcome, Exception):
+            self._failed(chat, today, outcome, now, report)
+            return
+        following = epoch(next_due(zone, push_time, today, now))
+        key = self.storage.resolve_chat_key(key)  # the send may have followed a migration
+        self.storage.complete_delivery(
+            key, today, outcome, following, pos + 1, now, plan_done=pos + 1 >= total
+        )
+        report.sent += 1
+
+    async def _send(self, chat: dict, message: Message) -> str | None | Exception:
+        """Send, following a migration and waiting out rate limits; the exception if it failed."""
+        sender = self.senders[chat["channel"]]
+        key = chat["key"]
+        for attempt in range(4):
+            await self.pacer.acquire(key, sender.is_group(key, chat["chat_type"]))
+            try:
+                return await sender.send(key, message)
+            except RetryLater as exc:
+                self.pacer.pause(exc.seconds)
+            except Migrated as exc:
+                self.storage.migrate_chat(key, exc.new_key)
+                key = exc.new_key
+            except TemporaryError as exc:
+                if attempt == 3:
+                    return exc
+                await asyncio.sleep(2**attempt)
+            except Exception as exc:  # noqa: BLE001 - a send failing must not stop the others
+                return exc
+        return TemporaryError("gave up after retries")
+
+    def _failed(self, chat: dict, today: date, exc: Exception, now: datetime, report: PushReport) -> None:
+        key = self.storage.resolve_chat_key(chat["key"])
+        if isinstance(exc, Blocked):
+            self.storage.fail_delivery(key, today, "blocked", now)
+            self.storage.mark_blocked(key)
+            report.blocked += 1
+            return
+        logger.warning("daily push to %s failed: %s", key, type(exc).__name__)
+        # Retry the same day a little later; the claim is released by fail_delivery.
+        self.storage.fail_delivery(
+            key, today, type(exc).__name__, now, next_due=epoch(now + RETRY_FAILED_AFTER)
+        )
+        report.failed += 1
+        report.errors.append(f"{key}: {type(exc).__name__}")
