@@ -280,30 +280,43 @@ class QuizBuilder:
             return  # the sentence names a part's theme: too easy, or misleading
         label = lambda s: f"{s.label} · {s.title}"  # noqa: E731
         others = sorted((s for s in numbered if s is not section), key=lambda s: _digest(sentence.text, s.id))
-        question = f"“{body}”出自讲话的哪一部分？"
+        # Quotation marks inside the quoted passage become single ones, as Chinese typesetting nests them.
+        question = f"“{body.replace('“', '‘').replace('”', '’')}”出自讲话的哪一部分？"
         self._add("section", sentence, question, label(section), [label(s) for s in others])
 
     def _top_up(self) -> None:
-        """Key-phrase clozes for parts with fewer than MIN_PER_SECTION questions (short speeches)."""
+        """Key-phrase clozes for parts with too few questions (short speeches).
+
+        Distractors here share no character with the answer: a near-synonym (广大干部 for 组工干部) could
+        also be true of the sentence, which no check against the text can rule out.
+        """
         from content.terms import STOPWORDS
 
         words = [
             w
             for s in self.speech.all_sentences()
             for w in self.cut(s.text)
-            if 3 <= len(w) <= 6 and _HAN_ONLY.fullmatch(w) and w not in STOPWORDS and self.is_word(w)
+            if 3 <= len(w) <= 6
+            and _HAN_ONLY.fullmatch(w)
+            and w not in STOPWORDS
+            and self.is_word(w)
+            and "习近平" not in w
         ]
         pool = list(dict.fromkeys(words))
         for section in self.speech.sections:
+            wanted = MIN_PER_SECTION if section.kind == "numbered" else MIN_PER_SECTION - 2
             for sentence in section.sentences:
                 if _is_heading(sentence, section):
                     continue
-                if sum(q.section_id == section.id for q in self.questions.values()) >= MIN_PER_SECTION:
+                if sum(q.section_id == section.id for q in self.questions.values()) >= wanted:
                     break
                 for word in dict.fromkeys(w for w in self.cut(sentence.text) if w in pool):
                     start = sentence.text.find(word)
                     if start >= 0 and sentence.text.count(word) == 1:
-                        ranked = sorted(pool, key=lambda o: (-len(set(o) & set(word)), _digest(word, o)))
+                        ranked = sorted(
+                            (o for o in pool if not set(o) & set(word) and _same_shape(o, word)),
+                            key=lambda o: _digest(word, o),
+                        )
                         self._cloze(sentence, start, start + len(word), ranked)
 
     def _all_lists(self) -> list[list[str]]:

@@ -280,7 +280,7 @@ def test_numbered_terms_only_with_numbered_terms(model):
 
 def test_section_questions_unambiguous(model):
     for q in (q for q in model.questions if q.kind == "section"):
-        quote = re.match(r"“(.+)”出自", q.question).group(1).rstrip("…")
+        quote = re.match(r"“(.+)”出自", q.question).group(1).rstrip("…").replace("‘", "“").replace("’", "”")
         assert sum(quote in s.text for s in model.sections) == 1
         assert q.options[q.answer].endswith(model.section(q.section_id).title)
 
