@@ -22,13 +22,41 @@ from bot.storage import Storage
 logger = logging.getLogger(__name__)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """One logging set-up for the process; library chatter kept at WARNING."""
+class RedactSecrets(logging.Filter):
+    """Replaces secret values (the bot token, WeCom secrets) wherever they would appear in a log line."""
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        text = record.exc_text or ""
+        if any(s in message or s in text for s in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+                text = text.replace(secret, "***")
+            record.msg, record.args, record.exc_text = message, None, text or None
+        return True
+
+
+def configure_logging(level: str = "INFO", secrets: list[str] | None = None) -> None:
+    """One logging set-up for the process; library chatter kept at WARNING; secrets redacted."""
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecrets(secrets or []))
+    # httpx logs every request URL, and a Bot API URL carries the token: keep it quiet.
     for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _secrets(config: Config) -> list[str]:
+    values = [config.telegram_token, config.wecom_secret, config.wecom_token, config.wecom_aes_key]
+    return [v.get() for v in values if v is not None]
 
 
 def run() -> int:
@@ -38,7 +66,7 @@ def run() -> int:
     except ConfigError as exc:
         print(f"studybot: {exc}", file=sys.stderr)
         return 2
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, _secrets(config))
     if not config.any_channel:
         print(
             "studybot: no channel is configured. Set STUDYBOT_TELEGRAM_TOKEN (Telegram), "
@@ -128,11 +156,33 @@ class Service:
             self.config, self.storage, self.get_actions, clock=self.clock, on_broadcast=self.wake_broadcasts
         )
         app = self.telegram.build()
-        await app.initialize()
+        await self._initialize_telegram(app)
         await app.start()
         await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
         self.tasks.append(asyncio.create_task(self.telegram._post_init(app)))
         self.senders["tg"] = TelegramSender(self.telegram)
+
+    async def _initialize_telegram(self, app) -> None:
+        """getMe until it works: a dead network at start-up is waited out, a refused token is fatal."""
+        from telegram.error import InvalidToken, NetworkError
+
+        delay = 1.0
+        while True:
+            try:
+                await app.initialize()
+                return
+            except InvalidToken:
+                raise SystemExit(
+                    "studybot: STUDYBOT_TELEGRAM_TOKEN: the Bot API refused this token"
+                ) from None
+            except NetworkError as exc:
+                logger.warning(
+                    "Telegram Bot API unreachable (%s); retrying in %.0f s", type(exc).__name__, delay
+                )
+                await self._sleep(delay)
+                if self.stop.is_set():
+                    raise SystemExit(0) from None
+                delay = min(delay * 2, 60.0)
 
     def _setup_robots(self) -> None:
         """One chat row per configured robot, subscribed at the robots' push time; removed ones unsubscribed."""
