@@ -117,6 +117,11 @@ class TelegramChannel:
         app.add_handler(MessageHandler(filters.COMMAND, self.on_unknown_command))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
+        app.add_handler(
+            MessageHandler(
+                filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other
+            )
+        )
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(PollAnswerHandler(self.on_poll_answer))
         app.add_handler(InlineQueryHandler(self.on_inline_query))
@@ -199,6 +204,13 @@ class TelegramChannel:
             return  # group chatter that is not for the bot
         outs = await (await self.actions()).text(ctx, update.effective_message.text or "")
         await self.send(update.effective_chat.id, outs, ctx)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A sticker, photo or file in a private chat: say what the bot understands."""
+        await self.send(
+            update.effective_chat.id,
+            [Message(Doc().add("我只看得懂文字。发送 /help 查看全部命令，或直接写下你的心得。"))],
+        )
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed inline button."""

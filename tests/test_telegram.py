@@ -435,3 +435,20 @@ async def test_long_section_is_split_at_sentence_ends(tmp_path):
             await service.shutdown()
             storage.close()
         api.assert_no_errors()
+
+
+async def test_non_text_in_private_gets_a_hint(bot):
+    bot.api.add_chat(ALICE, "private")
+    mark = bot.api.mark()
+    bot.api.queue_update(
+        "message",
+        {
+            "message_id": 99001,
+            "date": 1790000000,
+            "chat": {"id": ALICE, "type": "private", "first_name": "小王"},
+            "from": {"id": ALICE, "is_bot": False, "first_name": "小王"},
+            "location": {"latitude": 39.9, "longitude": 116.4},
+        },
+    )
+    call = await bot.api.await_call("sendMessage", lambda c: _to(c, ALICE), after=mark)
+    assert "我只看得懂文字" in call.params["text"]
