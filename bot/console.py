@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.actions import Actions, Button, Ctx, Document, Message, Out, QuizPoll, quiz_doc
-from bot.config import Config, ConfigError
 from bot.render import to_plain
 from bot.storage import Storage
 
@@ -112,19 +111,11 @@ def _user_name() -> str:
 
 def main() -> int:
     """Run the console on stdin/stdout until end of input."""
-    try:
-        config = Config.from_env()
-    except ConfigError as exc:
-        print(f"studybot: {exc}", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    from content import ContentError, EmptySpeechError, load_model
+    from bot.startup import config_or_exit, content_or_exit
 
-    try:
-        model = load_model(config.content_path)
-    except (ContentError, EmptySpeechError) as exc:
-        print(f"studybot: STUDYBOT_CONTENT: {exc}", file=sys.stderr)
-        return 2
+    config = config_or_exit()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    model = content_or_exit(config)
     storage = Storage(config.db_path)
     console = Console(Actions(storage, model, config, robot_count=len(config.wecom_webhooks)))
     print(WELCOME, flush=True)

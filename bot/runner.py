@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 import httpx
 
 from bot.actions import Actions
-from bot.config import CHANNEL_VARS, Config, ConfigError
+from bot.config import CHANNEL_VARS, Config
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -61,32 +61,26 @@ def _secrets(config: Config) -> list[str]:
 
 def run() -> int:
     """Run until SIGINT/SIGTERM; exit code 2 for a configuration problem."""
-    try:
-        config = Config.from_env()
-    except ConfigError as exc:
-        print(f"studybot: {exc}", file=sys.stderr)
-        return 2
+    from bot.startup import config_or_exit, fail
+
+    config = config_or_exit()
     configure_logging(config.log_level, _secrets(config))
     if not config.any_channel:
-        print(
-            "studybot: no channel is configured. Set STUDYBOT_TELEGRAM_TOKEN (Telegram), "
+        raise fail(
+            "no channel is configured. Set STUDYBOT_TELEGRAM_TOKEN (Telegram), "
             "STUDYBOT_WECOM_WEBHOOKS (WeCom group robots) or all of "
-            f"{', '.join(CHANNEL_VARS[2:])} (WeCom app). To try the bot without any, run `studybot console`.",
-            file=sys.stderr,
+            f"{', '.join(CHANNEL_VARS[2:])} (WeCom app). To try the bot without any, run `studybot console`."
         )
-        return 2
     from content import ContentError, EmptySpeechError, read_text
 
     try:
-        read_text(config.content_path)
+        read_text(config.content_path)  # fail now, not in the thread that builds the model
     except (ContentError, EmptySpeechError) as exc:
-        print(f"studybot: STUDYBOT_CONTENT: {exc}", file=sys.stderr)
-        return 2
+        raise fail(f"STUDYBOT_CONTENT: {exc}") from None
     try:
         storage = Storage(config.db_path)
     except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
-        print(f"studybot: STUDYBOT_DB: cannot open {config.db_path}: {exc}", file=sys.stderr)
-        return 2
+        raise fail(f"STUDYBOT_DB: cannot open {config.db_path}: {exc}") from None
     try:
         asyncio.run(Service(config, storage).serve())
     finally:
@@ -198,14 +192,23 @@ class Service:
         from jobs.due import next_due
 
         now = self.clock()
+        push_time = self.config.wecom_push_time
         for key in configured:
             chat = self.storage.ensure_chat(
-                key, "robot", "robot", "企业微信群", timezone=self.config.timezone
+                key, "robot", "robot", "企业微信群", timezone=self.config.timezone, push_time=push_time
             )
-            push_time = self.config.wecom_push_time
+            # A robot follows STUDYBOT_WECOM_PUSH_TIME and STUDYBOT_TIMEZONE as they are now; its plan
+            # position and the date of its last lesson stay, so a restart never repeats a lesson.
             last = chat.get("last_local_date")
             due = next_due(self.config.tzinfo, push_time, date.fromisoformat(last) if last else None, now)
-            if not chat["subscribed"] or chat["push_time"] != push_time.strftime("%H:%M"):
+            if chat["timezone"] != self.config.timezone:
+                self.storage.set_timezone(key, self.config.timezone, int(due.timestamp()))
+            if (
+                not chat["subscribed"]
+                or chat["blocked"]
+                or chat["push_time"] != push_time.strftime("%H:%M")
+                or chat["timezone"] != self.config.timezone
+            ):
                 self.storage.subscribe(key, push_time, now, int(due.timestamp()))
         self.senders["robot"] = RobotSender(configured, self.http_client)
 
