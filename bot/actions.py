@@ -199,7 +199,7 @@ class Actions:
                 return await self.answer(ctx, quiz, LETTERS.index(letter))
         if ctx.reply_to_message_id is not None:
             day = self.storage.lesson_day_for_message(ctx.chat_key, ctx.reply_to_message_id)
-            if day is not None or ctx.chat_type == "private":
+            if day is not None:
                 return self._reflect(ctx, stripped, day)
         parsed = parse_text_command(stripped)
         if parsed is not None:
@@ -232,8 +232,12 @@ class Actions:
             return self._studied(ctx, int(rest) if rest.isdigit() else None)
         if kind == "note":
             day = int(rest) if rest.isdigit() else None
-            prompt = self._lesson(day).prompt if day and self._lesson(day) else "写下你的心得体会"
-            return [Message(Doc().add(f"📝 {prompt}\n请直接回复这条消息写下你的心得。"), ask_reply=True)]
+            lesson = self._lesson(day)
+            if lesson is None:
+                return [_say("这一课已不在学习计划里了。发送 /today 查看今天的学习。")]
+            doc = Doc().add(f"📝 第 {lesson.day} 天 · {lesson.prompt}\n请直接回复这条消息，写下你的心得。")
+            # lesson_day: a reply to this message is a reflection on that lesson, in groups too.
+            return [Message(doc, ask_reply=True, lesson_day=lesson.day)]
         if kind == "s":
             offset, _, query = rest.partition(":")
             return self._search(query, int(offset) if offset.isdigit() else 0)

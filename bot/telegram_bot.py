@@ -337,7 +337,13 @@ class TelegramChannel:
         sent = None
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            reply_markup = (ForceReply(selective=True) if out.ask_reply else markup) if last else None
+            # Not selective: the pressed button has no message of the user's to reply to, so a selective
+            # ForceReply would reach nobody in a group.
+            reply_markup = (
+                (ForceReply(input_field_placeholder="写下你的心得") if out.ask_reply else markup)
+                if last
+                else None
+            )
             sent = await self.send_html(chat_id, to_html(chunk), reply_markup)
         if sent is not None:
             self._after_send(chat_id, out, sent)

@@ -167,6 +167,10 @@ async def test_today_then_reply_is_a_reflection(bot):
     assert rows == [(1, "结合工作谈体会：<要>学深悟透 & 落实")]
     note = await bot.press(ALICE, ALICE, lesson.result["message_id"], "note:1")
     assert note.params["reply_markup"]["force_reply"] is True
+    again = await bot.say(ALICE, ALICE, "第二条心得", reply_to=note.result["message_id"])
+    assert again.params["text"] == "📝 已记录你第 1 天的心得（5 字）。"
+    chatter = await bot.say(ALICE, ALICE, "谢谢", reply_to=again.result["message_id"])
+    assert "心得" not in chatter.params["text"]  # a reply to any other message is not a reflection
     done = await bot.press(ALICE, ALICE, lesson.result["message_id"], "done:1")
     assert "已学习 1 天" in done.params["text"]
 
