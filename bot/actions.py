@@ -207,7 +207,7 @@ class Actions:
         if ctx.is_group:
             return []
         self._register(ctx)
-        return [_say("想做什么？可以点下面的按钮，或发送 /help 查看全部命令。", *self._home_buttons())]
+        return [_say("想做什么？可以点下面的按钮，或发送 /help 查看全部命令。", self._home_buttons())]
 
     async def button(self, ctx: Ctx, data: str) -> list[Out]:
         """A pressed inline button."""

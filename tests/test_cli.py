@@ -108,12 +108,14 @@ def test_run_refuses_wrong_setting(variable, value):
 
 
 def test_console_session(tmp_path):
-    script = "/start\n/section 3\n/search 人才\n/subscribe 7:30\n/settings\n/quiz 1\nA\n/me\n"
+    script = "/start\n/section 3\n/search 人才\n/subscribe 7:30\n/settings\n/quiz 1\nA\n/me\n哈哈\n1\n"
     result = run("console", env={"STUDYBOT_DB": str(tmp_path / "c.db")}, stdin=script)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "扎实做好育才聚才" in out and "🔍 “人才”" in out and "每天 07:30" in out
     assert "🎯" in out and "学习天数" in out
+    assert "想做什么" in out and "[1] 📖 今日学习" in out and "📖 每日学习" in out.split("想做什么")[1]
+    assert "Traceback" not in result.stderr and "出了点问题" not in out
 
 
 def test_every_cli_command_is_documented():

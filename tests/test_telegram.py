@@ -456,3 +456,12 @@ async def test_non_text_in_private_gets_a_hint(bot):
     )
     call = await bot.api.await_call("sendMessage", lambda c: _to(c, ALICE), after=mark)
     assert "我只看得懂文字" in call.params["text"]
+
+
+async def test_plain_text_in_private_gets_buttons_and_chinese_commands_work(bot):
+    hint = await bot.say(ALICE, ALICE, "你好")
+    assert "想做什么" in hint.params["text"] and _buttons(hint) == ["today", "toc", "quiz:5"]
+    toc = await bot.say(ALICE, ALICE, "目录")
+    assert "目录" in toc.params["text"] and len(_buttons(toc)) == 7
+    part = await bot.say(ALICE, ALICE, "第三部分")
+    assert part.params["text"].startswith("<b>第三部分 · 扎实做好育才聚才</b>")
