@@ -1,0 +1,179 @@
+"""Every command, button and text through `Actions` for every kind of chat, rendered in every format.
+
+Real storage (SQLite in memory) and the real content model; the Telegram HTML is checked with the
+stand-in's parser of Telegram's HTML, so a reply that Telegram would refuse fails here first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botapi_standin import parse_html, utf16_len
+
+from bot.actions import COMMANDS, Actions, Ctx, Document, Message, QuizPoll, parse_text_command, quiz_doc
+from bot.config import Config
+from bot.render import Doc, split_doc, to_html, to_markdown, to_plain
+from bot.storage import Storage
+
+NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+ODD = ["", "0", "3", "三", "第三部分", "结语", "99", "-1", "abc", "07:30", "25:61", "人" * 5000, "😀🎉",
+       "<b>x</b>", "&amp; <", "a\nb", "\u202e", "省*次全会", "[link](http://x)", "**bold**", "%s"]  # fmt: skip
+BUTTONS = ["toc", "today", "sec:3", "sec:0", "sec:9", "sec:", "quiz:3:2", "quiz:x", "stopquiz", "sub", "done:1",
+           "done:x", "note:1", "note:999", "s:5:人才", "s:x:", "bc:go:1", "bc:no:1", "bc:go:x", "ans:1:2", "ans:x",
+           "nonsense", ""]  # fmt: skip
+
+
+@pytest.fixture
+def actions(model):
+    storage = Storage(":memory:")
+    config = Config.from_env({"STUDYBOT_ADMINS": "1"})
+    yield Actions(storage, model, config, robot_count=2)
+    storage.close()
+
+
+def contexts():
+    """Private user, bot admin, group member, group administrator, console, WeCom user."""
+
+    async def yes() -> bool:
+        return True
+
+    async def no() -> bool:
+        return False
+
+    return [
+        Ctx("tg:2", "tg", "private", "tg:2", "小王", NOW),
+        Ctx("tg:1", "tg", "private", "tg:1", "管理员", NOW, is_bot_admin=True),
+        Ctx("tg:-5", "tg", "supergroup", "tg:3", "<i>小李</i>", NOW, "学习组", group_admin_check=no),
+        Ctx("tg:-5", "tg", "supergroup", "tg:4", "组长", NOW, "学习组", group_admin_check=yes),
+        Ctx("console:local", "console", "private", "console:local", "root", NOW, is_bot_admin=True),
+        Ctx("wecom:zhang", "wecom", "private", "wecom:zhang", "zhang", NOW),
+    ]
+
+
+def check(outs) -> None:
+    """Every output renders in every format and fits Telegram's limits."""
+    for out in outs:
+        if isinstance(out, Message):
+            docs = [out.doc]
+        elif isinstance(out, QuizPoll):
+            assert 1 <= len(out.title) <= 300 + 10
+            docs = [quiz_doc(out)]
+        else:
+            assert isinstance(out, Document) and out.filename.endswith(".csv")
+            continue
+        for doc in docs:
+            for chunk in split_doc(doc):
+                text, _ = parse_html(to_html(chunk))
+                assert 1 <= utf16_len(text) <= 4096
+            assert to_markdown(doc) and to_plain(doc)
+        if isinstance(out, Message):
+            for row in out.buttons:
+                for button in row:
+                    assert 1 <= len(button.data.encode()) <= 64 and button.text
+
+
+async def test_every_command_with_odd_arguments(actions):
+    for ctx in contexts():
+        for name in COMMANDS:
+            for arg in ODD:
+                outs = await actions.command(ctx, name, arg)
+                assert outs, (name, arg, ctx.chat_type)
+                check(outs)
+            quiz = actions.storage.active_quiz(ctx.chat_key)
+            if quiz:
+                actions.storage.finish_quiz(quiz["id"], cancelled=True)
+
+
+async def test_every_button(actions):
+    await actions.command(contexts()[1], "broadcast", "测试")
+    for ctx in contexts():
+        for data in BUTTONS:
+            outs = await actions.button(ctx, data)
+            assert outs, (data, ctx.chat_type)
+            check(outs)
+
+
+async def test_text_messages(actions):
+    for ctx in contexts():
+        for text in [
+            "你好",
+            "A",
+            "d",
+            "今日",
+            "目录",
+            "第三部分",
+            "搜索 人才",
+            "答题",
+            "订阅 07:30",
+            "我的",
+            "/help",
+            *ODD,
+        ]:
+            outs = await actions.text(ctx, text)
+            if not ctx.is_group:
+                assert outs, text
+            check(outs)
+
+
+def test_text_commands():
+    assert parse_text_command("今日") == ("today", "")
+    assert parse_text_command("搜索 人才 干部") == ("search", "人才 干部")
+    assert parse_text_command("第三部分") == ("section", "第三部分")
+    assert parse_text_command("订阅 07:30") == ("subscribe", "07:30")
+    assert parse_text_command("/Quiz@studybot 3") == ("quiz", "3")
+    assert parse_text_command("随便说说") is None
+
+
+async def test_group_settings_need_an_administrator(actions):
+    member, admin = contexts()[2], contexts()[3]
+    refused = await actions.command(member, "subscribe", "07:30")
+    assert "只有群管理员" in refused[0].doc.plain_text
+    assert not actions.storage.get_chat("tg:-5")["subscribed"]
+    await actions.command(admin, "subscribe", "07:30")
+    assert actions.storage.get_chat("tg:-5")["subscribed"]
+
+
+async def test_user_text_is_escaped_in_html(actions):
+    ctx = contexts()[2]
+    outs = await actions.command(ctx, "search", "<b>人才</b>")
+    html = to_html(outs[0].doc)
+    assert "“&lt;b&gt;人才&lt;/b&gt;”" in html  # the query as typed, escaped; hits marked in real bold
+    assert "<b>人才</b>" in html
+
+
+async def test_quiz_text_answers_and_score(actions):
+    ctx = contexts()[4]
+    outs = await actions.command(ctx, "quiz", "2")
+    polls = [o for o in outs if isinstance(o, QuizPoll)]
+    assert len(polls) == 1 and polls[0].number == 1
+    right = polls[0].question.answer
+    outs = await actions.text(ctx, "ABCD"[right])
+    assert "答对了" in outs[0].doc.plain_text and isinstance(outs[1], QuizPoll)
+    outs = await actions.text(ctx, "ABCD"[(outs[1].question.answer + 1) % 4])
+    assert "正确答案是" in outs[0].doc.plain_text
+    assert outs[-1].doc.plain_text.startswith("🎯 1 / 2")
+    ctx.now = NOW + timedelta(days=3)
+    review = await actions.command(ctx, "review", "")
+    assert "复习错题 · 共 1 题" in review[0].doc.plain_text
+
+
+async def test_broadcast_counts_exclude_console(actions):
+    await actions.command(contexts()[4], "subscribe", "07:30")
+    await actions.command(contexts()[0], "subscribe", "07:30")
+    await actions.command(contexts()[3], "subscribe", "07:30")
+    outs = await actions.command(contexts()[1], "broadcast", "大家好")
+    text = outs[0].doc.plain_text
+    assert "将发送给 4 个订阅（1 个私聊 · 1 个群 · 2 个企业微信群）" in text
+    assert "控制台的订阅不接收广播" in text
+
+
+def test_split_doc_keeps_sentences_and_limits():
+    doc = Doc().add("标题\n").quote("这是一句话。" * 1000)
+    parts = split_doc(doc)
+    assert len(parts) > 1
+    assert "".join(p.plain_text for p in parts) == doc.plain_text
+    for part in parts[:-1]:
+        assert utf16_len(part.plain_text) <= 4096 and part.plain_text.endswith("。")
+    emoji = Doc().add("😀" * 3000)  # 6,000 UTF-16 units: Telegram counts these twice
+    assert all(utf16_len(p.plain_text) <= 4096 for p in split_doc(emoji))
