@@ -227,19 +227,19 @@ def split_utf8(text: str, max_bytes: int) -> list[str]:
 
 
 # WeCom markdown is a small subset: '# ' headings, **bold**, [links](url), `code`, '> ' quotes and
-# <font color> / <@userid> tags. Its docs define no escape character, and a backslash is not documented
-# to work, so instead of '\*' (which may show up literally) each character that could start formatting
-# is swapped for its full-width form (＊ ＿ ｀ ［ ］ ＜, and ＃ ＞ at a line start). In Chinese text these
-# are the forms the surrounding punctuation already uses, so "省*次全会" reads "省＊次全会".
-_MD_ANYWHERE = str.maketrans({"*": "＊", "_": "＿", "`": "｀", "[": "［", "]": "］", "<": "＜"})
-_MD_LINE_START = re.compile(r"(?m)^([ \t]*)(#+|>+)")
-_MD_LINE_START_MAP = str.maketrans({"#": "＃", ">": "＞"})
+# <font color> / <@userid> tags; a single '*' or '_' means nothing. Its docs define no escape character
+# (a backslash may show up literally), so the text is kept exactly as written and only the sequences that
+# would start formatting are broken with an invisible zero-width space: '**', '`', '](' , '<' before a
+# letter or '@', and '#' or '>' at a line start. "省*次全会" stays "省*次全会".
+ZWSP = "\u200b"
+_MD_BREAKS = re.compile(r"\*(?=\*)|`|\](?=\()|<(?=[A-Za-z@/])")
+_MD_LINE_START = re.compile(r"(?m)^([ \t]*)(?=[#>])")
 
 
 def markdown_escape(text: str) -> str:
-    """Make text show as written in WeCom markdown by swapping formatting characters for full-width ones."""
-    text = text.translate(_MD_ANYWHERE)
-    return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2).translate(_MD_LINE_START_MAP), text)
+    """Text that WeCom markdown shows as written: formatting sequences broken by a zero-width space."""
+    text = _MD_BREAKS.sub(lambda m: m.group(0) + ZWSP, text)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + ZWSP, text)
 
 
 # --- self-built app ------------------------------------------------------------------------------

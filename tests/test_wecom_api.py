@@ -195,7 +195,7 @@ async def test_concurrent_sends_fetch_one_token(app: WeComApp, standin: WeComSta
 async def test_robot_markdown_is_sent(robot: WeComRobot, standin: WeComStandin) -> None:
     assert await robot.send_markdown("## 今日学习\n" + markdown_escape("省*次全会")) == 1
     assert standin.robot_messages(ROBOT_KEY) == [
-        {"msgtype": "markdown", "content": "## 今日学习\n省＊次全会", "at": pytest.approx(standin.clock())}
+        {"msgtype": "markdown", "content": "## 今日学习\n省*次全会", "at": pytest.approx(standin.clock())}
     ]
 
 
@@ -407,24 +407,29 @@ def test_split_utf8_rejects_tiny_limits() -> None:
 # --- markdown_escape ------------------------------------------------------------------------------
 
 
+Z = "\u200b"
+
+
 @pytest.mark.parametrize(
     ("raw", "shown"),
     [
-        ("省*次全会", "省＊次全会"),
-        ("**不是粗体**", "＊＊不是粗体＊＊"),
-        ("# 不是标题", "＃ 不是标题"),
-        ("  ## 缩进也不是", "  ＃＃ 缩进也不是"),
-        ("> 不是引用\n第二行 > 保持", "＞ 不是引用\n第二行 > 保持"),
-        ("a_b_c", "a＿b＿c"),
-        ("`code`", "｀code｀"),
-        ("[链接](http://x)", "［链接］(http://x)"),
-        ('<font color="info">x</font> <@all>', '＜font color="info">x＜/font> ＜@all>'),
+        ("省*次全会", "省*次全会"),  # a single asterisk is no formatting in WeCom markdown: left as written
+        ("a_b_c", "a_b_c"),
+        ("**不是粗体**", f"*{Z}*不是粗体*{Z}*"),
+        ("# 不是标题", f"{Z}# 不是标题"),
+        ("  ## 缩进也不是", f"  {Z}## 缩进也不是"),
+        ("> 不是引用\n第二行 > 保持", f"{Z}> 不是引用\n第二行 > 保持"),
+        ("`code`", f"`{Z}code`{Z}"),
+        ("[链接](http://x)", f"[链接]{Z}(http://x)"),
+        ('<font color="info">x</font> <@all>', f'<{Z}font color="info">x<{Z}/font> <{Z}@all>'),
         ("第3#会议室", "第3#会议室"),
+        ("1 < 2", "1 < 2"),
         ("普通文本，没有格式。", "普通文本，没有格式。"),
     ],
 )
 def test_markdown_escape(raw: str, shown: str) -> None:
     assert markdown_escape(raw) == shown
+    assert markdown_escape(raw).replace(Z, "") == raw  # shown exactly as written
 
 
 # --- callback request helpers ----------------------------------------------------------------------
