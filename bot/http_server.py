@@ -59,10 +59,14 @@ class HttpServer:
         logger.info("HTTP server on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening, then let the WeCom handler finish the messages it accepted."""
         if self.server:
             self.server.close()
             await self.server.wait_closed()
+            self.server = None
+        aclose = getattr(self.wecom, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
     async def route(self, request: Request) -> Response:
         """Dispatch one request."""
@@ -75,9 +79,11 @@ class HttpServer:
         return Response(404, b"not found\n")
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request_method = ""
         try:
             try:
                 request = await asyncio.wait_for(self._read(reader), READ_TIMEOUT)
+                request_method = request.method
             except TimeoutError:
                 response = Response(408)
             except ValueError as exc:
@@ -93,7 +99,9 @@ class HttpServer:
                 f"Content-Type: {response.content_type}\r\nContent-Length: {len(response.body)}\r\n"
                 "Connection: close\r\n\r\n"
             )
-            writer.write(head.encode() + response.body)
+            # A HEAD answer has the headers of the GET answer and no body.
+            body = b"" if request_method == "HEAD" else response.body
+            writer.write(head.encode() + body)
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass

@@ -18,7 +18,7 @@ def outline(model: ContentModel, full: bool = False) -> str:
     for s in model.sections:
         title = s.label if s.kind != "numbered" else f"{s.label} · {s.title}"
         lines.append(
-            f"  [{s.id}] {title}：{len(s.text)} 字 · {len(s.sentences)} 句 · "
+            f"  [{s.id}] {title}：{len(s.text.replace(chr(10), ''))} 字 · {len(s.sentences)} 句 · "
             f"{lessons_per[s.id]} 课 · {per_section[s.id]} 题"
         )
         for sub in s.subsections:

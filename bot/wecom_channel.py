@@ -19,9 +19,17 @@ import httpx
 from bot.actions import Actions, Ctx, Document, Message, Out, QuizPoll, quiz_doc
 from bot.config import Config
 from bot.http_server import Request, Response
-from bot.render import Doc, to_markdown
+from bot.render import Doc, Span, to_markdown, to_plain
 from bot.storage import Storage
-from bot.wecom_api import WeComApp, WeComError, WeComRobot
+from bot.wecom_api import (
+    ROBOT_MARKDOWN_MAX_BYTES,
+    Clock,
+    Sleep,
+    WeComApp,
+    WeComError,
+    WeComRobot,
+    split_utf8,
+)
 from bot.wecom_crypto import (
     ExpiredTimestamp,
     InvalidCorpId,
@@ -35,6 +43,37 @@ from jobs.delivery import PermanentError, RetryLater, TemporaryError
 logger = logging.getLogger(__name__)
 
 SEEN_MSG_IDS = 2048
+#: How long shutdown waits for replies still being worked out before cancelling them.
+DRAIN_SECONDS = 5.0
+#: errcodes after which a robot gets the same message again as plain text: 40008 invalid message
+#: type, 40058 invalid parameter (WeCom's answer to markdown it will not take).
+MARKDOWN_REFUSED = frozenset({40008, 40058})
+
+# --- markdown ----------------------------------------------------------------------------------------
+
+_STAR = "\x00"  # stands for a literal '*' while the document is rendered
+_FULL_WIDTH_STAR = "＊"
+
+
+def wecom_markdown(doc: Doc) -> str:
+    """WeCom markdown of a document, with the speech's literal asterisk kept as written where it is safe.
+
+    `bot.render.to_markdown` swaps every '*' of the text for '＊' so that nothing can turn into
+    formatting. WeCom's markdown knows '*' only as the '**' of bold, so a message's single literal '*'
+    that touches no other '*' (and is not a "* " list bullet at a line start) shows as written; that is
+    the case of the speech's 省*次全会. With two or more, or next to markup, they stay '＊'.
+    """
+    literal = Doc([Span(s.text.replace(_STAR, "").replace("*", _STAR), s.style) for s in doc.spans])
+    text = to_markdown(literal)
+    if text.count(_STAR) == 1:
+        i = text.index(_STAR)
+        before = text[i - 1] if i else "\n"
+        after = text[i + 1] if i + 1 < len(text) else "\n"
+        line_start = text[text.rfind("\n", 0, i) + 1 : i]
+        bullet = not line_start.strip(" \t>") and after in " \t\n"
+        if "*" not in (before, after) and not bullet:
+            return text.replace(_STAR, "*")
+    return text.replace(_STAR, _FULL_WIDTH_STAR)
 
 
 def _map_error(exc: WeComError) -> Exception:
@@ -47,24 +86,55 @@ def _map_error(exc: WeComError) -> Exception:
 
 
 class RobotSender:
-    """`jobs.delivery.Sender` for WeCom group robots (each paced to 20 a minute by its client)."""
+    """`jobs.delivery.Sender` for WeCom group robots, keyed by `robot:<12 hex>` chat keys.
 
-    def __init__(self, webhooks: dict[str, str], client: httpx.AsyncClient):
-        self.robots = {key: WeComRobot(url, client) for key, url in webhooks.items()}
+    Each robot's client keeps to 20 messages in any 60 s (every chunk of a split message counts) and
+    waits out a 45009 itself (5, 10, 20, 40, 60 s). `sleep` and `clock` are that pacing's time, for tests.
+    """
+
+    def __init__(
+        self,
+        webhooks: dict[str, str],
+        client: httpx.AsyncClient,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+    ):
+        self._webhooks = dict(webhooks)
+        self._client = client
+        self.robots: dict[str, WeComRobot] = {}
+        self.set_timing(sleep, clock)
+
+    def set_timing(self, sleep: Sleep, clock: Clock) -> None:
+        """Use another sleep and clock for the robots' pacing and 45009 waits (a fresh window each)."""
+        self.robots = {
+            key: WeComRobot(url, self._client, sleep=sleep, clock=clock) for key, url in self._webhooks.items()
+        }
 
     def is_group(self, chat_key: str, chat_type: str) -> bool:
         """A robot posts into a group: 20 a minute."""
         return True
 
     async def send(self, chat_key: str, message: Message) -> str | None:
-        """Post the message as markdown (split under 4,096 bytes at sentence ends)."""
+        """Post the message as markdown (split under 4,096 bytes at sentence ends), else as text."""
         robot = self.robots.get(chat_key)
         if robot is None:
             raise PermanentError("robot no longer configured")
+        content = wecom_markdown(message.doc)
         try:
-            await robot.send_markdown(to_markdown(message.doc))
+            try:
+                await robot.send_markdown(content)
+            except WeComError as exc:
+                # Text fallback only for a one-part message: a later part failing must not resend the others.
+                if exc.errcode not in MARKDOWN_REFUSED or len(split_utf8(content, ROBOT_MARKDOWN_MAX_BYTES)) > 1:
+                    raise
+                logger.warning("%s; sending it as text", exc)
+                await robot.send_text(to_plain(message.doc))
         except WeComError as exc:
             logger.warning("%s", exc)  # the error text names the robot by its redacted label only
+            if exc.errcode == 45009:
+                # The client already waited 135 s for this robot: retry it later, without the global
+                # pause a RetryLater would put on every other chat.
+                raise TemporaryError(str(exc)) from None
             raise _map_error(exc) from None
         except httpx.HTTPError as exc:
             raise TemporaryError(type(exc).__name__) from None
@@ -94,7 +164,7 @@ class WeComAppSender:
         """message/send as markdown."""
         user_id = chat_key.split(":", 1)[1]
         try:
-            ids = await self.app.send_markdown(user_id, to_markdown(message.doc))
+            ids = await self.app.send_markdown(user_id, wecom_markdown(message.doc))
         except WeComError as exc:
             logger.warning("%s", exc)
             raise _map_error(exc) from None
@@ -117,14 +187,20 @@ class WeComAppSender:
             else:
                 continue
             try:
-                await self.app.send_markdown(user_id, to_markdown(doc))
+                await self.app.send_markdown(user_id, wecom_markdown(doc))
             except (WeComError, httpx.HTTPError) as exc:
                 logger.warning("reply to a WeCom user failed: %s", type(exc).__name__)
                 return
 
 
 class WeComCallback:
-    """The /wecom/callback endpoint: URL verification and encrypted messages."""
+    """The /wecom/callback endpoint: URL verification and encrypted messages.
+
+    Every refusal (bad signature, wrong corp id, a timestamp more than 5 minutes from now, malformed
+    XML) is answered before anything is stored or sent. An accepted text message is answered at once
+    with "success" and handled in a task; one user's messages are handled in the order they came, so
+    quiz answers and their replies never overtake each other.
+    """
 
     def __init__(
         self,
@@ -136,29 +212,28 @@ class WeComCallback:
         sender: WeComAppSender | None = None,
     ):
         self.crypto = WeComCrypto(config.wecom_token.get(), config.wecom_aes_key.get(), config.wecom_corp_id)
+        self.agent_id = str(config.wecom_agent_id)
         self.storage = storage
         self.actions = actions
         self.clock = clock
         self.sender = sender or WeComAppSender(config, client)
         self.seen: OrderedDict[str, None] = OrderedDict()
         self.tasks: set[asyncio.Task] = set()
+        self._user_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def __call__(self, request: Request) -> Response:
         """Answer WeCom: the echo for GET, "success" for an accepted POST; errors change nothing."""
         q = request.query
+        now = self.clock().timestamp()
         try:
             if request.method == "GET":
                 echo = self.crypto.verify_url(
                     q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr", ""),
-                    now=time.time(),
+                    now=now,
                 )  # fmt: skip
                 return Response(200, echo.encode())
             inner = self.crypto.decrypt_message(
-                request.body,
-                q.get("msg_signature", ""),
-                q.get("timestamp", ""),
-                q.get("nonce", ""),
-                time.time(),
+                request.body, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), now
             )
             message = parse_message(inner)
         except (InvalidSignature, InvalidCorpId) as exc:
@@ -170,6 +245,11 @@ class WeComCallback:
         except WeComCryptoError as exc:
             logger.warning("WeCom callback refused: %s", type(exc).__name__)
             return Response(400, b"bad request\n")
+        agent = message.get("AgentID")
+        if agent and agent != self.agent_id:
+            # Signed with our token and key but meant for another app of the corp: not ours to answer.
+            logger.warning("WeCom callback for another agent ignored")
+            return Response(200, b"success")
         msg_id = message.get("MsgId")
         if msg_id:
             if msg_id in self.seen:
@@ -177,19 +257,45 @@ class WeComCallback:
             self.seen[msg_id] = None
             while len(self.seen) > SEEN_MSG_IDS:
                 self.seen.popitem(last=False)
-        if message.get("MsgType") == "text" and message.get("FromUserName"):
-            task = asyncio.create_task(self._handle(message["FromUserName"], message.get("Content", "")))
+        user_id = message.get("FromUserName")
+        text = None
+        if message.get("MsgType") == "text":
+            text = message.get("Content", "")
+        elif message.get("MsgType") == "event" and message.get("Event") == "subscribe":
+            text = "/start"  # the user joined the app: welcome them
+        if user_id and text is not None:
+            task = asyncio.create_task(self._handle(user_id, text))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         return Response(200, b"success")
 
     async def _handle(self, user_id: str, text: str) -> None:
-        """Run the command and reply through message/send."""
+        """Run the command and reply through message/send, after the user's earlier messages."""
+        lock, users = self._user_locks.get(user_id, (asyncio.Lock(), 0))
+        self._user_locks[user_id] = (lock, users + 1)
         try:
-            actions = await self.actions()
-            key = f"wecom:{user_id}"
-            ctx = Ctx(key, "wecom", "private", key, user_id, self.clock())
-            outs = await actions.text(ctx, text)
-            await self.sender.send_outs(user_id, outs)
+            async with lock:
+                actions = await self.actions()
+                key = f"wecom:{user_id}"
+                ctx = Ctx(key, "wecom", "private", key, user_id, self.clock())
+                outs = await actions.text(ctx, text)
+                await self.sender.send_outs(user_id, outs)
         except Exception:
             logger.exception("WeCom message handling failed")
+        finally:
+            lock, users = self._user_locks[user_id]
+            if users <= 1:
+                del self._user_locks[user_id]
+            else:
+                self._user_locks[user_id] = (lock, users - 1)
+
+    async def aclose(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Let messages being handled finish (up to `timeout` s), then cancel the rest."""
+        if not self.tasks:
+            return
+        done, pending = await asyncio.wait(set(self.tasks), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            logger.warning("%d WeCom messages were still being handled at shutdown", len(pending))
