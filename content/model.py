@@ -156,13 +156,15 @@ def build_model(text: str) -> ContentModel:
         for item in items
     ]
     dictionary = frozenset(w for w in base_words | set(lists) if len(w) >= 2)
+    vocabulary = frozenset(w for sentence in speech.all_sentences() for w in cut(sentence.text))
+    idf = terms_mod.idf_table(vocabulary)
 
     def phrases_for(excerpt: str, section: Section) -> list[str]:
         # Quoted 提法 first, then the part's own theme, then keywords; rarer in the speech ranks first.
         found = [t.rstrip("。！？；") for t in quoted if f"“{t}”" in excerpt and 2 <= len(t) <= 16]
         if section.kind == "numbered":
             found += [t for t in [terms_mod.title_phrase(section.title)] if t in excerpt]
-        ranked = terms_mod.keywords(excerpt, tokenizer, dictionary)
+        ranked = terms_mod.keywords(excerpt, tokenizer, dictionary, idf)
         found += sorted(ranked, key=lambda w: (text.count(w) > 2, ranked.index(w)))
         return list(dict.fromkeys(found)) or [re.split(r"[，。；：！？]", excerpt.strip())[0][:12]]
 
