@@ -86,11 +86,16 @@ def to_html(doc: Doc) -> str:
 
 def to_markdown(doc: Doc) -> str:
     """WeCom markdown, with speech and user text escaped so that 省*次全会 shows as written."""
-    from bot.wecom_api import markdown_escape
+    from bot.wecom_api import ZWSP, markdown_escape
 
     out = []
     for span in doc.spans:
         text = markdown_escape(span.text)
+        # A '*' at a span's edge would join the '**' of a neighbouring bold span (省 in bold, then *次…).
+        if text.startswith("*"):
+            text = ZWSP + text
+        if text.endswith("*"):
+            text += ZWSP
         if span.style == "b":
             out.append(f"**{text}**")
         elif span.style == "quote":

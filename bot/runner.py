@@ -124,8 +124,8 @@ class Service:
         loop = asyncio.get_running_loop()
         self.actions_ready = loop.create_future()
         from content import load_model
+        from content.terms import release_build_caches
 
-        model_task = loop.run_in_executor(None, load_model, self.config.content_path)
         self.http_client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
         if self.config.telegram_enabled:
             await self._start_telegram()
@@ -135,7 +135,9 @@ class Service:
 
             self.senders["wecom"] = WeComAppSender(self.config, self.http_client)
         await self._start_http()
-        model = await model_task
+        # Only now: loading jieba holds the GIL most of the time, and polling should not wait for it.
+        model = await loop.run_in_executor(None, load_model, self.config.content_path)
+        release_build_caches()  # the model keeps its own tokenizer; jieba's base copy is ~15 MB
         actions = Actions(self.storage, model, self.config, robot_count=len(self.config.wecom_webhooks))
         self.actions_ready.set_result(actions)
         self._start_jobs(actions)
@@ -232,7 +234,13 @@ class Service:
             await self.http_server.start()
         except OSError as exc:
             if handler is not None:
-                raise
+                # WeCom could not reach the app: stop with one line naming the setting, not a traceback.
+                from bot.startup import fail
+
+                raise fail(
+                    f"STUDYBOT_HTTP_HOST/STUDYBOT_HTTP_PORT: cannot listen on {self.config.http_host}:"
+                    f"{self.config.http_port} for the WeCom callback: {exc.strerror or exc}"
+                ) from None
             # Only /healthz would be served: a busy port must not stop the bot.
             logger.warning(
                 "HTTP server not started on %s:%s: %s", self.config.http_host, self.config.http_port, exc

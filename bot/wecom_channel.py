@@ -19,7 +19,7 @@ import httpx
 from bot.actions import Actions, Ctx, Document, Message, Out, QuizPoll, quiz_doc
 from bot.config import Config
 from bot.http_server import Request, Response
-from bot.render import Doc, Span, to_markdown, to_plain
+from bot.render import Doc, to_markdown, to_plain
 from bot.storage import Storage
 from bot.wecom_api import (
     ROBOT_MARKDOWN_MAX_BYTES,
@@ -48,32 +48,6 @@ DRAIN_SECONDS = 5.0
 #: errcodes after which a robot gets the same message again as plain text: 40008 invalid message
 #: type, 40058 invalid parameter (WeCom's answer to markdown it will not take).
 MARKDOWN_REFUSED = frozenset({40008, 40058})
-
-# --- markdown ----------------------------------------------------------------------------------------
-
-_STAR = "\x00"  # stands for a literal '*' while the document is rendered
-_FULL_WIDTH_STAR = "＊"
-
-
-def wecom_markdown(doc: Doc) -> str:
-    """WeCom markdown of a document, with the speech's literal asterisk kept as written where it is safe.
-
-    `bot.render.to_markdown` swaps every '*' of the text for '＊' so that nothing can turn into
-    formatting. WeCom's markdown knows '*' only as the '**' of bold, so a message's single literal '*'
-    that touches no other '*' (and is not a "* " list bullet at a line start) shows as written; that is
-    the case of the speech's 省*次全会. With two or more, or next to markup, they stay '＊'.
-    """
-    literal = Doc([Span(s.text.replace(_STAR, "").replace("*", _STAR), s.style) for s in doc.spans])
-    text = to_markdown(literal)
-    if text.count(_STAR) == 1:
-        i = text.index(_STAR)
-        before = text[i - 1] if i else "\n"
-        after = text[i + 1] if i + 1 < len(text) else "\n"
-        line_start = text[text.rfind("\n", 0, i) + 1 : i]
-        bullet = not line_start.strip(" \t>") and after in " \t\n"
-        if "*" not in (before, after) and not bullet:
-            return text.replace(_STAR, "*")
-    return text.replace(_STAR, _FULL_WIDTH_STAR)
 
 
 def _map_error(exc: WeComError) -> Exception:
@@ -107,7 +81,8 @@ class RobotSender:
     def set_timing(self, sleep: Sleep, clock: Clock) -> None:
         """Use another sleep and clock for the robots' pacing and 45009 waits (a fresh window each)."""
         self.robots = {
-            key: WeComRobot(url, self._client, sleep=sleep, clock=clock) for key, url in self._webhooks.items()
+            key: WeComRobot(url, self._client, sleep=sleep, clock=clock)
+            for key, url in self._webhooks.items()
         }
 
     def is_group(self, chat_key: str, chat_type: str) -> bool:
@@ -119,13 +94,16 @@ class RobotSender:
         robot = self.robots.get(chat_key)
         if robot is None:
             raise PermanentError("robot no longer configured")
-        content = wecom_markdown(message.doc)
+        content = to_markdown(message.doc)
         try:
             try:
                 await robot.send_markdown(content)
             except WeComError as exc:
                 # Text fallback only for a one-part message: a later part failing must not resend the others.
-                if exc.errcode not in MARKDOWN_REFUSED or len(split_utf8(content, ROBOT_MARKDOWN_MAX_BYTES)) > 1:
+                if (
+                    exc.errcode not in MARKDOWN_REFUSED
+                    or len(split_utf8(content, ROBOT_MARKDOWN_MAX_BYTES)) > 1
+                ):
                     raise
                 logger.warning("%s; sending it as text", exc)
                 await robot.send_text(to_plain(message.doc))
@@ -164,7 +142,7 @@ class WeComAppSender:
         """message/send as markdown."""
         user_id = chat_key.split(":", 1)[1]
         try:
-            ids = await self.app.send_markdown(user_id, wecom_markdown(message.doc))
+            ids = await self.app.send_markdown(user_id, to_markdown(message.doc))
         except WeComError as exc:
             logger.warning("%s", exc)
             raise _map_error(exc) from None
@@ -187,7 +165,7 @@ class WeComAppSender:
             else:
                 continue
             try:
-                await self.app.send_markdown(user_id, wecom_markdown(doc))
+                await self.app.send_markdown(user_id, to_markdown(doc))
             except (WeComError, httpx.HTTPError) as exc:
                 logger.warning("reply to a WeCom user failed: %s", type(exc).__name__)
                 return

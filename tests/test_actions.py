@@ -177,3 +177,10 @@ def test_split_doc_keeps_sentences_and_limits():
         assert utf16_len(part.plain_text) <= 4096 and part.plain_text.endswith("。")
     emoji = Doc().add("😀" * 3000)  # 6,000 UTF-16 units: Telegram counts these twice
     assert all(utf16_len(p.plain_text) <= 4096 for p in split_doc(emoji))
+
+
+def test_markdown_keeps_the_asterisk_as_written():
+    doc = Doc().b("省").add("*次全会 ").quote("按照省*次全会部署")
+    markdown = to_markdown(doc)
+    assert "***" not in markdown and "省*次全会" in markdown
+    assert markdown.replace("\u200b", "").startswith("**省***次全会")
