@@ -21,4 +21,8 @@ RUN python -c "from content import load_model; load_model()"
 
 VOLUME ["/data"]
 EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"
+# SIGTERM (docker stop) shuts the bot down cleanly; in-flight work resumes on the next start.
+STOPSIGNAL SIGTERM
 CMD ["studybot", "run"]
