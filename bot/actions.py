@@ -217,6 +217,8 @@ class Actions:
             return await self.cmd_sections(ctx, "")
         if kind == "today":
             return await self.cmd_today(ctx, "")
+        if kind == "review":
+            return await self.cmd_review(ctx, "")
         if kind == "sec":
             return await self.cmd_section(ctx, rest)
         if kind == "quiz":
@@ -336,7 +338,7 @@ class Actions:
         doc = Doc().b(f"🔁 复习 · 第 {lesson.day} 课（全文已学完）").add("\n")
         doc.add(self._section_name(lesson.section_id)).add("\n\n").quote(lesson.text).add("\n\n")
         doc.add("💭 再想一想：").add(lesson.prompt).add("\n发送 /review 练习你答错的题。")
-        buttons = [[Button("🔁 复习错题", "quiz:3:" + lesson.section_id), Button("📚 目录", "toc")]]
+        buttons = [[Button("🔁 复习错题", "review"), Button("🧠 做 3 道题", "quiz:3:" + lesson.section_id)]]
         return Message(doc, buttons, lesson_day=lesson.day)
 
     async def cmd_today(self, ctx: Ctx, args: str) -> list[Out]:
