@@ -388,15 +388,6 @@ class TelegramChannel:
         self.storage.set_quiz_poll(poll.session_id, sent.poll.id, sent.message_id)
         return sent
 
-    async def send_doc(self, chat_id: int, doc: Doc, buttons: list[list[Button]] | None = None) -> TgMessage:
-        """A document of rich text, split to fit; returns the last message."""
-        sent = None
-        chunks = split_doc(doc)
-        for i, chunk in enumerate(chunks):
-            markup = keyboard(buttons or []) if i == len(chunks) - 1 else None
-            sent = await self.send_html(chat_id, to_html(chunk), markup)
-        return sent
-
     async def _call(self, method, *args, **kwargs):
         """One Bot API call: waits out a 429 once, turns 403 and migration into SendFailed."""
         for attempt in range(2):

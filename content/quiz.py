@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from content.numerals import int_to_cn
 from content.speech import Sentence, Speech
 
 BLANK = "＿＿"
@@ -365,8 +364,3 @@ def _find_item(text: str, items: list[str], k: int) -> int:
             return found
         pos = found + len(item)
     return -1
-
-
-def section_label(number: int) -> str:
-    """第N部分 for a number."""
-    return f"第{int_to_cn(number)}部分"
