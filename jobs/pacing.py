@@ -16,9 +16,9 @@ How the :class:`Pacer` works:
   the network), and not always by the same amount, so starts spaced exactly ``1/rate`` apart still arrive
   ``rate + 1`` in some second of a strict limiter (measured against the Bot API stand-in: 15 answers of
   429 in 500 sends at 25/s, each pausing everything for a second). With the margin any ``rate + 1``
-  consecutive starts span ``1 + margin`` seconds, which absorbs that much jitter for under 5 % of the rate. A start is also never closer than ``interval`` to the previous actual
-  start: if the event loop was blocked and several slots are overdue, they are spread out again instead
-  of going out as a burst.
+  consecutive starts span ``1 + margin`` seconds, which absorbs that much jitter for under 5 % of the rate.
+  A start is also never closer than ``interval`` to the previous actual start: if the event loop was
+  blocked and several slots are overdue, they are spread out again instead of going out as a burst.
 * Groups (and WeCom robots) may get at most ``per_chat_per_minute`` starts in any 60 s window. A waiter
   first sleeps until its chat's window has room and only then reserves a global slot, so a throttled
   group never holds a slot that private chats could use.
