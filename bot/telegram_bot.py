@@ -110,6 +110,8 @@ class TelegramChannel:
             # Replies: at most 20 a minute to one group; broadcasts pace themselves (jobs.pacing), so the
             # global bucket is off here rather than doubling up with a bursty one.
             .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=20, max_retries=0))
+            # Few connections, kept alive: httpcore scans its whole pool on every request.
+            .connection_pool_size(32)
             .post_init(self._post_init)
             .build()
         )

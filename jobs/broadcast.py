@@ -20,7 +20,7 @@ from bot.actions import Message, broadcast_doc
 from bot.render import Doc
 from bot.storage import Storage
 from jobs.delivery import Blocked, Migrated, PermanentError, RetryLater, Sender, TemporaryError
-from jobs.pacing import Pacer
+from jobs.pacing import Pacer, in_flight
 from jobs.retry import backoff_delays
 
 logger = logging.getLogger(__name__)
@@ -66,8 +66,7 @@ class BroadcastRunner:
         self.storage = storage
         self.senders = senders
         self.pacer = pacer
-        # Enough sends in flight to cover ~0.2 s of latency at full rate, never fewer than 8.
-        self.concurrency = concurrency or max(8, min(1000, int(pacer.rate * 0.2) + 8))
+        self.concurrency = concurrency or in_flight(pacer.rate)
         self.clock = clock
         self.now = now
 

@@ -24,7 +24,7 @@ from bot.config import parse_hhmm
 from bot.storage import Storage, epoch
 from jobs.delivery import Blocked, Migrated, RetryLater, Sender, TemporaryError
 from jobs.due import is_catch_up, local_date, next_due
-from jobs.pacing import Pacer
+from jobs.pacing import Pacer, in_flight
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +57,13 @@ class DailyPush:
         actions: Actions,
         senders: Mapping[str, Sender],
         pacer: Pacer,
-        concurrency: int = 64,
+        concurrency: int | None = None,
     ):
         self.storage = storage
         self.actions = actions
         self.senders = senders
         self.pacer = pacer
-        self.concurrency = concurrency
+        self.concurrency = concurrency or in_flight(pacer.rate)
 
     def settle_interrupted(self, now: datetime) -> int:
         """Claims a killed process left unsent count as sent: a lesson is never repeated after a restart."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
@@ -41,7 +42,18 @@ from contextlib import asynccontextmanager
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Pacer", "SlidingWindowCounter", "max_in_window"]
+__all__ = ["Pacer", "SlidingWindowCounter", "in_flight", "max_in_window"]
+
+
+def in_flight(rate: float) -> int:
+    """How many sends to keep in flight at `rate` per second.
+
+    Enough to hide ~50 ms of network latency, and no more: httpcore's pool does work proportional to
+    requests × connections on every request, so on a CPU-bound machine 32 in flight sent half as many per
+    second as 16 (measured against the Bot API stand-in: 172/s against 372/s).
+    """
+    return max(4, min(16, math.ceil(rate * 0.05) + 2))
+
 
 # Added to every spacing so accumulated float error never lets one more start into a window; at 100/s it
 # costs 0.01 % of throughput.
