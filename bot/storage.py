@@ -1276,6 +1276,24 @@ class Storage:
                 self._update_chat(chat_key, "blocked = 1, next_due = NULL", [])
 
     @_locked
+    def recipient_state(self, broadcast_id: int, chat_key: str) -> str | None:
+        """The state of one recipient of a broadcast, or None if it is not one."""
+        row = self._one(
+            "SELECT state FROM broadcast_recipients WHERE broadcast_id = ? AND chat_key = ?",
+            [broadcast_id, chat_key],
+        )
+        return None if row is None else row["state"]
+
+    @_locked
+    def drop_recipient(self, broadcast_id: int, chat_key: str) -> None:
+        """Remove a recipient that turned out to be another recipient under an old id (a migrated group)."""
+        with self._tx():
+            self.db.execute(
+                "DELETE FROM broadcast_recipients WHERE broadcast_id = ? AND chat_key = ?",
+                [broadcast_id, chat_key],
+            )
+
+    @_locked
     def reset_inflight(self, broadcast_id: int | None = None) -> int:
         """After a restart, return 'sending' recipients (outcome unknown) to 'pending'; return how many."""
         sql = "UPDATE broadcast_recipients SET state = 'pending', updated_at = ? WHERE state = 'sending'"

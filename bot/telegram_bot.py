@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -51,6 +52,9 @@ from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
 
+# Durations (RetryAfter.retry_after) as timedelta, the behaviour of PTB's next major version, read per call.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 POLL_QUESTION_MAX = 300
 INLINE_RESULTS = 10
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -64,6 +68,12 @@ class SendFailed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.migrated_to = migrated_to
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """How long a 429 asks to wait, whether PTB gives it as a timedelta or as seconds."""
+    value = exc.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
 def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
@@ -398,12 +408,7 @@ class TelegramChannel:
             except RetryAfter as exc:
                 if attempt:
                     raise
-                delay = (
-                    exc.retry_after.total_seconds()
-                    if hasattr(exc.retry_after, "total_seconds")
-                    else exc.retry_after
-                )
-                await asyncio.sleep(float(delay))
+                await asyncio.sleep(retry_seconds(exc))
             except Forbidden as exc:
                 raise SendFailed("blocked") from exc
             except ChatMigrated as exc:
@@ -439,10 +444,7 @@ class TelegramSender:
                     link_preview_options=NO_PREVIEW,
                 )  # fmt: skip
         except RetryAfter as exc:
-            retry = exc.retry_after
-            raise RetryLater(
-                retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
-            ) from exc
+            raise RetryLater(retry_seconds(exc)) from exc
         except Forbidden as exc:
             raise Blocked(str(exc)) from exc
         except ChatMigrated as exc:

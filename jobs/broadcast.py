@@ -139,6 +139,11 @@ class BroadcastRunner:
                 continue
             except Migrated as exc:
                 self.storage.migrate_chat(target, exc.new_key)
+                if self.storage.recipient_state(broadcast_id, target) is not None:
+                    # The supergroup is a recipient of its own (both ids were subscribed): it gets the
+                    # message once, under its own row, so the old group's row goes.
+                    self.storage.drop_recipient(broadcast_id, target)
+                    return
                 target = exc.new_key
                 continue
             except Blocked:

@@ -279,3 +279,18 @@ async def test_resume_after_a_crash_sends_only_the_rest(tg):
     await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(200)).run(broadcast_id)
     assert len(tg.api.calls_for("sendMessage")) == before
     tg.api.assert_no_errors()
+
+
+async def test_group_and_its_supergroup_both_subscribed_get_it_once(tg):
+    """A group migrated to a supergroup that was subscribed too: one message, one row, one count."""
+    old = group_chat(tg.api, tg.storage, -4242, kind="group")
+    new = group_chat(tg.api, tg.storage, -1004242)
+    others = [private_chat(tg.api, tg.storage, uid) for uid in range(60_001, 60_004)]
+    tg.api.migrate(-4242, -1004242)
+    broadcast_id = await tg.start_broadcast()
+    counts = await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(200)).run(broadcast_id)
+    assert len(sent_texts(tg.api, -1004242)) == 1
+    assert counts == {"pending": 0, "sending": 0, "sent": 1 + len(others), "blocked": 0, "failed": 0}
+    assert tg.storage.recipient_state(broadcast_id, old) is None
+    assert tg.storage.recipient_state(broadcast_id, new) == "sent"
+    tg.api.assert_no_errors()
