@@ -7,6 +7,7 @@ model (jieba's dictionary) loads in a thread; updates that arrive meanwhile wait
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -138,6 +139,7 @@ class Service:
         # Only now: loading jieba holds the GIL most of the time, and polling should not wait for it.
         model = await loop.run_in_executor(None, load_model, self.config.content_path)
         release_build_caches()  # the model keeps its own tokenizer; jieba's base copy is ~15 MB
+        gc.collect()
         actions = Actions(self.storage, model, self.config, robot_count=len(self.config.wecom_webhooks))
         self.actions_ready.set_result(actions)
         self._start_jobs(actions)
