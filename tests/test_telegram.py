@@ -7,10 +7,11 @@ import csv
 import io
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from botapi_standin import BotAPIStandin
+from helpers import Clock, buttons, sent_to
 
 from bot.config import Config
 from bot.runner import Service
@@ -19,19 +20,6 @@ from bot.storage import Storage
 TOKEN = "123456:TEST-token"
 ADMIN, ALICE, BOB, CAROL = 1001, 1002, 1003, 1004
 GROUP = -100500
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs) -> None:
-        self.now += timedelta(**kwargs)
 
 
 class Harness:
@@ -44,24 +32,13 @@ class Harness:
         """A user writes; returns the bot's first answering call in that chat."""
         mark = self.api.mark()
         self.api.send_message(chat, user, text, reply_to_message_id=reply_to)
-        return await self.api.await_call(method, lambda c: _to(c, chat), timeout=10, after=mark)
+        return await self.api.await_call(method, lambda c: sent_to(c, chat), timeout=10, after=mark)
 
     async def press(self, chat: int, user: int, message_id: int, data: str, method: str = "*"):
         """A user presses a button; returns the bot's first answering call in that chat."""
         mark = self.api.mark()
         self.api.press_button(chat, user, message_id, data)
-        return await self.api.await_call(method, lambda c: _to(c, chat), timeout=10, after=mark)
-
-
-def _to(call, chat: int) -> bool:
-    """A message the bot sent (or edited) in the chat."""
-    sending = call.method.startswith(("send", "edit"))
-    return sending and call.ok and str(call.params.get("chat_id")) == str(chat)
-
-
-def _buttons(call) -> list[str]:
-    markup = call.params.get("reply_markup") or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+        return await self.api.await_call(method, lambda c: sent_to(c, chat), timeout=10, after=mark)
 
 
 def _text(call) -> str:
@@ -101,7 +78,7 @@ async def bot(tmp_path, monkeypatch):
 async def test_start_registers_menu_and_welcomes(bot):
     call = await bot.say(ALICE, ALICE, "/start")
     assert "你好，小王" in call.params["text"] and call.params["parse_mode"] == "HTML"
-    assert {"today", "toc", "quiz:5", "sub"} <= set(_buttons(call))
+    assert {"today", "toc", "quiz:5", "sub"} <= set(buttons(call))
     await bot.api.await_call("setMyCommands")
     names = [c["command"] for c in bot.api.my_commands()]
     assert names[:3] == ["start", "today", "sections"] and "broadcast" not in names
@@ -116,11 +93,11 @@ async def test_help_lists_admin_commands_only_for_admins(bot):
 
 async def test_sections_and_navigation(bot):
     toc = await bot.say(ALICE, ALICE, "/sections")
-    assert _buttons(toc) == [f"sec:{i}" for i in range(7)]
+    assert buttons(toc) == [f"sec:{i}" for i in range(7)]
     assert "第三部分 · 扎实做好育才聚才" in toc.params["text"]
     part = await bot.press(ALICE, ALICE, toc.result["message_id"], "sec:3")
     assert part.params["text"].startswith("<b>第三部分 · 扎实做好育才聚才</b>")
-    assert _buttons(part) == ["sec:2", "toc", "sec:4"]
+    assert buttons(part) == ["sec:2", "toc", "sec:4"]
     for ref, title in [("三", "第三部分"), ("第三部分", "第三部分"), ("3", "第三部分"), ("0", "开篇"), ("开篇", "开篇"),
                        ("结语", "结语"), ("第五", "第五部分")]:  # fmt: skip
         call = await bot.say(ALICE, ALICE, f"/section {ref}")
@@ -141,9 +118,9 @@ async def test_search_marks_hits_and_escapes(bot):
     empty = await bot.say(ALICE, ALICE, "/search")
     assert "/search 人才" in empty.params["text"]
     more = await bot.say(ALICE, ALICE, "/search 人才")
-    assert any(d.startswith("s:5:") for d in _buttons(more))
+    assert any(d.startswith("s:5:") for d in buttons(more))
     page = await bot.press(
-        ALICE, ALICE, more.result["message_id"], next(d for d in _buttons(more) if d.startswith("s:"))
+        ALICE, ALICE, more.result["message_id"], next(d for d in buttons(more) if d.startswith("s:"))
     )
     assert "6. " in page.params["text"]
 
@@ -158,7 +135,7 @@ async def test_today_then_reply_is_a_reflection(bot):
     text = lesson.params["text"]
     assert text.startswith("<b>📖 每日学习 · 第 1 天 / 共 18 天</b>") and "<blockquote>" in text
     assert "💭 思考：" in text and text.rstrip().endswith("订阅。")
-    assert _buttons(lesson) == ["done:1", "note:1", "quiz:3:0"]
+    assert buttons(lesson) == ["done:1", "note:1", "quiz:3:0"]
     answer = await bot.say(
         ALICE, ALICE, "结合工作谈体会：<要>学深悟透 & 落实", reply_to=lesson.result["message_id"]
     )
@@ -218,22 +195,24 @@ async def test_group_settings_are_for_admins(bot):
 async def test_private_quiz_scores_and_review(bot):
     intro = await bot.say(ALICE, ALICE, "/quiz 2")
     assert "小测验 · 共 2 题" in intro.params["text"]
-    first = await bot.api.await_call("sendPoll", lambda c: _to(c, ALICE))
+    first = await bot.api.await_call("sendPoll", lambda c: sent_to(c, ALICE))
     assert first.params["type"] == "quiz" and first.params["is_anonymous"] is False
     assert first.params["question"].startswith("（1/2）")
     correct = first.params["correct_option_ids"][0]
     mark = bot.api.mark()
     bot.api.answer_poll(first.result["poll"]["id"], ALICE, [(correct + 1) % 4])  # wrong
-    second = await bot.api.await_call("sendPoll", lambda c: _to(c, ALICE), after=mark)
+    second = await bot.api.await_call("sendPoll", lambda c: sent_to(c, ALICE), after=mark)
     assert second.params["question"].startswith("（2/2）")
     mark = bot.api.mark()
     bot.api.answer_poll(second.result["poll"]["id"], ALICE, [second.params["correct_option_ids"][0]])
-    score = await bot.api.await_call("sendMessage", lambda c: _to(c, ALICE), after=mark)
+    score = await bot.api.await_call("sendMessage", lambda c: sent_to(c, ALICE), after=mark)
     assert score.params["text"].startswith("<b>🎯 1 / 2</b> · 答错的 1 题已加入错题本")
     bot.clock.advance(days=2)  # the wrong answer comes due for review
     review = await bot.say(ALICE, ALICE, "/review")
     assert "复习错题 · 共 1 题" in review.params["text"]
-    poll = await bot.api.await_call("sendPoll", lambda c: _to(c, ALICE) and "（1/1）" in c.params["question"])
+    poll = await bot.api.await_call(
+        "sendPoll", lambda c: sent_to(c, ALICE) and "（1/1）" in c.params["question"]
+    )
     assert poll.params["question"].endswith(first.params["question"].split("）", 1)[1])
     bad = await bot.say(ALICE, ALICE, "/quiz abc")
     assert "1–10" in bad.params["text"]
@@ -241,15 +220,15 @@ async def test_private_quiz_scores_and_review(bot):
 
 async def test_group_quiz_everyone_answers_starter_moves_on(bot):
     await bot.say(GROUP, ALICE, "/quiz 1")
-    poll = await bot.api.await_call("sendPoll", lambda c: _to(c, GROUP))
+    poll = await bot.api.await_call("sendPoll", lambda c: sent_to(c, GROUP))
     busy = await bot.say(GROUP, BOB, "/quiz")
-    assert "已有一轮测验在进行" in busy.params["text"] and "stopquiz" in _buttons(busy)
+    assert "已有一轮测验在进行" in busy.params["text"] and "stopquiz" in buttons(busy)
     right = poll.params["correct_option_ids"][0]
     bot.api.answer_poll(poll.result["poll"]["id"], BOB, [right])
     mark = bot.api.mark()
     bot.api.answer_poll(poll.result["poll"]["id"], ALICE, [(right + 1) % 4])
     score = await bot.api.await_call(
-        "sendMessage", lambda c: _to(c, GROUP) and "🎯" in c.params["text"], after=mark
+        "sendMessage", lambda c: sent_to(c, GROUP) and "🎯" in c.params["text"], after=mark
     )
     assert "🎯 0 / 1" in score.params["text"] and "小李：1 / 1" in score.params["text"]
 
@@ -292,11 +271,11 @@ async def test_broadcast_preview_confirm_report(bot):
     text = preview.params["text"]
     assert "📢 通知" in text and "本周五下午&lt;集中&gt;学习 &amp; 讨论" in text
     assert "将发送给 3 个订阅（2 个私聊 · 1 个群 · 0 个企业微信群）" in text
-    go = next(d for d in _buttons(preview) if d.startswith("bc:go:"))
+    go = next(d for d in buttons(preview) if d.startswith("bc:go:"))
     mark = bot.api.mark()
     bot.api.press_button(ADMIN, ADMIN, preview.result["message_id"], go)
     for chat in (ALICE, BOB, GROUP):
-        call = await bot.api.await_call("sendMessage", lambda c, chat=chat: _to(c, chat), after=mark)
+        call = await bot.api.await_call("sendMessage", lambda c, chat=chat: sent_to(c, chat), after=mark)
         assert "本周五下午&lt;集中&gt;学习" in call.params["text"]
     report = await bot.api.await_call(
         "editMessageText", lambda c: "广播已完成" in c.params["text"], after=mark, timeout=15
@@ -308,7 +287,7 @@ async def test_broadcast_preview_confirm_report(bot):
 
 async def test_broadcast_cancel(bot):
     preview = await bot.say(ADMIN, ADMIN, "/broadcast 取消的通知")
-    no = next(d for d in _buttons(preview) if d.startswith("bc:no:"))
+    no = next(d for d in buttons(preview) if d.startswith("bc:no:"))
     call = await bot.press(ADMIN, ADMIN, preview.result["message_id"], no)
     assert "已取消" in call.params["text"]
     assert bot.storage.get_broadcast(int(no.split(":")[2]))["state"] == "cancelled"
@@ -320,7 +299,7 @@ async def test_daily_push_once_per_day_with_catch_up(bot):
     mark = bot.api.mark()
     report = await bot.service.daily.tick(bot.clock())
     assert report.sent == 1
-    late = await bot.api.await_call("sendMessage", lambda c: _to(c, ALICE), after=mark)
+    late = await bot.api.await_call("sendMessage", lambda c: sent_to(c, ALICE), after=mark)
     assert late.params["text"].startswith("<b>📖 补发 · 今日 08:00 的学习 · 第 1 天 / 共 18 天</b>")
     assert (await bot.service.daily.tick(bot.clock())).sent == 0  # a second tick repeats nothing
     bot.clock.advance(hours=1, minutes=1)  # 10:01
@@ -329,7 +308,7 @@ async def test_daily_push_once_per_day_with_catch_up(bot):
     bot.clock.now = datetime(2026, 11, 25, 0, 0, 30, tzinfo=UTC)  # 08:00:30 in Shanghai the next day
     mark = bot.api.mark()
     assert (await bot.service.daily.tick(bot.clock())).sent == 1
-    day2 = await bot.api.await_call("sendMessage", lambda c: _to(c, ALICE), after=mark)
+    day2 = await bot.api.await_call("sendMessage", lambda c: sent_to(c, ALICE), after=mark)
     assert "第 2 天 / 共 18 天" in day2.params["text"] and "补发" not in day2.params["text"]
 
 
@@ -357,7 +336,7 @@ async def test_blocked_and_migrated_chats(bot):
     assert bot.storage.get_chat(f"tg:{ALICE}")["blocked"] == 1
     assert bot.storage.get_chat("tg:-1000042")["subscribed"] == 1
     assert bot.storage.get_chat("tg:-42")["migrated_to"] == "tg:-1000042"
-    assert any(_to(c, -1000042) for c in bot.api.calls_for("sendMessage"))
+    assert any(sent_to(c, -1000042) for c in bot.api.calls_for("sendMessage"))
 
 
 async def test_error_handler_tells_the_user(bot, monkeypatch):
@@ -378,7 +357,7 @@ async def test_unknown_commands(bot):
     mark = bot.api.mark()
     bot.api.send_message(GROUP, ALICE, "/foo")  # maybe another bot's command: stay quiet
     hello = await bot.say(GROUP, ALICE, "/help@studybot_test_bot" if False else "/help")
-    assert not any(_to(c, GROUP) and "不认识" in _text(c) for c in bot.api.calls[mark:])
+    assert not any(sent_to(c, GROUP) and "不认识" in _text(c) for c in bot.api.calls[mark:])
     assert "命令一览" in hello.params["text"]
 
 
@@ -397,7 +376,7 @@ async def test_fuzz_every_command_answers(bot, command):
                 text = text[:4096]
             mark = bot.api.mark()
             bot.api.send_message(user, user, text)
-            await bot.api.await_call("*", lambda c, u=user: _to(c, u), after=mark, timeout=10)
+            await bot.api.await_call("*", lambda c, u=user: sent_to(c, u), after=mark, timeout=10)
         quiz = bot.storage.active_quiz(f"tg:{user}")
         if quiz:
             bot.storage.finish_quiz(quiz["id"], cancelled=True)
@@ -423,14 +402,14 @@ async def test_long_section_is_split_at_sentence_ends(tmp_path):
         try:
             mark = api.mark()
             api.send_message(ALICE, ALICE, "/section 1")
-            last = await api.await_call("sendMessage", lambda c: bool(_buttons(c)), after=mark, timeout=10)
+            last = await api.await_call("sendMessage", lambda c: bool(buttons(c)), after=mark, timeout=10)
             parts = [
                 c
                 for c in api.calls_for("sendMessage")[-10:]
                 if c.ok and c.params["chat_id"] in (ALICE, str(ALICE))
             ]
             texts = [c.params["text"] for c in api.calls[mark:] if c.method == "sendMessage"]
-            assert len(texts) >= 2 and _buttons(last) == ["sec:0", "toc", "sec:2"]
+            assert len(texts) >= 2 and buttons(last) == ["sec:0", "toc", "sec:2"]
             for text in texts[:-1]:
                 plain = re.sub(r"<[^>]+>", "", text)
                 assert len(plain) <= 4096 and plain.rstrip().endswith("。")
@@ -454,14 +433,14 @@ async def test_non_text_in_private_gets_a_hint(bot):
             "location": {"latitude": 39.9, "longitude": 116.4},
         },
     )
-    call = await bot.api.await_call("sendMessage", lambda c: _to(c, ALICE), after=mark)
+    call = await bot.api.await_call("sendMessage", lambda c: sent_to(c, ALICE), after=mark)
     assert "我只看得懂文字" in call.params["text"]
 
 
 async def test_plain_text_in_private_gets_buttons_and_chinese_commands_work(bot):
     hint = await bot.say(ALICE, ALICE, "你好")
-    assert "想做什么" in hint.params["text"] and _buttons(hint) == ["today", "toc", "quiz:5"]
+    assert "想做什么" in hint.params["text"] and buttons(hint) == ["today", "toc", "quiz:5"]
     toc = await bot.say(ALICE, ALICE, "目录")
-    assert "目录" in toc.params["text"] and len(_buttons(toc)) == 7
+    assert "目录" in toc.params["text"] and len(buttons(toc)) == 7
     part = await bot.say(ALICE, ALICE, "第三部分")
     assert part.params["text"].startswith("<b>第三部分 · 扎实做好育才聚才</b>")

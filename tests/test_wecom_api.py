@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from helpers import FakeTime
 from wecom_standin import WeComStandin, make_callback_request, make_verify_request
 
 from bot.wecom_api import (
@@ -24,23 +25,6 @@ from bot.wecom_api import (
     split_utf8,
 )
 from bot.wecom_crypto import WeComCrypto, parse_message
-
-
-class FakeTime:
-    """A clock and an async sleep that advances it: no wall-clock waiting anywhere."""
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
-
 
 ROBOT_KEY = "693a91f6-7abc-4bc4-97a0-0ec2sifa5aaa"
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from botapi_standin import BotAPIStandin
+from helpers import Clock, FakeTime, buttons, sent_to
 from wecom_standin import WeComStandin, make_callback_body, make_callback_request, make_verify_request
 
 from bot.actions import LETTERS, Message, broadcast_doc
@@ -51,32 +52,6 @@ SHANGHAI = 8  # hours ahead of UTC
 def shanghai(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     """An instant given as Shanghai wall time in November 2026, as UTC."""
     return datetime(2026, 11, day, hour, minute, second, tzinfo=UTC) - timedelta(hours=SHANGHAI)
-
-
-class Clock:
-    """The service's wall clock, moved by the test."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class FakeTime:
-    """A monotonic clock and an async sleep that advances it: pacing and 45009 waits without waiting."""
-
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
 
 
 def app_env(standin: WeComStandin) -> dict[str, str]:
@@ -262,7 +237,7 @@ async def test_robots_only_daily_push_once_catch_up_and_restarts(tmp_path):
 
 
 async def test_robot_sender_splits_long_markdown_at_sentence_ends_and_falls_back_to_text():
-    fake = FakeTime()
+    fake = FakeTime(1_000_000.0)
     with WeComStandin(clock=fake) as standin:
         url = standin.add_robot(ROBOT_KEYS[0])
         key = robot_chat_key(url)
@@ -291,7 +266,7 @@ async def test_robot_sender_splits_long_markdown_at_sentence_ends_and_falls_back
 
 async def test_robots_never_get_more_than_20_a_minute(tmp_path):
     """Broadcasts through the real fan-out (jobs.broadcast) and RobotSender, on fake time throughout."""
-    fake = FakeTime()
+    fake = FakeTime(1_000_000.0)
     clock = Clock(shanghai(24, 9, 0))
     with WeComStandin(clock=fake) as standin:
         urls = [standin.add_robot(key) for key in ROBOT_KEYS[:2]]
@@ -501,20 +476,10 @@ async def test_app_refusals_change_nothing(app_bot):
 # --- Telegram + robots + app in one process ------------------------------------------------------------
 
 
-def _to(call, chat: int) -> bool:
-    sending = call.method.startswith(("send", "edit"))
-    return sending and call.ok and str(call.params.get("chat_id")) == str(chat)
-
-
-def _buttons(call) -> list[str]:
-    markup = call.params.get("reply_markup") or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
-
-
 async def test_telegram_robots_and_app_together(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     clock = Clock(shanghai(24, 9, 0))
-    fake = FakeTime()
+    fake = FakeTime(1_000_000.0)
     with BotAPIStandin(token=TG_TOKEN) as api, WeComStandin() as standin:
         api.add_user(ADMIN, "管理员")
         api.add_user(ALICE, "小王")
@@ -537,7 +502,7 @@ async def test_telegram_robots_and_app_together(tmp_path, caplog):
             assert "已订阅" in ok
             mark = api.mark()
             api.send_message(ALICE, ALICE, "/subscribe 10:00")
-            await api.await_call("sendMessage", lambda c: _to(c, ALICE), after=mark, timeout=10)
+            await api.await_call("sendMessage", lambda c: sent_to(c, ALICE), after=mark, timeout=10)
 
             # The robots' 45009 waits run on fake time; the third robot refuses with another errcode.
             service.senders["robot"].set_timing(fake.sleep, fake)
@@ -545,9 +510,9 @@ async def test_telegram_robots_and_app_together(tmp_path, caplog):
             standin.inject_error(ROBOT_KEYS[2], 93000, "invalid webhook url")
             mark = api.mark()
             api.send_message(ADMIN, ADMIN, "/broadcast 周五下午在*号会议室集中学习")
-            preview = await api.await_call("sendMessage", lambda c: _to(c, ADMIN), after=mark, timeout=10)
+            preview = await api.await_call("sendMessage", lambda c: sent_to(c, ADMIN), after=mark, timeout=10)
             assert "将发送给 5 个订阅（2 个私聊 · 0 个群 · 3 个企业微信群）" in preview.params["text"]
-            go = next(d for d in _buttons(preview) if d.startswith("bc:go:"))
+            go = next(d for d in buttons(preview) if d.startswith("bc:go:"))
             mark = api.mark()
             api.press_button(ADMIN, ADMIN, preview.result["message_id"], go)
             report = await api.await_call(
@@ -568,7 +533,7 @@ async def test_telegram_robots_and_app_together(tmp_path, caplog):
             assert fake.sleeps == [5.0]  # waited once for the rate-limited robot, then delivered
             assert user.inbox()[-1]["content"] == "**📢 通知**\n\n周五下午在*号会议室集中学习"
             assert any(
-                _to(c, ALICE) and "周五下午在*号会议室" in c.params["text"]
+                sent_to(c, ALICE) and "周五下午在*号会议室" in c.params["text"]
                 for c in api.calls_for("sendMessage")
             )
             broadcast_id = int(go.split(":")[2])
