@@ -125,13 +125,15 @@ class TelegramChannel:
             .post_init(self._post_init)
             .build()
         )
-        app.add_handler(CommandHandler(list(COMMANDS), self.on_command))
-        app.add_handler(MessageHandler(filters.COMMAND, self.on_unknown_command))
+        # New messages only: an edited command or reply must not run or count twice.
+        fresh = filters.UpdateType.MESSAGE
+        app.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=fresh))
+        app.add_handler(MessageHandler(fresh & filters.COMMAND, self.on_unknown_command))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
-        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
+        app.add_handler(MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, self.on_text))
         app.add_handler(
             MessageHandler(
-                filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other
+                fresh & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other
             )
         )
         app.add_handler(CallbackQueryHandler(self.on_button))

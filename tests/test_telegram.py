@@ -444,3 +444,23 @@ async def test_plain_text_in_private_gets_buttons_and_chinese_commands_work(bot)
     assert "目录" in toc.params["text"] and len(buttons(toc)) == 7
     part = await bot.say(ALICE, ALICE, "第三部分")
     assert part.params["text"].startswith("<b>第三部分 · 扎实做好育才聚才</b>")
+
+
+async def test_edited_commands_do_not_run_again(bot):
+    first = await bot.say(ALICE, ALICE, "/reflect 第一版心得")
+    mark = bot.api.mark()
+    bot.api.queue_update(
+        "edited_message",
+        {
+            "message_id": first.params.get("reply_to_message_id") or 99002,
+            "date": 1790000000,
+            "edit_date": 1790000060,
+            "chat": {"id": ALICE, "type": "private", "first_name": "小王"},
+            "from": {"id": ALICE, "is_bot": False, "first_name": "小王"},
+            "text": "/reflect 第二版心得",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 8}],
+        },
+    )
+    after = await bot.say(ALICE, ALICE, "/me")
+    assert "心得：1 篇" in after.params["text"]
+    assert not any(sent_to(c, ALICE) and "已记录" in c.params.get("text", "") for c in bot.api.calls[mark:])
