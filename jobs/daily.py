@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 20
 BATCH = 2000
 RETRY_FAILED_AFTER = timedelta(minutes=5)
+SEND_BUDGET = 90.0
 
 
 @dataclass
@@ -141,20 +142,28 @@ class DailyPush:
         report.sent += 1
 
     async def _send(self, chat: dict, message: Message) -> str | None | Exception:
-        """Send, following a migration and waiting out rate limits; the exception if it failed."""
+        """Send, following a migration and waiting out rate limits; the exception if it failed.
+
+        At most SEND_BUDGET seconds per chat: a robot that keeps answering 45009 is retried at the next
+        try (RETRY_FAILED_AFTER) instead of holding up the tick, and with it every chat due later.
+        """
         sender = self.senders[chat["channel"]]
         key = chat["key"]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SEND_BUDGET
         for attempt in range(4):
             await self.pacer.acquire(key, sender.is_group(key, chat["chat_type"]))
             try:
-                return await sender.send(key, message)
+                return await asyncio.wait_for(sender.send(key, message), max(1.0, deadline - loop.time()))
+            except TimeoutError:
+                return TemporaryError(f"no answer within {SEND_BUDGET:.0f} s")
             except RetryLater as exc:
                 self.pacer.pause(exc.seconds)
             except Migrated as exc:
                 self.storage.migrate_chat(key, exc.new_key)
                 key = exc.new_key
             except TemporaryError as exc:
-                if attempt == 3:
+                if attempt == 3 or loop.time() + 2**attempt > deadline:
                     return exc
                 await asyncio.sleep(2**attempt)
             except Exception as exc:  # noqa: BLE001 - a send failing must not stop the others

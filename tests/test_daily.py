@@ -393,3 +393,46 @@ def test_due_query_over_100000_chats_uses_the_index(tmp_path):
     # A full batch: still the index range scan, stopping at the LIMIT.
     assert len(storage.due_chats(base + 86_400, limit=BATCH, channels={"tg": None})) == BATCH
     storage.close()
+
+
+async def test_a_send_that_hangs_does_not_hold_up_the_tick(tmp_path, model, monkeypatch):
+    """A channel that never answers (a robot stuck on 45009) is given up on after the send budget and
+    tried again later; the tick goes on to the other chats."""
+    import jobs.daily as daily_module
+
+    monkeypatch.setattr(daily_module, "SEND_BUDGET", 0.2)
+
+    class Hangs:
+        def is_group(self, chat_key, chat_type):
+            return True
+
+        async def send(self, chat_key, message):
+            await asyncio.Event().wait()
+
+        async def edit(self, chat_key, message_id, doc):
+            pass
+
+    class Answers(Hangs):
+        sent: list[str] = []
+
+        def is_group(self, chat_key, chat_type):
+            return False
+
+        async def send(self, chat_key, message):
+            self.sent.append(chat_key)
+            return "1"
+
+    storage = Storage(str(tmp_path / "hang.db"))
+    config = Config.from_env({})
+    now = utc(2026, 11, 24, 1, 0)
+    for key, channel, kind in (("robot:abc", "robot", "robot"), ("tg:7", "tg", "private")):
+        storage.ensure_chat(key, channel, kind)
+        storage.subscribe(key, "08:00", now, epoch(now - timedelta(minutes=30)))
+    push = DailyPush(
+        storage, Actions(storage, model, config), {"robot": Hangs(), "tg": Answers()}, Pacer(100)
+    )
+    report = await asyncio.wait_for(push.tick(now), timeout=10)
+    assert report.sent == 1 and report.failed == 1 and Answers.sent == ["tg:7"]
+    robot = storage.get_chat("robot:abc")
+    assert robot["next_due"] == epoch(now + daily_module.RETRY_FAILED_AFTER)  # tried again in five minutes
+    storage.close()
