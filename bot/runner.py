@@ -158,7 +158,9 @@ class Service:
         await app.start()
         await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
         self.tasks.append(asyncio.create_task(self.telegram._post_init(app)))
-        self.senders["tg"] = TelegramSender(self.telegram)
+        from jobs.pacing import in_flight
+
+        self.senders["tg"] = TelegramSender(self.telegram, connections=in_flight(self.config.broadcast_rate))
 
     async def _initialize_telegram(self, app) -> None:
         """getMe until it works: a dead network at start-up is waited out, a refused token is fatal."""
@@ -321,6 +323,10 @@ class Service:
                 logger.warning("Telegram shutdown was not clean", exc_info=True)
         if self.http_server:
             await self.http_server.stop()
+        for sender in self.senders.values():
+            aclose = getattr(sender, "aclose", None)
+            if aclose is not None:
+                await aclose()
         if self.http_client:
             await self.http_client.aclose()
         logger.info("studybot stopped")

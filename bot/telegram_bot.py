@@ -7,11 +7,13 @@ Every reply is Telegram HTML rendered from a `Doc` (user text escaped), split at
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -421,8 +423,18 @@ class TelegramChannel:
 class TelegramSender:
     """`jobs.delivery.Sender` for Telegram chats: no retries of its own, errors mapped for the caller."""
 
-    def __init__(self, channel: TelegramChannel):
+    def __init__(self, channel: TelegramChannel, connections: int = 16):
         self.channel = channel
+        self._base = f"{channel.config.telegram_api_url}{channel.config.telegram_token.get()}"
+        self._clients: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for _ in range(connections):
+            self._clients.put_nowait(
+                httpx.AsyncClient(
+                    headers={"Content-Type": "application/json"},
+                    timeout=httpx.Timeout(20.0, connect=5.0),
+                    limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                )
+            )
 
     def is_group(self, chat_key: str, chat_type: str) -> bool:
         """Groups and supergroups (negative ids) have the 20-a-minute limit."""
@@ -430,36 +442,64 @@ class TelegramSender:
 
     async def send(self, chat_key: str, message: Message) -> str | None:
         """Send a message (split to fit); return the id of its last part."""
-        from telegram.error import NetworkError, TimedOut
+        chat_id = int(chat_key.split(":", 1)[1])
+        sent_id = None
+        chunks = split_doc(message.doc)
+        for i, chunk in enumerate(chunks):
+            markup = keyboard(message.buttons) if i == len(chunks) - 1 else None
+            payload = {
+                "chat_id": chat_id,
+                "text": to_html(chunk),
+                "parse_mode": "HTML",
+                "link_preview_options": {"is_disabled": True},
+            }
+            if markup is not None:
+                payload["reply_markup"] = markup.to_dict()
+            sent_id = await self._post("sendMessage", payload)
+        if sent_id is not None and message.lesson_day is not None:
+            self.channel.storage.remember_lesson_message(
+                chat_key, sent_id, message.lesson_day, self.channel.clock()
+            )
+        return None if sent_id is None else str(sent_id)
 
+    async def _post(self, method: str, payload: dict) -> int | None:
+        """One Bot API call as plain JSON over a connection of its own; errors mapped for the caller.
+
+        The fan-out sends thousands of messages and needs nothing of PTB's Message objects: going around
+        them, with one connection per sender in flight (httpcore scans its whole pool on every request),
+        halves the CPU per send (measured in benchmarks/bench_delivery.py).
+        """
         from jobs.delivery import Blocked, Migrated, PermanentError, RetryLater, TemporaryError
 
-        chat_id = int(chat_key.split(":", 1)[1])
-        bot = self.channel.app.bot
+        client = await self._clients.get()
         try:
-            sent = None
-            chunks = split_doc(message.doc)
-            for i, chunk in enumerate(chunks):
-                markup = keyboard(message.buttons) if i == len(chunks) - 1 else None
-                sent = await bot.send_message(
-                    chat_id, to_html(chunk), parse_mode=ParseMode.HTML, reply_markup=markup,
-                    link_preview_options=NO_PREVIEW,
-                )  # fmt: skip
-        except RetryAfter as exc:
-            raise RetryLater(retry_seconds(exc)) from exc
-        except Forbidden as exc:
-            raise Blocked(str(exc)) from exc
-        except ChatMigrated as exc:
-            raise Migrated(f"tg:{exc.new_chat_id}") from exc
-        except (TimedOut, NetworkError) as exc:
-            if isinstance(exc, BadRequest):
-                raise PermanentError(exc.message) from exc
-            raise TemporaryError(str(exc)) from exc
-        if sent is not None and message.lesson_day is not None:
-            self.channel.storage.remember_lesson_message(
-                chat_key, sent.message_id, message.lesson_day, self.channel.clock()
+            response = await client.post(
+                f"{self._base}/{method}", content=json.dumps(payload, ensure_ascii=False)
             )
-        return None if sent is None else str(sent.message_id)
+            data = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise TemporaryError(type(exc).__name__) from None
+        finally:
+            self._clients.put_nowait(client)
+        if data.get("ok"):
+            return data["result"].get("message_id")
+        code = data.get("error_code")
+        parameters = data.get("parameters") or {}
+        description = str(data.get("description", ""))
+        if code == 429:
+            raise RetryLater(float(parameters.get("retry_after", 1)))
+        if code == 403:
+            raise Blocked(description)
+        if parameters.get("migrate_to_chat_id"):
+            raise Migrated(f"tg:{parameters['migrate_to_chat_id']}")
+        if code is not None and 400 <= code < 500:
+            raise PermanentError(description)
+        raise TemporaryError(description or f"HTTP {response.status_code}")
+
+    async def aclose(self) -> None:
+        """Close the fan-out connections."""
+        while not self._clients.empty():
+            await self._clients.get_nowait().aclose()
 
     async def edit(self, chat_key: str, message_id: str, doc: Doc) -> None:
         """Edit a progress message."""
