@@ -154,6 +154,7 @@ class Bot:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self.sender.aclose()
         await self.app.shutdown()
         self.storage.close()
 

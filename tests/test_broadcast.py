@@ -205,9 +205,11 @@ async def tg(tmp_path):
         await app.initialize()
         api.add_user(ADMIN, "管理员")
         api.add_chat(ADMIN, "private")
+        sender = TelegramSender(channel)
         try:
-            yield Tg(api, storage, TelegramSender(channel))
+            yield Tg(api, storage, sender)
         finally:
+            await sender.aclose()
             await app.shutdown()
             storage.close()
 

@@ -91,10 +91,12 @@ async def running(api: BotAPIStandin, db_path, model):
     app = channel.build()
     await app.initialize()
     actions = Actions(storage, model, config)
-    push = DailyPush(storage, actions, {"tg": TelegramSender(channel)}, Pacer(1000))
+    sender = TelegramSender(channel)
+    push = DailyPush(storage, actions, {"tg": sender}, Pacer(1000))
     try:
         yield Bot(api, storage, push)
     finally:
+        await sender.aclose()
         await app.shutdown()
         storage.close()
 
