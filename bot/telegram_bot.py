@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import aiohttp
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -427,7 +426,7 @@ class TelegramSender:
         self.channel = channel
         self.connections = connections
         self._base = f"{channel.config.telegram_api_url}{channel.config.telegram_token.get()}"
-        self._session: aiohttp.ClientSession | None = None  # made on first use, inside the event loop
+        self._session = None  # an aiohttp.ClientSession, made on first use inside the event loop
 
     def is_group(self, chat_key: str, chat_type: str) -> bool:
         """Groups and supergroups (negative ids) have the 20-a-minute limit."""
@@ -462,6 +461,8 @@ class TelegramSender:
         costs ~1.6 ms of CPU a request where aiohttp costs well under half of that: going around both is
         what lets one core keep up with a four-figure rate (measured in benchmarks/bench_delivery.py).
         """
+        import aiohttp  # only a process that fans out pays for it (~9 MB)
+
         from jobs.delivery import Blocked, Migrated, PermanentError, RetryLater, TemporaryError
 
         if self._session is None:
