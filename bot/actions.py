@@ -31,7 +31,7 @@ QUIZ_DEFAULT = 5
 QUIZ_MAX = 10
 SEARCH_PAGE = 5
 REVIEW_MAX = 5
-REFLECTION_MAX = 3000
+REFLECTION_MAX = 5000  # above anything one Telegram (4,096) or WeCom message can carry: nothing is refused
 LETTERS = "ABCD"
 
 # Commands: name → (menu description, admin only). The order is the order of /help and the menu.

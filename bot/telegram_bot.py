@@ -164,7 +164,12 @@ class TelegramChannel:
         ctype = chat.type if chat else (chat_type or "private")
         bot = self.app.bot if self.app else None
 
+        # An anonymous administrator writes as the group itself (sender_chat is the chat).
+        anonymous_admin = bool(message and message.sender_chat and message.sender_chat.id == cid)
+
         async def is_group_admin() -> bool:
+            if anonymous_admin:
+                return True
             member = await bot.get_chat_member(cid, user.id)
             return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 

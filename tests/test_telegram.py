@@ -454,3 +454,27 @@ async def test_edited_commands_do_not_run_again(bot):
     after = await bot.say(ALICE, ALICE, "/me")
     assert "心得：1 篇" in after.params["text"]
     assert not any(sent_to(c, ALICE) and "已记录" in c.params.get("text", "") for c in bot.api.calls[mark:])
+
+
+async def test_anonymous_group_admin_may_subscribe(bot):
+    mark = bot.api.mark()
+    bot.api.queue_update(
+        "message",
+        {
+            "message_id": 99003,
+            "date": 1790000000,
+            "chat": {"id": GROUP, "type": "supergroup", "title": "学习小组"},
+            "from": {
+                "id": 1087968824,
+                "is_bot": True,
+                "first_name": "Group",
+                "username": "GroupAnonymousBot",
+            },
+            "sender_chat": {"id": GROUP, "type": "supergroup", "title": "学习小组"},
+            "text": "/subscribe 07:00",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 10}],
+        },
+    )
+    call = await bot.api.await_call("sendMessage", lambda c: sent_to(c, GROUP), after=mark)
+    assert "已订阅" in call.params["text"]
+    assert bot.storage.get_chat(f"tg:{GROUP}")["subscribed"] == 1
