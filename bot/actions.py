@@ -191,6 +191,7 @@ class Actions:
     async def text(self, ctx: Ctx, text: str) -> list[Out]:
         """A message that is not a slash command: an answer letter, a reply to a lesson, or a Chinese
         command word (WeCom and console); otherwise nothing in groups and a hint in private chats."""
+        self._register(ctx)
         stripped = text.strip()
         letter = stripped.upper().rstrip("。.")
         if len(letter) == 1 and letter in LETTERS:
@@ -206,7 +207,6 @@ class Actions:
             return await self.command(ctx, *parsed)
         if ctx.is_group:
             return []
-        self._register(ctx)
         return [_say("想做什么？可以点下面的按钮，或发送 /help 查看全部命令。", self._home_buttons())]
 
     async def button(self, ctx: Ctx, data: str) -> list[Out]:
@@ -248,12 +248,6 @@ class Actions:
             if not ctx.is_bot_admin:
                 return [_say("这个操作仅限管理员。")]
             return self._broadcast_decision(ctx, verb, int(ident) if ident.isdigit() else -1)
-        if kind == "ans":
-            session, _, option = rest.partition(":")
-            quiz = self.storage.get_quiz(int(session)) if session.isdigit() else None
-            if quiz is None or quiz["state"] != "active" or not option.isdigit():
-                return [_say("这轮测验已经结束了。发送 /quiz 再来一轮。")]
-            return await self.answer(ctx, quiz, int(option))
         return [_say("这个按钮已经失效了。发送 /help 查看全部命令。")]
 
     # -- helpers ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 ODD = ["", "0", "3", "三", "第三部分", "结语", "99", "-1", "abc", "07:30", "25:61", "人" * 5000, "😀🎉",
        "<b>x</b>", "&amp; <", "a\nb", "\u202e", "省*次全会", "[link](http://x)", "**bold**", "%s"]  # fmt: skip
 BUTTONS = ["toc", "today", "review", "sec:3", "sec:0", "sec:9", "sec:", "quiz:3:2", "quiz:x", "stopquiz", "sub", "done:1",
-           "done:x", "note:1", "note:999", "s:5:人才", "s:x:", "bc:go:1", "bc:no:1", "bc:go:x", "ans:1:2", "ans:x",
+           "done:x", "note:1", "note:999", "s:5:人才", "s:x:", "bc:go:1", "bc:no:1", "bc:go:x",
            "nonsense", ""]  # fmt: skip
 
 

@@ -478,3 +478,11 @@ async def test_anonymous_group_admin_may_subscribe(bot):
     call = await bot.api.await_call("sendMessage", lambda c: sent_to(c, GROUP), after=mark)
     assert "已订阅" in call.params["text"]
     assert bot.storage.get_chat(f"tg:{GROUP}")["subscribed"] == 1
+
+
+async def test_group_member_replies_to_the_groups_lesson(bot):
+    lesson = await bot.say(GROUP, ALICE, "/today")
+    reply = await bot.say(GROUP, CAROL, "群里的心得", reply_to=lesson.result["message_id"])
+    assert reply.params["text"] == "📝 已记录你第 1 天的心得（5 字）。"
+    row = bot.storage.db.execute("SELECT user_key, chat_key, lesson_day FROM reflections").fetchone()
+    assert row == (f"tg:{CAROL}", f"tg:{GROUP}", 1)
