@@ -121,8 +121,20 @@ def main() -> int:
     print(WELCOME, flush=True)
     asyncio.run(console.deliver_due())
 
+    def lines():
+        """Lines of input; on a terminal with a prompt, so the user sees where to type."""
+        if not sys.stdin.isatty():
+            yield from sys.stdin
+            return
+        while True:
+            try:
+                yield input("› ")
+            except EOFError:
+                print()
+                return
+
     async def loop() -> None:
-        for line in sys.stdin:
+        for line in lines():
             try:
                 await console.handle(line)
             except Exception:  # one bad line must not end the session
