@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from botapi_standin import BotAPIStandin
+from helpers import buttons
 
 import jobs.broadcast
 from bot.actions import Message, broadcast_recipients
@@ -108,12 +109,7 @@ async def test_broadcast_through_the_service(tmp_path, monkeypatch):
                 "sendMessage", lambda c: str(c.params.get("chat_id")) == str(ADMIN), after=mark, timeout=10
             )
             assert f"将发送给 {recipients} 个订阅" in preview.params["text"]
-            go = next(
-                b["callback_data"]
-                for row in preview.params["reply_markup"]["inline_keyboard"]
-                for b in row
-                if b["callback_data"].startswith("bc:go:")
-            )
+            go = next(data for data in buttons(preview) if data.startswith("bc:go:"))
             # The first sends of the fan-out: dropped connections and a 502, each retried with backoff.
             api.fail_next("sendMessage", 3, "network")
             api.fail_next("sendMessage", 2, 502)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from botapi_standin import BotAPIStandin
+from helpers import buttons
 
 from bot.storage import Storage
 from jobs.broadcast import BroadcastRunner
@@ -85,12 +86,7 @@ def test_sigkill_half_way_then_restart_finishes_the_broadcast(tmp_path):
                 "sendMessage", lambda c: str(c.params.get("chat_id")) == str(ADMIN), timeout=30
             )
             assert f"将发送给 {len(USERS)} 个订阅" in preview.params["text"]
-            go = next(
-                b["callback_data"]
-                for row in preview.params["reply_markup"]["inline_keyboard"]
-                for b in row
-                if b["callback_data"].startswith("bc:go:")
-            )
+            go = next(data for data in buttons(preview) if data.startswith("bc:go:"))
             api.press_button(ADMIN, ADMIN, preview.result["message_id"], go)
             wait_until(lambda: delivered() >= len(USERS) // 2, 30, "half of the broadcast")
             process.send_signal(signal.SIGKILL)

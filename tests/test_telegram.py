@@ -42,6 +42,15 @@ class Harness:
         return await self.api.await_call(method, lambda c: sent_to(c, chat), timeout=10, after=mark)
 
 
+def raw_message(chat: dict, sender: dict, message_id: int, **content) -> dict:
+    """A message update as Telegram would send it, for what `send_message` does not build."""
+    return {"message_id": message_id, "date": 1790000000, "chat": chat, "from": sender, **content}
+
+
+ALICE_CHAT = {"id": ALICE, "type": "private", "first_name": "小王"}
+ALICE_USER = {"id": ALICE, "is_bot": False, "first_name": "小王"}
+
+
 def _text(call) -> str:
     return call.params.get("text") or call.params.get("question") or ""
 
@@ -413,16 +422,8 @@ async def test_long_section_is_split_at_sentence_ends(tmp_path):
 async def test_non_text_in_private_gets_a_hint(bot):
     bot.api.add_chat(ALICE, "private")
     mark = bot.api.mark()
-    bot.api.queue_update(
-        "message",
-        {
-            "message_id": 99001,
-            "date": 1790000000,
-            "chat": {"id": ALICE, "type": "private", "first_name": "小王"},
-            "from": {"id": ALICE, "is_bot": False, "first_name": "小王"},
-            "location": {"latitude": 39.9, "longitude": 116.4},
-        },
-    )
+    location = {"latitude": 39.9, "longitude": 116.4}
+    bot.api.queue_update("message", raw_message(ALICE_CHAT, ALICE_USER, 99001, location=location))
     call = await bot.api.await_call("sendMessage", lambda c: sent_to(c, ALICE), after=mark)
     assert "我只看得懂文字" in call.params["text"]
 
@@ -439,18 +440,12 @@ async def test_plain_text_in_private_gets_buttons_and_chinese_commands_work(bot)
 async def test_edited_commands_do_not_run_again(bot):
     first = await bot.say(ALICE, ALICE, "/reflect 第一版心得")
     mark = bot.api.mark()
-    bot.api.queue_update(
-        "edited_message",
-        {
-            "message_id": first.params.get("reply_to_message_id") or 99002,
-            "date": 1790000000,
-            "edit_date": 1790000060,
-            "chat": {"id": ALICE, "type": "private", "first_name": "小王"},
-            "from": {"id": ALICE, "is_bot": False, "first_name": "小王"},
-            "text": "/reflect 第二版心得",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 8}],
-        },
-    )
+    command = [{"type": "bot_command", "offset": 0, "length": 8}]
+    edited = raw_message(
+        ALICE_CHAT, ALICE_USER, first.params.get("reply_to_message_id") or 99002,
+        edit_date=1790000060, text="/reflect 第二版心得", entities=command,
+    )  # fmt: skip
+    bot.api.queue_update("edited_message", edited)
     after = await bot.say(ALICE, ALICE, "/me")
     assert "心得：1 篇" in after.params["text"]
     assert not any(sent_to(c, ALICE) and "已记录" in c.params.get("text", "") for c in bot.api.calls[mark:])
