@@ -453,23 +453,13 @@ async def test_edited_commands_do_not_run_again(bot):
 
 async def test_anonymous_group_admin_may_subscribe(bot):
     mark = bot.api.mark()
-    bot.api.queue_update(
-        "message",
-        {
-            "message_id": 99003,
-            "date": 1790000000,
-            "chat": {"id": GROUP, "type": "supergroup", "title": "学习小组"},
-            "from": {
-                "id": 1087968824,
-                "is_bot": True,
-                "first_name": "Group",
-                "username": "GroupAnonymousBot",
-            },
-            "sender_chat": {"id": GROUP, "type": "supergroup", "title": "学习小组"},
-            "text": "/subscribe 07:00",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 10}],
-        },
+    group = {"id": GROUP, "type": "supergroup", "title": "学习小组"}
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+    command = [{"type": "bot_command", "offset": 0, "length": 10}]
+    message = raw_message(
+        group, anonymous, 99003, sender_chat=group, text="/subscribe 07:00", entities=command
     )
+    bot.api.queue_update("message", message)
     call = await bot.api.await_call("sendMessage", lambda c: sent_to(c, GROUP), after=mark)
     assert "已订阅" in call.params["text"]
     assert bot.storage.get_chat(f"tg:{GROUP}")["subscribed"] == 1
