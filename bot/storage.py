@@ -1229,27 +1229,28 @@ class Storage:
         return cursor.rowcount == 1
 
     @_locked
-    def next_pending(self, broadcast_id: int, limit: int = 100) -> list[str]:
-        """Chat keys still pending for the broadcast, in insertion order."""
-        rows = self.db.execute(
-            "SELECT chat_key FROM broadcast_recipients WHERE broadcast_id = ? AND state = 'pending' "
-            "ORDER BY rowid LIMIT ?",
-            [broadcast_id, int(limit)],
+    def pending_page(
+        self, broadcast_id: int, after: int = 0, limit: int = 100
+    ) -> list[tuple[int, str, str | None]]:
+        """The next pending recipients after position ``after``: (position, chat key, chat type or None).
+
+        Keyset paging: a caller that queues a page and asks for the next one before the first is sent
+        gets each recipient once."""
+        return self.db.execute(
+            "SELECT r.rowid, r.chat_key, c.chat_type FROM broadcast_recipients r "
+            "LEFT JOIN chats c ON c.key = r.chat_key "
+            "WHERE r.broadcast_id = ? AND r.state = 'pending' AND r.rowid > ? ORDER BY r.rowid LIMIT ?",
+            [broadcast_id, int(after), int(limit)],
         ).fetchall()
-        return [key for (key,) in rows]
 
     @_locked
-    def mark_recipients_sending(
-        self, broadcast_id: int, chat_keys: Iterable[str], now: Instant | None = None
-    ) -> None:
-        """Mark pending recipients 'sending' (in flight) just before their sends, in one transaction."""
-        ts = self._now(now)
-        with self._tx():
-            self.db.conn.executemany(
-                "UPDATE broadcast_recipients SET state = 'sending', attempts = attempts + 1, updated_at = ? "
-                "WHERE broadcast_id = ? AND chat_key = ? AND state = 'pending'",
-                [(ts, broadcast_id, key) for key in chat_keys],
-            )
+    def mark_sending(self, broadcast_id: int, chat_key: str, now: Instant | None = None) -> None:
+        """Mark one pending recipient 'sending' just before its send (one statement, committed)."""
+        self.db.execute(
+            "UPDATE broadcast_recipients SET state = 'sending', attempts = attempts + 1, updated_at = ? "
+            "WHERE broadcast_id = ? AND chat_key = ? AND state = 'pending'",
+            [self._now(now), broadcast_id, chat_key],
+        )
 
     @_locked
     def mark_recipient(
@@ -1261,19 +1262,36 @@ class Storage:
         now: Instant | None = None,
     ) -> None:
         """Record one recipient's outcome; 'blocked' also marks the chat blocked, in the same transaction."""
-        if state not in RECIPIENT_STATES:
-            raise ValueError(
-                f"unknown recipient state {state!r}, expected one of {', '.join(RECIPIENT_STATES)}"
-            )
+        self.record_outcomes(broadcast_id, [(chat_key, state, error)], now)
+
+    @_locked
+    def record_outcomes(
+        self,
+        broadcast_id: int,
+        outcomes: Iterable[tuple[str, str, str | None]],
+        now: Instant | None = None,
+    ) -> None:
+        """Record recipients' outcomes, (chat key, state, error), in one transaction; 'blocked' also
+        marks the chat blocked."""
         ts = self._now(now)
+        rows = []
+        for chat_key, state, error in outcomes:
+            if state not in RECIPIENT_STATES:
+                raise ValueError(
+                    f"unknown recipient state {state!r}, expected one of {', '.join(RECIPIENT_STATES)}"
+                )
+            rows.append((state, None if error is None else str(error)[:500], ts, broadcast_id, chat_key))
+        if not rows:
+            return
         with self._tx():
-            self.db.execute(
+            self.db.conn.executemany(
                 "UPDATE broadcast_recipients SET state = ?, error = ?, updated_at = ? "
                 "WHERE broadcast_id = ? AND chat_key = ?",
-                [state, None if error is None else str(error)[:500], ts, broadcast_id, chat_key],
+                rows,
             )
-            if state == "blocked":
-                self._update_chat(chat_key, "blocked = 1, next_due = NULL", [])
+            for state, _, _, _, chat_key in rows:
+                if state == "blocked":
+                    self._update_chat(chat_key, "blocked = 1, next_due = NULL", [])
 
     @_locked
     def recipient_state(self, broadcast_id: int, chat_key: str) -> str | None:

@@ -262,9 +262,10 @@ async def test_resume_after_a_crash_sends_only_the_rest(tg):
     chats = [private_chat(tg.api, tg.storage, uid) for uid in range(50_001, 50_031)]
     broadcast_id = await tg.start_broadcast()
     for key in chats[:10]:  # sent before the crash
-        tg.storage.mark_recipients_sending(broadcast_id, [key], NOW)
+        tg.storage.mark_sending(broadcast_id, key, NOW)
         tg.storage.mark_recipient(broadcast_id, key, "sent", None, NOW)
-    tg.storage.mark_recipients_sending(broadcast_id, chats[10:13], NOW)  # in flight at the crash
+    for key in chats[10:13]:  # in flight at the crash
+        tg.storage.mark_sending(broadcast_id, key, NOW)
     counts = await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(200)).run(broadcast_id)
     assert counts == {"pending": 0, "sending": 0, "sent": 30, "blocked": 0, "failed": 0}
     got = Counter(chat_id for chat_id, items in tg.api.delivered.items() for _ in items)

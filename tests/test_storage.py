@@ -662,7 +662,12 @@ def test_broadcast_preview_start_is_idempotent(store: Storage) -> None:
         "blocked": 0,
         "failed": 0,
     }
-    assert store.next_pending(broadcast, 10) == ["tg:1", "tg:2", "robot:x"]
+    # (position, key, chat type): these keys have no chat row, which the runner reports as failed.
+    assert store.pending_page(broadcast, 0, 10) == [
+        (1, "tg:1", None),
+        (2, "tg:2", None),
+        (3, "robot:x", None),
+    ]
     assert [b["id"] for b in store.unfinished_broadcasts()] == [broadcast]
 
 
@@ -673,25 +678,35 @@ def test_broadcast_resume_after_crash(db_file: Path) -> None:
             subscribed_chat(store, key, E0)
         broadcast = store.create_broadcast("tg:0", "通知", T0)
         store.start_broadcast(broadcast, [row["key"] for row in store.subscribed_chats()], T0)
-        batch = store.next_pending(broadcast, 4)
+        batch = [key for _, key, _ in store.pending_page(broadcast, 0, 4)]
         assert batch == keys[:4]
-        store.mark_recipients_sending(broadcast, batch)
-        store.mark_recipient(broadcast, "tg:0", "sent")
-        store.mark_recipient(broadcast, "tg:1", "blocked", "Forbidden: bot was blocked by the user")
+        for key in batch:
+            store.mark_sending(broadcast, key)
+        store.record_outcomes(
+            broadcast, [("tg:0", "sent", None), ("tg:1", "blocked", "Forbidden: bot was blocked by the user")]
+        )
         # ... killed here, with tg:2 and tg:3 in flight.
-        assert store.next_pending(broadcast, 4) == keys[4:8]
+        page = store.pending_page(broadcast, 0, 4)
+        assert [key for _, key, _ in page] == keys[4:8]
+        # Keyset paging: the next page starts after the last one, whatever has been sent meanwhile.
+        assert [key for _, key, _ in store.pending_page(broadcast, page[-1][0], 100)] == keys[8:]
     with Storage(db_file) as store:
         assert [b["id"] for b in store.unfinished_broadcasts()] == [broadcast]
         assert store.broadcast_counts(broadcast)["sending"] == 2
         assert store.reset_inflight(broadcast) == 2
         assert store.reset_inflight() == 0
-        pending = store.next_pending(broadcast, 100)
+        pending = [key for _, key, _ in store.pending_page(broadcast, 0, 100)]
         assert pending == keys[2:]  # nobody skipped, nobody sent twice
-        store.mark_recipients_sending(broadcast, pending)
+        for key in pending:
+            store.mark_sending(broadcast, key)
+            store.mark_sending(broadcast, key)  # a retry of the same send counts once
         for key in pending:
             store.mark_recipient(
                 broadcast, key, "failed" if key == "tg:9" else "sent", "Bad Request" * (key == "tg:9")
             )
+        with pytest.raises(ValueError, match="unknown recipient state 'done'"):
+            store.record_outcomes(broadcast, [("tg:2", "sent", None), ("tg:3", "done", None)])
+        assert store.broadcast_counts(broadcast)["sent"] == 8  # the bad batch wrote nothing
         counts = store.broadcast_counts(broadcast)
         assert counts == {"pending": 0, "sending": 0, "sent": 8, "blocked": 1, "failed": 1}
         assert store.get_chat("tg:1")["blocked"] == 1  # the 403 marked the chat
@@ -744,7 +759,7 @@ def test_migrate_chat_moves_row_and_history(store: Storage) -> None:
     assert not store.claim_delivery(new, "2024-05-01", 2, False, T0)  # the day stays claimed
     assert store.active_quiz(new)["id"] == session
     assert store.reflections_of("tg:7")[0]["chat_key"] == new
-    assert store.next_pending(broadcast, 10) == [new]
+    assert [key for _, key, _ in store.pending_page(broadcast, 0, 10)] == [new]
     assert [row["key"] for row in store.subscribed_chats()] == [new]
     assert [row["key"] for row in store.due_chats(E0 + DAY)] == [new]
     assert store.migrate_chat(old, new)["key"] == new  # idempotent
