@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from telegram import (
     BotCommand,
@@ -432,6 +433,7 @@ class TelegramSender:
         self.connections = connections
         self._base = f"{channel.config.telegram_api_url}{channel.config.telegram_token.get()}"
         self._session = None  # an aiohttp.ClientSession, made on first use inside the event loop
+        self._rendered: tuple[Message, list[str]] | None = None
 
     def is_group(self, chat_key: str, chat_type: str) -> bool:
         """Groups and supergroups (negative ids) have the 20-a-minute limit."""
@@ -441,25 +443,35 @@ class TelegramSender:
         """Send a message (split to fit); return the id of its last part."""
         chat_id = int(chat_key.split(":", 1)[1])
         sent_id = None
-        chunks = split_doc(message.doc)
-        for i, chunk in enumerate(chunks):
-            markup = keyboard(message.buttons) if i == len(chunks) - 1 else None
-            payload = {
-                "chat_id": chat_id,
-                "text": to_html(chunk),
-                "parse_mode": "HTML",
-                "link_preview_options": {"is_disabled": True},
-            }
-            if markup is not None:
-                payload["reply_markup"] = markup.to_dict()
-            sent_id = await self._post("sendMessage", payload)
+        for part in self._parts(message):
+            sent_id = await self._post("sendMessage", f'{{"chat_id":{chat_id},{part}'.encode())
         if sent_id is not None and message.lesson_day is not None:
             self.channel.storage.remember_lesson_message(
                 chat_key, sent_id, message.lesson_day, self.channel.clock()
             )
         return None if sent_id is None else str(sent_id)
 
-    async def _post(self, method: str, payload: dict) -> int | None:
+    def _parts(self, message: Message) -> list[str]:
+        """The message's parts as JSON bodies without their opening brace and chat_id.
+
+        Rendered once per message: a broadcast sends the same one to every chat."""
+        if self._rendered is not None and self._rendered[0] is message:
+            return self._rendered[1]
+        chunks = split_doc(message.doc)
+        parts = []
+        for i, chunk in enumerate(chunks):
+            payload: dict[str, Any] = {
+                "text": to_html(chunk),
+                "parse_mode": "HTML",
+                "link_preview_options": {"is_disabled": True},
+            }
+            if message.buttons and i == len(chunks) - 1:
+                payload["reply_markup"] = keyboard(message.buttons).to_dict()
+            parts.append(json.dumps(payload, ensure_ascii=False, separators=(",", ":"))[1:])
+        self._rendered = (message, parts)
+        return parts
+
+    async def _post(self, method: str, body: bytes) -> int | None:
         """One Bot API call as plain JSON over aiohttp; errors mapped for the caller.
 
         The fan-out sends thousands of messages and reads nothing of PTB's Message objects, and httpx
@@ -477,7 +489,7 @@ class TelegramSender:
                 headers={"Content-Type": "application/json"},
             )
         try:
-            async with self._session.post(f"{self._base}/{method}", data=json.dumps(payload)) as response:
+            async with self._session.post(f"{self._base}/{method}", data=body) as response:
                 status = response.status
                 data = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -176,7 +177,6 @@ class BroadcastRunner:
         if chat_type is None or sender is None:
             outcomes.add(key, "failed", "no sender for this channel")
             return
-        delays = backoff_delays(base=1.0, attempts=MAX_ATTEMPTS)
         target = key
         for attempt in range(MAX_ATTEMPTS + 1):
             await self.pacer.acquire(target, sender.is_group(target, chat_type))
@@ -208,7 +208,9 @@ class BroadcastRunner:
                 if attempt >= MAX_ATTEMPTS - 1:
                     outcomes.add(target, "failed", type(exc).__name__)
                     return
-                await asyncio.sleep(delays[min(attempt, len(delays) - 1)])
+                # Jittered, so the many sends that one network outage failed do not all retry at once.
+                delays = backoff_delays(base=1.0, attempts=MAX_ATTEMPTS, jitter=0.2, random=random.random)
+                await asyncio.sleep(delays[attempt])
                 continue
             # After a migration the recipient row moved with the chat, hence `target`.
             outcomes.add(target, "sent")
