@@ -2,8 +2,11 @@
 
 The stand-in is a real HTTP server on 127.0.0.1 that the real python-telegram-bot
 ``Application``/``Bot`` (or a bot running in another OS process) talks to through
-``base_url=f"{standin.url}/bot"``.  It runs in a background thread, so it works from
-sync tests, from async tests on any event loop, and for subprocesses alike.
+``base_url=f"{standin.url}/bot"``.  It is an ``aiohttp.web`` server on its own event loop in a
+background thread, so it works from sync tests, from async tests on any event loop, and for
+subprocesses alike.  An event loop rather than a thread per request: no GIL hand-offs between
+dozens of handler threads, cheap header parsing, and an injected latency is an ``asyncio.sleep``
+that holds no thread; only a pending long poll (``getUpdates``) waits in a worker thread.
 
 It is deliberately *strict*: every call is validated against the Bot API description in
 ``tests/data/bot-api.json`` (unknown methods, missing required fields, wrong field types,
@@ -37,8 +40,6 @@ import json
 import logging
 import math
 import re
-import select
-import socket
 import ssl
 import threading
 import time
@@ -46,10 +47,11 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from aiohttp import web
 
 logger = logging.getLogger(__name__)
 
@@ -884,62 +886,10 @@ class _RateLimits:
 # --------------------------------------------------------------------------- HTTP plumbing
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, standin: BotAPIStandin) -> None:
-        self.standin = standin
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients resetting keep-alive connections is normal here; don't print tracebacks.
-        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects from api.telegram.org
-    # Headers and body are written separately; without TCP_NODELAY every response would
-    # wait ~40 ms for the client's delayed ACK.
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
-
-    def do_POST(self) -> None:
-        self.server.standin._serve(self)
-
-    do_GET = do_POST
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s - %s", self.address_string(), format % args)
-
-
-def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
-    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
-        chunks = []
-        while True:
-            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
-            chunks.append(handler.rfile.read(size))
-            handler.rfile.readline()
-    length = int(handler.headers.get("Content-Length") or 0)
-    return handler.rfile.read(length) if length else b""
+# Telegram takes long request lines (a text can travel in the query string); aiohttp's default is 8 KiB.
+_MAX_LINE = 64 * 1024
+# How long stop() lets requests in progress finish before it closes their connections.
+_SHUTDOWN_TIMEOUT = 1.0
 
 
 def _header_param(value: str, key: str) -> str | None:
@@ -977,11 +927,10 @@ def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
     return params
 
 
-def _parse_params(handler: BaseHTTPRequestHandler, query: str, body: bytes) -> dict[str, Any]:
+def _parse_params(query: str, content_type: str, body: bytes) -> dict[str, Any]:
     params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
     if not body:
         return params
-    content_type = handler.headers.get("Content-Type", "")
     kind = content_type.split(";")[0].strip().lower()
     if kind == "application/json":
         data = json.loads(body)
@@ -997,28 +946,60 @@ def _parse_params(handler: BaseHTTPRequestHandler, query: str, body: bytes) -> d
     return params
 
 
-def _reply(
-    handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str = "application/json"
-) -> None:
-    try:
-        handler.send_response(status)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-    except OSError:
-        handler.close_connection = True
+def _reply(status: int, body: bytes, content_type: str = "application/json") -> web.Response:
+    return web.Response(status=status, body=body, headers={"Content-Type": content_type})
 
 
-def _client_gone(sock: socket.socket | None) -> bool:
-    """True if the peer closed the connection (a pending long poll was cancelled)."""
-    if sock is None:
-        return False
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
-    except (OSError, ValueError):
-        return True
+def _drop(request: web.BaseRequest) -> web.Response:
+    """Close the connection without answering, as a network failure would.
+
+    The response returned here is never sent: aiohttp finds the transport closed, takes it for a
+    client that went away and only logs that at DEBUG.
+    """
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=204)
+
+
+async def _in_thread(function: Callable[[], Any]) -> Any:
+    """Run ``function`` in a new daemon thread and await its result.
+
+    Not an executor: its threads are joined at interpreter exit, so a pending long poll of a
+    stand-in nobody stopped would hold the exit up until the poll's timeout.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: Exception | None) -> None:
+        if future.done():  # cancelled: stop() gave up waiting for this request
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def run() -> None:
+        try:
+            result, error = function(), None
+        except Exception as exc:
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the loop is closed: the stand-in was stopped meanwhile
+            pass
+
+    threading.Thread(target=run, name="botapi-standin-poll", daemon=True).start()
+    return await future
+
+
+def _client_gone(request: web.BaseRequest) -> Callable[[], bool]:
+    """A check, callable from any thread, that the peer closed the connection (a cancelled long poll)."""
+
+    def gone() -> bool:
+        transport = request.transport
+        return transport is None or transport.is_closing()
+
+    return gone
 
 
 @lru_cache(maxsize=1)
@@ -1038,7 +1019,7 @@ def _ptb_request(**kwargs: Any) -> Any:
 
 
 class BotAPIStandin:
-    """A strict, stateful fake of ``api.telegram.org`` served from a background thread.
+    """A strict, stateful fake of ``api.telegram.org`` served from a background event loop.
 
     All public methods are thread-safe.  See the module docstring for an overview.
     """
@@ -1069,7 +1050,7 @@ class BotAPIStandin:
             "has_main_web_app": False,
             "has_topics_enabled": False,
         }
-        #: Seconds to sleep before handling each call that sends a message.
+        #: Seconds to wait before handling each call that sends a message (holds no thread).
         self.latency = 0.0
         #: Number of 429 answers given because of :meth:`rate_limit`.
         self.count_429 = 0
@@ -1107,7 +1088,9 @@ class BotAPIStandin:
         self._sent_per_chat: dict[int, deque[float]] = defaultdict(deque)
         self._ids = itertools.count(1)
         self._stopping = False
-        self._server: _Server | None = None
+        self._address: tuple[str, int] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.ServerRunner | None = None
         self._thread: threading.Thread | None = None
         self._sending = frozenset(
             name
@@ -1153,9 +1136,9 @@ class BotAPIStandin:
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:PORT``; PTB's base_url is ``url + "/bot"``."""
-        if self._server is None:
+        if self._address is None:
             raise RuntimeError("the stand-in is not running; call start() first")
-        host, port = self._server.server_address[:2]
+        host, port = self._address
         return f"http://{host}:{port}"
 
     @property
@@ -1170,40 +1153,76 @@ class BotAPIStandin:
 
     def start(self) -> BotAPIStandin:
         """Start serving on a random free port."""
-        if self._server is not None:
+        if self._loop is not None:
             return self
         self._stopping = False
-        self._server = _Server(self)
+        loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="botapi-standin",
-            daemon=True,
+            target=self._run_loop, args=(loop,), name="botapi-standin", daemon=True
         )
         self._thread.start()
+        try:
+            self._address = asyncio.run_coroutine_threadsafe(self._start_server(), loop).result(timeout=10)
+        except BaseException:
+            self._loop = loop
+            self.stop()
+            raise
+        self._loop = loop
         logger.debug("Bot API stand-in listening on %s", self.url)
         return self
 
     def stop(self) -> None:
         """Stop serving; pending long polls return empty and open connections are closed."""
-        server = self._server
-        if server is None:
+        loop, thread = self._loop, self._thread
+        if loop is None:
             return
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        server.shutdown()
-        with server.connections_lock:
-            for conn in list(server.connections):
-                try:
-                    conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        try:
+            if self._runner is not None:
+                # Closes idle keep-alive connections at once, lets requests in progress finish (a long
+                # poll returns empty now) for up to _SHUTDOWN_TIMEOUT, then closes the rest.
+                asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(
+                    timeout=4 * _SHUTDOWN_TIMEOUT + 5
+                )
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            if thread is not None:
+                thread.join(timeout=5)
+            self._loop = self._runner = self._thread = None
+            self._address = None
+
+    def _run_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+            # Whatever is still pending (a request stop() gave up waiting for) is cancelled.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    async def _start_server(self) -> tuple[str, int]:
+        server = web.Server(
+            self._serve,
+            access_log=None,
+            max_line_size=_MAX_LINE,
+            max_field_size=_MAX_LINE,
+        )
+        runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+        await runner.setup()
+        self._runner = runner
+        # A client opening dozens of connections at once (a fan-out does) must not overflow the backlog:
+        # each dropped SYN costs it a 1 s retransmit.
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=256)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        return host, port
 
     def make_bot(self, token: str | None = None) -> Any:
         """A real ``telegram.Bot`` pointed at the stand-in (use it with ``async with``)."""
@@ -1664,26 +1683,24 @@ class BotAPIStandin:
 
     # ----------------------------------------------------------------- HTTP entry point
 
-    def _serve(self, handler: _Handler) -> None:
-        split = urlsplit(handler.path)
+    async def _serve(self, request: web.BaseRequest) -> web.StreamResponse:
+        split = urlsplit(request.raw_path)
         path = unquote(split.path)
         try:
-            body = _read_body(handler)
-        except (OSError, ValueError):
-            handler.close_connection = True
-            return
+            body = await request.content.read()  # aiohttp has undone any chunked encoding
+        except Exception:  # the client went away, or sent a malformed body
+            logger.debug("reading a request body failed", exc_info=True)
+            return _drop(request)
         file_match = _FILE_PATH.fullmatch(path)
         if file_match:
-            self._serve_file(handler, *file_match.groups())
-            return
+            return self._serve_file(*file_match.groups())
         match = _API_PATH.fullmatch(path)
         if match is None:
-            _reply(handler, 404, json.dumps(APIError(404, "Not Found").payload()).encode())
-            return
+            return _reply(404, json.dumps(APIError(404, "Not Found").payload()).encode())
         token, raw_method = match.groups()
         failure = self._take_failure(raw_method)
         try:
-            raw_params = _parse_params(handler, split.query, body)
+            raw_params = _parse_params(split.query, request.headers.get("Content-Type", ""), body)
         except (ValueError, UnicodeDecodeError) as exc:
             raw_params = {}
             parse_error: APIError | None = APIError(400, f"Bad Request: can't parse request: {exc}")
@@ -1693,26 +1710,22 @@ class BotAPIStandin:
             method = self.spec.canonical(raw_method) or raw_method
             if failure == "network":
                 self._record(method, raw_params, None)
-                handler.close_connection = True
-                return
+                return _drop(request)
             phrase = "Internal Server Error" if failure == 500 else "Bad Gateway"
             response = {"ok": False, "error_code": failure, "description": phrase}
             self._record(method, raw_params, response)
-            _reply(handler, int(failure), json.dumps(response).encode())
-            return
-        status, response = self._call(token, raw_method, raw_params, parse_error, handler.connection)
+            return _reply(int(failure), json.dumps(response).encode())
+        status, response = await self._call(token, raw_method, raw_params, parse_error, _client_gone(request))
         if response is None or failure == "network_after":
-            handler.close_connection = True
-            return
-        _reply(handler, status, json.dumps(response, ensure_ascii=False).encode())
+            return _drop(request)
+        return _reply(status, json.dumps(response, ensure_ascii=False).encode())
 
-    def _serve_file(self, handler: _Handler, token: str, file_path: str) -> None:
+    def _serve_file(self, token: str, file_path: str) -> web.Response:
         with self._lock:
             stored = next((f for f in self._files.values() if f.file_path == file_path), None)
         if token != self.token or stored is None:
-            _reply(handler, 404, json.dumps(APIError(404, "Not Found").payload()).encode())
-            return
-        _reply(handler, 200, stored.content, stored.mime_type or "application/octet-stream")
+            return _reply(404, json.dumps(APIError(404, "Not Found").payload()).encode())
+        return _reply(200, stored.content, stored.mime_type or "application/octet-stream")
 
     def _take_failure(self, raw_method: str) -> str | int | None:
         with self._lock:
@@ -1721,13 +1734,13 @@ class BotAPIStandin:
                     return self._failures[key].popleft()
         return None
 
-    def _call(
+    async def _call(
         self,
         token: str,
         raw_method: str,
         raw_params: dict[str, Any],
         parse_error: APIError | None,
-        conn: socket.socket | None,
+        gone: Callable[[], bool],
     ) -> tuple[int, dict[str, Any] | None]:
         method = self.spec.canonical(raw_method)
         params = raw_params
@@ -1741,13 +1754,12 @@ class BotAPIStandin:
                 raise parse_error
             params = self.spec.coerce_params(method, raw_params)
             if self.latency and method in self._sending:
-                time.sleep(self.latency)
-            with self._cond:
-                self.spec.check_params(method, params)
-                result = self._execute(method, params, conn)
-                error = self.spec.check(result, self.spec.returns(method), "result")
-                if error:
-                    raise StandinBug(f"{method} returned an object the spec refuses: {error}")
+                await asyncio.sleep(self.latency)
+            if method == "getUpdates":
+                # A long poll waits on self._cond: in a thread of its own, so the loop keeps serving.
+                result = await _in_thread(lambda: self._execute(method, params, gone))
+            else:
+                result = self._execute(method, params, gone)
             status, response = 200, {"ok": True, "result": result}
         except APIError as exc:
             status, response, violation = exc.code, exc.payload(), exc.violation
@@ -1775,11 +1787,18 @@ class BotAPIStandin:
                 logger.warning("Bot API stand-in refused %s: %s", method, call.description)
             self._cond.notify_all()
 
-    def _execute(self, method: str, params: dict[str, Any], conn: socket.socket | None) -> Any:
-        if method == "getUpdates":
-            return self._get_updates(params, conn)
-        handler = self._handlers.get(method)
-        return handler(params) if handler is not None else self._generic(method, params)
+    def _execute(self, method: str, params: dict[str, Any], gone: Callable[[], bool]) -> Any:
+        with self._cond:
+            self.spec.check_params(method, params)
+            if method == "getUpdates":
+                result = self._get_updates(params, gone)
+            else:
+                handler = self._handlers.get(method)
+                result = handler(params) if handler is not None else self._generic(method, params)
+            error = self.spec.check(result, self.spec.returns(method), "result")
+            if error:
+                raise StandinBug(f"{method} returned an object the spec refuses: {error}")
+            return result
 
     def _generic(self, method: str, params: dict[str, Any]) -> Any:
         """Methods without special handling: check the chat, then answer plausibly."""
@@ -1826,7 +1845,7 @@ class BotAPIStandin:
                 break
         return ready
 
-    def _get_updates(self, params: dict[str, Any], conn: socket.socket | None) -> list[dict[str, Any]]:
+    def _get_updates(self, params: dict[str, Any], gone: Callable[[], bool]) -> list[dict[str, Any]]:
         if self._webhook_url:
             raise APIError(
                 409,
@@ -1851,21 +1870,21 @@ class BotAPIStandin:
             if self._stopping:
                 return []
             if generation != self._poll_generation:
-                return self._superseded(conn)
+                return self._superseded(gone)
             ready = self._deliverable(limit)
             remaining = deadline - time.monotonic()
             if ready or remaining <= 0:
                 return copy.deepcopy(ready)
             self._cond.wait(min(remaining, _POLL_SLICE))
-            if _client_gone(conn):
+            if gone():
                 raise _Abandoned
 
-    def _superseded(self, conn: socket.socket | None) -> list[dict[str, Any]]:
+    def _superseded(self, gone: Callable[[], bool]) -> list[dict[str, Any]]:
         # A newer getUpdates arrived.  If this one's client already went away it was just a
         # cancelled poll; if the client is still waiting, two pollers are running.
         deadline = time.monotonic() + _SUPERSEDE_GRACE
         while time.monotonic() < deadline:
-            if _client_gone(conn):
+            if gone():
                 raise _Abandoned
             self._cond.wait(0.02)
         raise APIError(
