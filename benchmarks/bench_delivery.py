@@ -6,7 +6,7 @@ Run ``python benchmarks/bench_delivery.py``; ``main()`` returns the figures as a
 The bot side is the production path: ``TelegramChannel.build()`` (python-telegram-bot's Application and
 its HTTP client), ``TelegramSender``, ``jobs.pacing.Pacer``, ``BroadcastRunner`` / ``DailyPush`` and a
 ``Storage`` on a SQLite file. The stand-in (``tests/botapi_standin.py``, a strict Bot API fake on
-``ThreadingHTTPServer``) runs in a separate process (this file with ``--standin-host``), so the bot and
+``aiohttp.web``) runs in a separate process (this file with ``--standin-host``), so the bot and
 the fake do not share one GIL; each side's CPU time is reported so that it is visible which one limits
 the throughput. Its ``rate_limit`` is set to the bot's own rate: any second in which the bot's sends
 arrive more than ``rate`` times is answered with 429 and counted.
