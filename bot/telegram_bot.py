@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -425,6 +426,10 @@ class TelegramChannel:
         return None
 
 
+# Rendered messages a TelegramSender keeps (one per lesson of the plan and then some).
+_RENDERED = 64
+
+
 class TelegramSender:
     """`jobs.delivery.Sender` for Telegram chats: no retries of its own, errors mapped for the caller."""
 
@@ -433,7 +438,7 @@ class TelegramSender:
         self.connections = connections
         self._base = f"{channel.config.telegram_api_url}{channel.config.telegram_token.get()}"
         self._session = None  # an aiohttp.ClientSession, made on first use inside the event loop
-        self._rendered: tuple[Message, list[str]] | None = None
+        self._rendered: OrderedDict[int, tuple[Message, list[str]]] = OrderedDict()
 
     def is_group(self, chat_key: str, chat_type: str) -> bool:
         """Groups and supergroups (negative ids) have the 20-a-minute limit."""
@@ -454,9 +459,12 @@ class TelegramSender:
     def _parts(self, message: Message) -> list[str]:
         """The message's parts as JSON bodies without their opening brace and chat_id.
 
-        Rendered once per message: a broadcast sends the same one to every chat."""
-        if self._rendered is not None and self._rendered[0] is message:
-            return self._rendered[1]
+        Rendered once per message: a broadcast sends the same one to every chat, a daily push one per
+        lesson of the day."""
+        cached = self._rendered.get(id(message))
+        if cached is not None and cached[0] is message:
+            self._rendered.move_to_end(id(message))
+            return cached[1]
         chunks = split_doc(message.doc)
         parts = []
         for i, chunk in enumerate(chunks):
@@ -466,9 +474,16 @@ class TelegramSender:
                 "link_preview_options": {"is_disabled": True},
             }
             if message.buttons and i == len(chunks) - 1:
-                payload["reply_markup"] = keyboard(message.buttons).to_dict()
+                payload["reply_markup"] = {
+                    "inline_keyboard": [
+                        [{"text": b.text, "callback_data": b.data} for b in row] for row in message.buttons
+                    ]
+                }
             parts.append(json.dumps(payload, ensure_ascii=False, separators=(",", ":"))[1:])
-        self._rendered = (message, parts)
+        # The message is kept with its parts, so its id cannot be reused while it is cached.
+        self._rendered[id(message)] = (message, parts)
+        if len(self._rendered) > _RENDERED:
+            self._rendered.popitem(last=False)
         return parts
 
     async def _post(self, method: str, body: bytes) -> int | None:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.actions import Actions, Message
@@ -95,14 +95,37 @@ class DailyPush:
         """Send every lesson due at `now` (in batches until none is left)."""
         report = PushReport()
         semaphore = asyncio.Semaphore(self.concurrency)
+        # One Message per distinct lesson in this tick: chats on the same day share it, and a sender
+        # renders each Message once.
+        messages: dict[tuple, Message] = {}
         while True:
             chats = self.storage.due_chats(epoch(now), limit=BATCH, channels=self.senders)
             if not chats:
                 return report
-            tasks = [asyncio.create_task(self._one(chat, now, semaphore, report)) for chat in chats]
+            tasks = [asyncio.create_task(self._one(chat, now, semaphore, report, messages)) for chat in chats]
             await asyncio.gather(*tasks)
 
-    async def _one(self, chat: dict, now: datetime, semaphore: asyncio.Semaphore, report: PushReport) -> None:
+    def _message(self, pos: int, catch_up_of: time | None, messages: dict[tuple, Message]) -> Message:
+        """The push for plan position `pos` (a review day after the plan), shared within a tick."""
+        key = (pos, catch_up_of)
+        if key not in messages:
+            total = len(self.actions.lessons)
+            if pos < total:
+                messages[key] = self.actions.lesson_message(
+                    self.actions.lessons[pos], catch_up_of=catch_up_of, final=pos == total - 1
+                )
+            else:
+                messages[key] = self.actions.review_message(pos - total)
+        return messages[key]
+
+    async def _one(
+        self,
+        chat: dict,
+        now: datetime,
+        semaphore: asyncio.Semaphore,
+        report: PushReport,
+        messages: dict[tuple, Message],
+    ) -> None:
         key = chat["key"]
         zone = ZoneInfo(chat["timezone"])
         push_time = parse_hhmm(chat["push_time"])
@@ -116,33 +139,27 @@ class DailyPush:
         pos = int(chat["plan_pos"] or 0)
         total = len(self.actions.lessons)
         catch_up = is_catch_up(zone, push_time, now)
-        if pos < total:
-            lesson = self.actions.lessons[pos]
-            message = self.actions.lesson_message(
-                lesson, catch_up_of=push_time if catch_up else None, final=pos == total - 1
-            )
-            day = lesson.day
-        else:
-            message = self.actions.review_message(pos - total)
-            day = message.lesson_day or 0
+        message = self._message(pos, push_time if catch_up else None, messages)
+        day = self.actions.lessons[pos].day if pos < total else message.lesson_day or 0
         if not self.storage.claim_delivery(key, today, day, catch_up, now):
             self.storage.set_next_due(key, epoch(next_due(zone, push_time, today, now)))
             report.skipped += 1
             return
         async with semaphore:
-            outcome = await self._send(chat, message)
+            outcome, key = await self._send(chat, message)
         if isinstance(outcome, Exception):
-            self._failed(chat, today, outcome, now, report)
+            self._failed(key, today, outcome, now, report)
             return
         following = epoch(next_due(zone, push_time, today, now))
-        key = self.storage.resolve_chat_key(key)  # the send may have followed a migration
+        # `key` is the chat's new key if the send followed a migration.
         self.storage.complete_delivery(
             key, today, outcome, following, pos + 1, now, plan_done=pos + 1 >= total
         )
         report.sent += 1
 
-    async def _send(self, chat: dict, message: Message) -> str | None | Exception:
-        """Send, following a migration and waiting out rate limits; the exception if it failed.
+    async def _send(self, chat: dict, message: Message) -> tuple[str | None | Exception, str]:
+        """Send, following a migration and waiting out rate limits: (message id or the exception if it
+        failed, the chat's key after any migration).
 
         At most SEND_BUDGET seconds per chat: a robot that keeps answering 45009 is retried at the next
         try (RETRY_FAILED_AFTER) instead of holding up the tick, and with it every chat due later.
@@ -154,9 +171,10 @@ class DailyPush:
         for attempt in range(4):
             await self.pacer.acquire(key, sender.is_group(key, chat["chat_type"]))
             try:
-                return await asyncio.wait_for(sender.send(key, message), max(1.0, deadline - loop.time()))
+                async with asyncio.timeout(max(1.0, deadline - loop.time())):
+                    return await sender.send(key, message), key
             except TimeoutError:
-                return TemporaryError(f"no answer within {SEND_BUDGET:.0f} s")
+                return TemporaryError(f"no answer within {SEND_BUDGET:.0f} s"), key
             except RetryLater as exc:
                 self.pacer.pause(exc.seconds)
             except Migrated as exc:
@@ -164,14 +182,13 @@ class DailyPush:
                 key = exc.new_key
             except TemporaryError as exc:
                 if attempt == 3 or loop.time() + 2**attempt > deadline:
-                    return exc
+                    return exc, key
                 await asyncio.sleep(2**attempt)
             except Exception as exc:  # noqa: BLE001 - a send failing must not stop the others
-                return exc
-        return TemporaryError("gave up after retries")
+                return exc, key
+        return TemporaryError("gave up after retries"), key
 
-    def _failed(self, chat: dict, today: date, exc: Exception, now: datetime, report: PushReport) -> None:
-        key = self.storage.resolve_chat_key(chat["key"])
+    def _failed(self, key: str, today: date, exc: Exception, now: datetime, report: PushReport) -> None:
         if isinstance(exc, Blocked):
             self.storage.fail_delivery(key, today, "blocked", now)
             self.storage.mark_blocked(key)
