@@ -14,7 +14,7 @@ from botapi_standin import BotAPIStandin
 from helpers import buttons
 
 import jobs.broadcast
-from bot.actions import Message, broadcast_recipients
+from bot.actions import Button, Message, broadcast_recipients
 from bot.config import Config
 from bot.render import Doc
 from bot.runner import Service
@@ -292,4 +292,34 @@ async def test_group_and_its_supergroup_both_subscribed_get_it_once(tg):
     assert counts == {"pending": 0, "sending": 0, "sent": 1 + len(others), "blocked": 0, "failed": 0}
     assert tg.storage.recipient_state(broadcast_id, old) is None
     assert tg.storage.recipient_state(broadcast_id, new) == "sent"
+    tg.api.assert_no_errors()
+
+
+async def test_sender_renders_each_message_once_and_never_mixes_them(tg):
+    """The sender caches a message's rendered parts: the same Message goes out identically to every chat,
+    different ones (with and without buttons, one that needs two parts) each keep their own text."""
+    chats = [private_chat(tg.api, tg.storage, uid) for uid in range(70_001, 70_007)]
+    short = Message(Doc().b("通知").add("：本周五 <下午> 集中学习"))
+    buttons = Message(Doc().add("今天的内容"), [[Button("✅ 已学习", "done:1"), Button("🧠 做题", "quiz:3")]])
+    long = Message(Doc().add("学习。" * 2000))  # 6,000 characters: two messages
+    for chat, message in zip(chats, [short, buttons, long, short, buttons, long], strict=True):
+        await tg.sender.send(chat, message)
+    texts = {uid: sent_texts(tg.api, uid) for uid in range(70_001, 70_007)}
+    assert texts[70_001] == texts[70_004] == ["<b>通知</b>：本周五 &lt;下午&gt; 集中学习"]
+    assert texts[70_002] == texts[70_005] == ["今天的内容"]
+    assert len(texts[70_003]) == 2 and texts[70_003] == texts[70_006]
+    assert "".join(texts[70_003]) == "学习。" * 2000
+    markups = [
+        c.params.get("reply_markup") for c in tg.api.calls_for("sendMessage") if c.params["chat_id"] == 70_005
+    ]
+    assert markups == [
+        {
+            "inline_keyboard": [
+                [
+                    {"text": "✅ 已学习", "callback_data": "done:1"},
+                    {"text": "🧠 做题", "callback_data": "quiz:3"},
+                ]
+            ]
+        }
+    ]
     tg.api.assert_no_errors()
