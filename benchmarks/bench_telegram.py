@@ -12,13 +12,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -43,6 +43,9 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+_ARRIVED: contextvars.ContextVar[float] = contextvars.ContextVar("arrived")
+
+
 class TimedStandin(BotAPIStandin):
     """The stand-in with timestamps (time.monotonic): when each update was queued and handed over by
     getUpdates, and when each call arrived (its request read, before the stand-in's own checks)."""
@@ -52,15 +55,15 @@ class TimedStandin(BotAPIStandin):
         self.queued_at: dict[int, float] = {}
         self.handed_at: dict[int, float] = {}
         self.arrived_at: list[float] = []  # parallel to self._calls
-        self._tls = threading.local()
 
-    def _serve(self, handler) -> None:
-        self._tls.arrived = time.monotonic()
-        super()._serve(handler)
+    async def _serve(self, request):
+        # Each request is served in a task of its own, so a context variable keeps arrivals apart.
+        _ARRIVED.set(time.monotonic())
+        return await super()._serve(request)
 
     def _record(self, method, params, response, *, violation=False) -> None:
         with self._cond:
-            self.arrived_at.append(getattr(self._tls, "arrived", time.monotonic()))
+            self.arrived_at.append(_ARRIVED.get(time.monotonic()))
             super()._record(method, params, response, violation=violation)
 
     def _queue_update(self, kind, payload):
