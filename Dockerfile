@@ -15,7 +15,7 @@ COPY jobs ./jobs
 RUN pip install . \
     && useradd --create-home --uid 10001 studybot \
     && mkdir -p /data && chown studybot:studybot /data
-# Build jieba's dictionary cache once at build time, so the first start does not pay for it.
+# The image fails to build if the bundled speech does not build into lessons and questions.
 USER studybot
 RUN python -c "from content import load_model; load_model()"
 

@@ -147,7 +147,7 @@ class Service:
         await self._start_http()
         # Only now: loading jieba holds the GIL most of the time, and polling should not wait for it.
         model = await loop.run_in_executor(None, load_model, self.config.content_path)
-        release_build_caches()  # the model keeps its own tokenizer; jieba's base copy is ~15 MB
+        release_build_caches()  # the model keeps its own small tokenizer; the build's caches can go
         gc.collect()
         _trim_heap()
         actions = Actions(self.storage, model, self.config, robot_count=len(self.config.wecom_webhooks))

@@ -147,7 +147,7 @@ def build_model(text: str) -> ContentModel:
     quoted = terms_mod.quoted_terms(text)
     titles = [terms_mod.title_phrase(s.title) for s in speech.sections if s.kind == "numbered"]
     base_words = set(quoted) | set(terms_mod.fixed_phrases(text)) | {t for t in titles if t in text}
-    tokenizer = terms_mod.make_tokenizer(base_words)
+    tokenizer = terms_mod.make_tokenizer(base_words, text)
     cut = functools.lru_cache(maxsize=4096)(lambda s: list(tokenizer.cut(s)))
     lists = [
         item

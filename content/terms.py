@@ -1,8 +1,9 @@
 """Key phrases of a speech: quoted 提法, enumerations, a jieba dictionary that keeps them whole, keywords.
 
-jieba's dictionary takes most of a second to load, so nothing here touches it at import time; the base
-tokenizer is loaded once per process on first use and each speech gets a cheap copy with its own words
-added, so one speech's dictionary never changes how another is segmented.
+Nothing here touches jieba's dictionary at import time. A speech's tokenizer gets only the part of
+jieba's dictionary that occurs in the speech (read from dict.txt, a few thousand of its 500,000 entries)
+plus the speech's own phrases, so it is small and one speech's words never change how another is
+segmented.
 """
 
 from __future__ import annotations
@@ -108,23 +109,68 @@ def idf_table(vocabulary: frozenset[str]) -> tuple[dict[str, float], float]:
 def release_build_caches() -> None:
     """Forget jieba's base dictionary and IDF tables once the models a process needs are built."""
     _base_tokenizer.cache_clear()
+    _speech_dictionary.cache_clear()
     idf_table.cache_clear()
 
 
-def make_tokenizer(words: Iterable[str]):
-    """A jieba tokenizer that keeps `words` whole, sharing nothing mutable with other speeches."""
+def make_tokenizer(words: Iterable[str], text: str | None = None):
+    """A jieba tokenizer that keeps `words` whole, sharing nothing mutable with other speeches.
+
+    With `text`, its dictionary is jieba's cut down to the words that occur in the text (see
+    `speech_dictionary`): it cuts the text exactly as the full one would, at a fraction of the memory."""
     import jieba
 
-    base = _base_tokenizer()
     tokenizer = jieba.Tokenizer()
-    tokenizer.FREQ = dict(base.FREQ)
-    tokenizer.total = base.total
+    if text is None:
+        base = _base_tokenizer()
+        tokenizer.FREQ, tokenizer.total = dict(base.FREQ), base.total
+    else:
+        tokenizer.FREQ, tokenizer.total = speech_dictionary(text)
     tokenizer.initialized = True
     for word in sorted(set(words)):
         if len(word) >= 2:
             # A high frequency wins over any split the main dictionary would prefer.
             tokenizer.add_word(word, freq=max(tokenizer.FREQ.get(word) or 0, 100_000))
     return tokenizer
+
+
+def speech_dictionary(text: str) -> tuple[dict[str, int], int]:
+    """A fresh copy of `_speech_dictionary(text)` (a tokenizer adds words to its own)."""
+    freq, total = _speech_dictionary(text)
+    return dict(freq), total
+
+
+# A line of jieba's dict.txt: word, count and an optional part-of-speech tag.
+_DICT_ENTRY = re.compile(r"^(\S+) (\d+)", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=4)
+def _speech_dictionary(text: str) -> tuple[dict[str, int], int]:
+    """jieba's main dictionary cut down to the words that occur in ``text``, and the dictionary's total count.
+
+    Read from jieba's dict.txt line by line, as jieba's own loader reads it, keeping a word only if it
+    occurs in the text (with its prefixes, which jieba's segmenter walks through). Segmenting any part of
+    the text gives the same words as with the whole dictionary: every word jieba could choose there is a
+    substring of the text, with the same count and total. Elsewhere (a search query) unknown runs go to
+    jieba's HMM as any unknown word does, and a word that is not in the text cannot match it anyway. The
+    whole dictionary would be 500,000 entries, about 75 MiB of the process (and a disk cache built on
+    first use); one speech's part is about 2,000.
+    """
+    import jieba
+
+    longest = 16  # the longest word in jieba's dictionary
+    pieces = {text[i:j] for i in range(len(text)) for j in range(i + 1, min(len(text), i + longest) + 1)}
+    freq: dict[str, int] = {}
+    total = 0
+    for entry in _DICT_ENTRY.finditer((Path(jieba.__file__).parent / "dict.txt").read_text("utf-8")):
+        count = int(entry[2])
+        total += count
+        if entry[1] in pieces:
+            freq[entry[1]] = count
+    for word in list(freq):
+        for end in range(1, len(word)):
+            freq.setdefault(word[:end], 0)
+    return freq, total
 
 
 def quoted_terms(text: str) -> list[str]:

@@ -327,6 +327,23 @@ def test_search_keeps_fixed_phrases_whole(model):
     assert "凝心铸魂" in tokens
 
 
+@pytest.mark.parametrize("name", ["bundled", "speech-dun.txt", "speech-plain.txt"])
+def test_the_speech_part_of_the_dictionary_changes_nothing(name, monkeypatch):
+    # A model keeps only the words of jieba's dictionary that occur in its speech: the lessons, prompts
+    # and questions must be exactly those the full dictionary gives, and so must the speech's segmentation.
+    from content import terms
+
+    text = bundled_text() if name == "bundled" else (DATA / name).read_text("utf-8")
+    small = build_model(text)
+    make_tokenizer = terms.make_tokenizer
+    monkeypatch.setattr(terms, "make_tokenizer", lambda words, text=None: make_tokenizer(words))
+    full = build_model(text)
+    assert len(small.tokenizer.FREQ) < len(full.tokenizer.FREQ) // 50
+    assert small.to_dict() == full.to_dict()
+    for sentence in small.speech.all_sentences():
+        assert list(small.tokenizer.cut(sentence.text)) == list(full.tokenizer.cut(sentence.text))
+
+
 def test_search_substring_fallback(model):
     hits = model.search("近悦远")  # part of a word
     assert hits and "近悦远来" in hits[0].sentence.text
