@@ -206,8 +206,9 @@ async def test_real_clock_smoke() -> None:
     begin = time.monotonic()
     starts = await asyncio.gather(*(pacer.acquire(i) for i in range(30)))
     assert min(gaps(starts)) >= pacer.interval / 4 - 1e-9
-    # No start before its slot on the schedule, so 30 starts span at least 29 intervals.
-    assert max(starts) - min(starts) >= 29 * pacer.interval - 1e-9
+    # No start before its slot on the schedule (give or take a clock tick and the first clock read), so
+    # 30 starts span at least 29 intervals.
+    assert max(starts) - min(starts) >= 29 * pacer.interval - 1e-4
     assert time.monotonic() - begin < 2.0
 
 
