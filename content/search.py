@@ -19,6 +19,7 @@ B = 0.75
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TERMS = 24
 _WORDISH = re.compile(r"[\w\u4e00-\u9fff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 # One-character function words that match almost every sentence and tell nothing.
 _FILLER = frozenset("的了和与及或在是把被对从向于以为之而也都就又要我你他她它们这那个")
 
@@ -73,10 +74,14 @@ class SearchIndex:
         text = normalize(query)[:MAX_QUERY_CHARS]
         terms: dict[str, None] = {}
         for chunk in text.split():
-            for token in self.cut(chunk):
-                token = token.strip()
-                if token and _WORDISH.search(token) and token not in _FILLER:
-                    terms.setdefault(token, None)
+            tokens = [t.strip() for t in self.cut(chunk)]
+            tokens = [t for t in tokens if t and _WORDISH.search(t) and t not in _FILLER]
+            if any(len(t) > 1 for t in tokens):
+                # A lone character beside longer words is a piece of a word the speech does not have
+                # (人 of 人工智能): it would match nearly every sentence.
+                tokens = [t for t in tokens if len(t) > 1 or not _HAN.match(t)]
+            for token in tokens:
+                terms.setdefault(token, None)
             # The whole chunk too, so a phrase the segmenter splits still matches as written.
             if len(chunk) > 1 and _WORDISH.search(chunk):
                 terms.setdefault(chunk, None)

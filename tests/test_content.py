@@ -321,6 +321,14 @@ def test_search_ranks_phrases(model):
     assert "四个意识" in top[0].terms
 
 
+def test_search_ignores_stray_characters_of_words_the_speech_lacks(model):
+    # 人工智能 is not in the speech: its 人 alone would match nearly every sentence.
+    assert model.search("人工智能大模型") == []
+    assert "人" not in model.index.query_terms("人工智能")
+    # A single character asked for on its own is still searched.
+    assert model.search("招") and all("招" in h.sentence.text for h in model.search("招"))
+
+
 def test_search_keeps_fixed_phrases_whole(model):
     tokens = list(model.tokenizer.cut("坚持不懈用习近平新时代中国特色社会主义思想凝心铸魂"))
     assert "习近平新时代中国特色社会主义思想" in tokens
