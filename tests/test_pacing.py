@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from jobs.pacing import Pacer, SlidingWindowCounter, max_in_window
+from jobs.pacing import Pacer, SlidingWindowCounter, in_flight, max_in_window
 from jobs.retry import backoff_delays
 
 
@@ -174,6 +174,21 @@ async def test_late_wakeups_do_not_cost_throughput(seed: int) -> None:
     # Catching up never makes a burst, nor more than the rate in any second.
     assert min(gaps(starts)) >= pacer.interval / 4 - 1e-9
     assert max_in_window(starts, 1.0, closed=True) <= 100
+
+
+@pytest.mark.parametrize("rate", [25, 100])
+async def test_in_flight_hides_a_slow_network_at_a_bots_rates(rate: int) -> None:
+    # A server far from Telegram waits ~300 ms for each answer: the sends in flight must still keep up
+    # with the rate (with 4 in flight, 25/s became 13/s).
+    vt, pacer = make(rate)
+    starts = await workers_sending(vt, pacer, sends=rate * 20, workers=in_flight(rate), latency=0.3)
+    assert max(starts) - min(starts) == pytest.approx((rate * 20 - 1) * pacer.interval, rel=0.01)
+
+
+def test_in_flight_bounds() -> None:
+    assert in_flight(0.5) == 4
+    assert in_flight(25) == 10
+    assert in_flight(1000) == in_flight(10_000) == 52
 
 
 @pytest.mark.parametrize("seed", range(3))
