@@ -1,7 +1,8 @@
 """Broadcast fan-out: a durable queue in SQLite, one row per recipient, sent paced and concurrently.
 
-Crash safety: a recipient is marked `sending` just before its send and `sent` / `blocked` / `failed`
-just after, each committed. A process killed half-way leaves at most the in-flight sends as `sending`;
+Crash safety: a recipient is marked `sending` (committed) just before its send, and `sent` / `blocked` /
+`failed` right after, in the same turn of the event loop (outcomes that arrive together share a
+transaction). A process killed half-way leaves at most the in-flight sends as `sending`;
 on restart those go back to `pending` and are sent again (the only possible duplicates), everyone else
 is either done or still pending. Pacing: `jobs.pacing.Pacer` spaces starts evenly at
 `STUDYBOT_BROADCAST_RATE` and keeps to 20 a minute per group or robot; many sends are in flight at once,
@@ -128,12 +129,12 @@ class BroadcastRunner:
         outcomes = _Outcomes(self.storage, broadcast_id, self.now)
         started = self.clock()
         progress = asyncio.create_task(self._progress_loop(broadcast))
+        queue: asyncio.Queue[tuple[str, str | None] | None] = asyncio.Queue(maxsize=self.concurrency * 2)
+        workers = [
+            asyncio.create_task(self._worker(broadcast_id, message, queue, outcomes))
+            for _ in range(self.concurrency)
+        ]
         try:
-            queue: asyncio.Queue[tuple[str, str | None] | None] = asyncio.Queue(maxsize=self.concurrency * 2)
-            workers = [
-                asyncio.create_task(self._worker(broadcast_id, message, queue, outcomes))
-                for _ in range(self.concurrency)
-            ]
             # The queue is refilled while the workers send: waiting for a page to drain before reading the
             # next one left the workers idle for the slowest response of every page.
             after = 0
@@ -145,7 +146,10 @@ class BroadcastRunner:
                 await queue.put(None)
             await asyncio.gather(*workers)
         finally:
-            progress.cancel()
+            # On a shutdown (cancelled) no worker outlives the run: a send cut short stays `sending` and
+            # goes out again after the restart.
+            for task in (progress, *workers):
+                task.cancel()
             outcomes.flush()
         self.storage.finish_broadcast(broadcast_id, self.now())
         counts = self.storage.broadcast_counts(broadcast_id)

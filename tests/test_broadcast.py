@@ -5,6 +5,7 @@ SQLite file, and `jobs.broadcast.BroadcastRunner` either inside the whole `Servi
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -322,4 +323,30 @@ async def test_sender_renders_each_message_once_and_never_mixes_them(tg):
             ]
         }
     ]
+    tg.api.assert_no_errors()
+
+
+async def test_a_cancelled_run_leaves_no_sender_behind_and_resumes(tg):
+    """Shutdown cancels the runner half-way: no worker keeps sending afterwards, and the next run sends
+    everyone the rest, nobody twice except a send that was cut short in flight."""
+    # More recipients than the queue holds, so the cancel finds the feeder still filling it.
+    chats = [private_chat(tg.api, tg.storage, uid) for uid in range(80_001, 80_151)]
+    tg.api.latency = 0.02
+    broadcast_id = await tg.start_broadcast()
+    run = asyncio.create_task(BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(100)).run(broadcast_id))
+    while sum(len(tg.api.delivered.get(int(k.split(":")[1]), [])) for k in chats) < 20:
+        await asyncio.sleep(0.01)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    in_flight = {r["chat_key"] for r in tg.storage.db["broadcast_recipients"].rows_where("state = 'sending'")}
+    await asyncio.sleep(0.1)  # requests already on the wire land
+    before = len(tg.api.calls_for("sendMessage"))
+    await asyncio.sleep(0.3)  # a worker left running would keep sending
+    assert len(tg.api.calls_for("sendMessage")) == before
+    counts = await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(100)).run(broadcast_id)
+    assert counts["sent"] == len(chats)
+    got = Counter(chat_id for chat_id, items in tg.api.delivered.items() for _ in items)
+    assert all(got[int(k.split(":")[1])] >= 1 for k in chats)
+    assert {k for k in chats if got[int(k.split(":")[1])] > 1} <= in_flight
     tg.api.assert_no_errors()
