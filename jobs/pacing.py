@@ -26,7 +26,8 @@ How the :class:`Pacer` works:
   rate in any window of ``1 + margin`` seconds.
 * Groups (and WeCom robots) may get at most ``per_chat_per_minute`` starts in any 60 s window. A waiter
   first sleeps until its chat's window has room and only then reserves a global slot, so a throttled
-  group never holds a slot that private chats could use.
+  group never holds a slot that private chats could use. The window holds the reserved slot until the
+  send starts, then its actual start (later, if the wake-up was late).
 * :meth:`Pacer.pause` (on 429 ``retry_after``) voids every slot not yet started; their holders queue
   again, in their old order, from the end of the pause. A pause of one chat only holds that chat back.
 
@@ -189,6 +190,10 @@ class Pacer:
             start = max(start, self._starts[0] + self._window_span)
         self._starts.append(start)
         self._last_start = start
+        if starts is not None and start != slot:
+            # The group's window counts when the send really starts: a late one moves its minute on.
+            _remove(starts, slot)
+            bisect.insort(starts, start)
         if start - now > _EARLY_TOLERANCE:
             await self._sleep(start - now)
         self._acquired += 1

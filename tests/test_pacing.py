@@ -253,6 +253,21 @@ async def test_group_limited_while_others_keep_full_rate() -> None:
     assert max(group_times) < 125.0
 
 
+async def test_group_window_counts_actual_starts_when_a_wake_up_is_late() -> None:
+    # The first sends to a group wake up 3 s late (a stalled loop): the group's minute must be counted
+    # from when they really went out, not from their slots, or the 21st comes too early.
+    vt = VirtualTime()
+
+    async def stalled_at_first(delay: float) -> None:
+        # Only the short waits for a slot overshoot (not the long wait for the group's window).
+        await vt.sleep(delay + (3.0 if vt.now < 1.0 and delay < 1.0 else 0.0))
+
+    pacer = Pacer(25, clock=vt.clock, sleep=stalled_at_first)
+    log: list[tuple[float, Hashable]] = []
+    await vt.run([send(vt, pacer, log, "group", is_group=True) for _ in range(30)])
+    assert max_in_window([t for t, _ in log], 60.0, closed=True) <= 20
+
+
 async def test_group_limit_is_per_chat_and_private_chats_unlimited() -> None:
     vt, pacer = make(100)
     log: list[tuple[float, Hashable]] = []
