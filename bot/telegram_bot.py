@@ -445,15 +445,14 @@ class TelegramSender:
         return chat_type in ("group", "supergroup") or chat_key.startswith("tg:-")
 
     async def send(self, chat_key: str, message: Message) -> str | None:
-        """Send a message (split to fit); return the id of its last part."""
+        """Send a message (split to fit); return the id of its last part.
+
+        A daily lesson's id is recorded with its delivery (`Storage.complete_delivery`), which is where a
+        reply to it is looked up, so nothing is written here."""
         chat_id = int(chat_key.split(":", 1)[1])
         sent_id = None
         for part in self._parts(message):
             sent_id = await self._post("sendMessage", f'{{"chat_id":{chat_id},{part}'.encode())
-        if sent_id is not None and message.lesson_day is not None:
-            self.channel.storage.remember_lesson_message(
-                chat_key, sent_id, message.lesson_day, self.channel.clock()
-            )
         return None if sent_id is None else str(sent_id)
 
     def _parts(self, message: Message) -> list[str]:

@@ -147,6 +147,16 @@ async def test_once_per_chat_per_local_day_across_many_ticks(bot):
     assert all(len(items) == 3 for items in bot.api.delivered.values())
 
 
+async def test_a_reply_to_the_pushed_lesson_finds_its_day(bot):
+    # The push's message id is kept with its delivery: a reply to it is a reflection on that lesson.
+    start = local(SHANGHAI, 2026, 11, 24, 7, 0)
+    key = bot.chat(7, now=start)
+    await bot.tick(local(SHANGHAI, 2026, 11, 24, 8, 0, 10))
+    await bot.tick(local(SHANGHAI, 2026, 11, 25, 8, 0, 10))
+    pushes = [c for c in bot.api.calls_for("sendMessage") if c.ok and c.params["chat_id"] == 7]
+    assert [bot.storage.lesson_day_for_message(key, c.result["message_id"]) for c in pushes] == [1, 2]
+
+
 async def test_catch_up_after_downtime_is_marked_and_sent_once(bot):
     day0 = local(SHANGHAI, 2026, 11, 24, 7, 0)
     key = bot.chat(5, at="08:00", now=day0)
