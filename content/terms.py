@@ -152,9 +152,10 @@ def _speech_dictionary(text: str) -> tuple[dict[str, int], int]:
     occurs in the text (with its prefixes, which jieba's segmenter walks through). Segmenting any part of
     the text gives the same words as with the whole dictionary: every word jieba could choose there is a
     substring of the text, with the same count and total. Elsewhere (a search query) unknown runs go to
-    jieba's HMM as any unknown word does, and a word that is not in the text cannot match it anyway. The
-    whole dictionary would be 500,000 entries, about 75 MiB of the process (and a disk cache built on
-    first use); one speech's part is about 2,000.
+    jieba's HMM as any unknown word does, and a word that is not in the text cannot match it anyway;
+    the longer words around the speech's own (`_extensions`) are kept too, so a query is cut around them as
+    with the whole dictionary. The whole would be 500,000 entries, about 75 MiB of the process (and a
+    disk cache built on first use); what is kept for one speech is about 15,000.
     """
     import jieba
 
@@ -162,15 +163,35 @@ def _speech_dictionary(text: str) -> tuple[dict[str, int], int]:
     pieces = {text[i:j] for i in range(len(text)) for j in range(i + 1, min(len(text), i + longest) + 1)}
     freq: dict[str, int] = {}
     total = 0
+    # Words that may extend one of the speech's (see _extensions), sorted out once those are known.
+    around: list[tuple[str, int]] = []
     for entry in _DICT_ENTRY.finditer((Path(jieba.__file__).parent / "dict.txt").read_text("utf-8")):
-        count = int(entry[2])
+        word, count = entry[1], int(entry[2])
         total += count
-        if entry[1] in pieces:
-            freq[entry[1]] = count
+        if word in pieces:
+            freq[word] = count
+        elif len(word) > 2 and (word[:2] in pieces or word[-2:] in pieces):
+            around.append((word, count))
+    freq.update(_extensions(around, {w for w, count in freq.items() if count and len(w) >= 2}))
     for word in list(freq):
         for end in range(1, len(word)):
             freq.setdefault(word[:end], 0)
     return freq, total
+
+
+def _extensions(candidates: Iterable[tuple[str, int]], words: set[str]) -> dict[str, int]:
+    """The candidate dictionary words that start or end with one of `words` (共同富裕 for 共同).
+
+    With them a search query is cut as jieba would cut it: 共同富裕 stays whole (and matches nothing in a
+    speech without it) instead of leaving a 共同 that would match an unrelated sentence. None of them
+    occurs in the speech, so the speech's own segmentation does not change.
+    """
+    return {
+        word: count
+        for word, count in candidates
+        if any(word[:end] in words for end in range(2, len(word)))
+        or any(word[start:] in words for start in range(1, len(word) - 1))
+    }
 
 
 def quoted_terms(text: str) -> list[str]:
