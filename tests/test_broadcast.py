@@ -340,9 +340,9 @@ async def test_a_cancelled_run_leaves_no_sender_behind_and_resumes(tg):
     with pytest.raises(asyncio.CancelledError):
         await run
     in_flight = {r["chat_key"] for r in tg.storage.db["broadcast_recipients"].rows_where("state = 'sending'")}
-    await asyncio.sleep(0.1)  # requests already on the wire land
+    await asyncio.sleep(0.5)  # requests already on the wire land
     before = len(tg.api.calls_for("sendMessage"))
-    await asyncio.sleep(0.3)  # a worker left running would keep sending
+    await asyncio.sleep(0.5)  # a worker left running would keep sending (100 a second)
     assert len(tg.api.calls_for("sendMessage")) == before
     counts = await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(100)).run(broadcast_id)
     assert counts["sent"] == len(chats)
