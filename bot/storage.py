@@ -1253,18 +1253,6 @@ class Storage:
         )
 
     @_locked
-    def mark_recipient(
-        self,
-        broadcast_id: int,
-        chat_key: str,
-        state: str,
-        error: str | None = None,
-        now: Instant | None = None,
-    ) -> None:
-        """Record one recipient's outcome; 'blocked' also marks the chat blocked, in the same transaction."""
-        self.record_outcomes(broadcast_id, [(chat_key, state, error)], now)
-
-    @_locked
     def record_outcomes(
         self,
         broadcast_id: int,

@@ -264,7 +264,7 @@ async def test_resume_after_a_crash_sends_only_the_rest(tg):
     broadcast_id = await tg.start_broadcast()
     for key in chats[:10]:  # sent before the crash
         tg.storage.mark_sending(broadcast_id, key, NOW)
-        tg.storage.mark_recipient(broadcast_id, key, "sent", None, NOW)
+        tg.storage.record_outcomes(broadcast_id, [(key, "sent", None)], NOW)
     for key in chats[10:13]:  # in flight at the crash
         tg.storage.mark_sending(broadcast_id, key, NOW)
     counts = await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(200)).run(broadcast_id)

@@ -700,10 +700,10 @@ def test_broadcast_resume_after_crash(db_file: Path) -> None:
         for key in pending:
             store.mark_sending(broadcast, key)
             store.mark_sending(broadcast, key)  # a retry of the same send counts once
-        for key in pending:
-            store.mark_recipient(
-                broadcast, key, "failed" if key == "tg:9" else "sent", "Bad Request" * (key == "tg:9")
-            )
+        store.record_outcomes(
+            broadcast,
+            [(key, "failed", "Bad Request") if key == "tg:9" else (key, "sent", None) for key in pending],
+        )
         with pytest.raises(ValueError, match="unknown recipient state 'done'"):
             store.record_outcomes(broadcast, [("tg:2", "sent", None), ("tg:3", "done", None)])
         assert store.broadcast_counts(broadcast)["sent"] == 8  # the bad batch wrote nothing
@@ -725,7 +725,7 @@ def test_cancel_broadcast(store: Storage) -> None:
     assert not store.start_broadcast(broadcast, ["tg:1"], T0)
     assert store.get_broadcast(broadcast)["state"] == "cancelled"
     with pytest.raises(ValueError):
-        store.mark_recipient(broadcast, "tg:1", "delivered")
+        store.record_outcomes(broadcast, [("tg:1", "delivered", None)])
 
 
 # ------------------------------------------------------------------ group -> supergroup migration
