@@ -15,6 +15,7 @@ from content.numerals import parse_ref
 from content.quiz import Question, QuizBuilder
 from content.search import Hit, SearchIndex
 from content.speech import Section, Speech, parse_speech
+from content.textfile import ENCODINGS, NotTextError, decode_text
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,13 @@ def read_text(path: str | Path | None) -> str:
         return bundled_text()
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        text = decode_text(p.read_bytes())
     except FileNotFoundError:
         raise ContentError(f"找不到讲话文件：{p}") from None
     except IsADirectoryError:
         raise ContentError(f"讲话文件是一个目录：{p}") from None
-    except UnicodeDecodeError:
-        raise ContentError(f"讲话文件不是 UTF-8 文本：{p}") from None
+    except NotTextError:
+        raise ContentError(f"讲话文件不是 {ENCODINGS} 文本：{p}") from None
     except OSError as exc:
         raise ContentError(f"无法读取讲话文件 {p}：{exc.strerror}") from None
     if not text.strip():
