@@ -1,4 +1,9 @@
-"""The lesson plan: one excerpt of whole sentences a day, in order, each with its own reflection prompt."""
+"""The lesson plan: one excerpt of whole sentences a day, in order, each with its own reflection prompt.
+
+A lesson never crosses a part and keeps a sub-point whole where it fits. Headings are not quoted: the part
+and sub-point are named above the excerpt (`place`), and a run-in lead sentence (第一，扎实做好……。) is shown
+there too (`lead`) on the first lesson of its part or sub-point.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,11 @@ from dataclasses import dataclass
 
 from content.speech import Section, Sentence, Speech
 
-MIN_CHARS = 120
+MIN_CHARS = 80  # under this is not a day's reading, unless the part itself is shorter
+LOW_CHARS = 150  # the target range of a day
 MAX_CHARS = 350
-TARGET_CHARS = 180
-
-# Reflection prompts in several forms; each names a key phrase of its own excerpt.
-PROMPT_FORMS: tuple[tuple[str, str], ...] = (
-    ("理解", "这段讲话讲到“{p}”，你是怎样理解的？"),
-    ("联系工作", "结合本职工作，在“{p}”上你还有哪些差距？"),
-    ("具体举措", "围绕“{p}”，你所在的单位可以拿出哪一两项具体举措？"),
-    ("自我检视", "对照“{p}”，你自己做得怎么样，还有哪些不足？"),
-    ("身边榜样", "在“{p}”方面，你身边有哪些好做法、好榜样？"),
-    ("追问缘由", "讲话为什么特别强调“{p}”？它要解决什么问题？"),
-    ("行动计划", "接下来一个月，围绕“{p}”你打算做成哪一件实事？"),
-    ("群众视角", "从群众的角度看，“{p}”应当体现为哪些看得见的变化？"),
-)
+AIM_CHARS = 240
+READ_ROLES = frozenset({"body", "procedural"})  # what a lesson quotes
 
 
 @dataclass(frozen=True)
@@ -33,6 +28,9 @@ class Lesson:
     prompt: str
     phrase: str
     form: str
+    subsection_id: str | None = None
+    place: str = ""  # 第一部分 · 扎实做好理论武装 · （二）压实书记责任
+    lead: str | None = None  # the run-in heading sentence, on the first lesson after it
 
     @property
     def text(self) -> str:
@@ -46,26 +44,40 @@ class Lesson:
         return "".join(out)
 
 
-def blocks(speech: Speech) -> list[tuple[Section, list[Sentence], list[int]]]:
-    """Each section's sentences (no lesson crosses a section) and the sub-point each sentence is in."""
-    out = []
-    for section in speech.sections:
-        group = {}
-        for k, sub in enumerate(section.subsections, start=1):
-            group.update({s.index: k for s in sub.sentences})
-        # A heading before the first sub-point goes with that sub-point.
-        first = min(group.values(), default=0)
-        out.append((section, section.sentences, [group.get(s.index, first) for s in section.sentences]))
-    return out
+@dataclass(frozen=True)
+class Chunk:
+    """A lesson before its prompt: where it stands and what it quotes."""
+
+    section: Section
+    sub: Section | None
+    sentences: tuple[Sentence, ...]
+    lead: str | None
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.sentences)
+
+
+def _groups(section: Section) -> list[tuple[Section | None, list[Sentence]]]:
+    """The section's readable sentences by sub-point (None for what stands before the first one)."""
+    owner = {s.index: sub for sub in section.subsections for s in sub.sentences}
+    out: list[tuple[Section | None, list[Sentence]]] = []
+    for sentence in section.sentences:
+        sub = owner.get(sentence.index)
+        if not out or out[-1][0] is not sub:
+            out.append((sub, []))
+        if sentence.role in READ_ROLES:
+            out[-1][1].append(sentence)
+    return [(sub, sentences) for sub, sentences in out if sentences]
 
 
 def partition(lengths: list[int], groups: list[int] | None = None) -> list[int]:
     """Best split of consecutive sentences into lessons; returns the index where each lesson starts.
 
-    Dynamic programming over cut points: a lesson of several sentences stays within MAX_CHARS, lessons
-    under MIN_CHARS cost a lot (unavoidable only for a short section), a lesson that runs across two
-    sub-points costs something, the rest cost their distance from TARGET_CHARS, so lessons come out
-    even rather than greedily full.
+    Dynamic programming over cut points. A lesson of several sentences stays within MAX_CHARS; one under
+    MIN_CHARS costs more than anything else (so a procedural sentence or a tiny sub-point joins a
+    neighbour); one that runs across two sub-points costs a lot; the rest cost their distance from the
+    150–350 range and a little their distance from AIM_CHARS, so lessons come out even.
     """
     n = len(lengths)
     groups = groups or [0] * n
@@ -77,7 +89,10 @@ def partition(lengths: list[int], groups: list[int] | None = None) -> list[int]:
             size += lengths[start]
             if size > MAX_CHARS and end - start > 1:
                 break
-            cost = (size - TARGET_CHARS) ** 2 + 4_000 * (groups[end - 1] != groups[start])
+            cost = (max(0, LOW_CHARS - size) ** 2 + max(0, size - MAX_CHARS) ** 2) + 0.05 * (
+                size - AIM_CHARS
+            ) ** 2
+            cost += 300_000 * len(set(groups[start:end]) - {groups[start]})
             if size < MIN_CHARS:
                 cost += 1_000_000
             if best[start] + cost < best[end]:
@@ -89,32 +104,54 @@ def partition(lengths: list[int], groups: list[int] | None = None) -> list[int]:
     return sorted(starts)
 
 
-def build_lessons(speech: Speech, phrases_for) -> list[Lesson]:
-    """The lesson plan; `phrases_for(text, section)` lists candidate key phrases of an excerpt, best first."""
-    lessons: list[Lesson] = []
-    used_phrases: set[str] = set()
-    used_prompts: set[str] = set()
-    for section, sentences, groups in blocks(speech):
-        starts = partition([len(s.text) for s in sentences], groups)
+def chunks(speech: Speech) -> list[Chunk]:
+    """Each day's excerpt, in reading order, before prompts are chosen."""
+    out: list[Chunk] = []
+    for section in speech.sections:
+        groups = _groups(section)
+        sentences = [s for _, group in groups for s in group]
+        marks = [k for k, (_, group) in enumerate(groups) for _ in group]
+        owners = [sub for sub, group in groups for _ in group]
+        starts = partition([len(s.text) for s in sentences], marks)
+        shown: set[int] = set()
         for k, start in enumerate(starts):
             end = starts[k + 1] if k + 1 < len(starts) else len(sentences)
-            chunk = tuple(sentences[start:end])
-            day = len(lessons) + 1
-            text = "".join(s.text for s in chunk)
-            phrase, form, prompt = _prompt(day, phrases_for(text, section), used_phrases, used_prompts)
-            lessons.append(Lesson(day, section.id, chunk, prompt, phrase, form))
-    return lessons
+            sub = owners[start]
+            lead = None
+            for owner in (section, sub):
+                if (
+                    owner is not None
+                    and id(owner) not in shown
+                    and owner.heading
+                    and owner.heading != owner.title
+                ):
+                    if owner.sentences and owner.sentences[0].role == "heading":
+                        lead = owner.heading if lead is None else f"{lead}\n{owner.heading}"
+                shown.add(id(owner))
+            out.append(Chunk(section, sub, tuple(sentences[start:end]), lead))
+    return out
 
 
-def _prompt(day: int, candidates: list[str], used_phrases: set[str], used_prompts: set[str]):
-    """A prompt for the excerpt: a phrase not yet asked about if possible, forms in rotation."""
-    fresh = [p for p in candidates if p not in used_phrases] or candidates or ["这段讲话"]
-    for offset in range(len(PROMPT_FORMS) * len(fresh)):
-        phrase = fresh[offset // len(PROMPT_FORMS)]
-        form, template = PROMPT_FORMS[(day - 1 + offset) % len(PROMPT_FORMS)]
-        prompt = template.format(p=phrase)
-        if prompt not in used_prompts:
-            used_phrases.add(phrase)
-            used_prompts.add(prompt)
-            return phrase, form, prompt
-    raise AssertionError("no unused prompt")  # unreachable: every phrase × form pair is distinct
+def place_of(section: Section, sub: Section | None) -> str:
+    """Where a lesson stands, as shown above its excerpt."""
+    return section.name if sub is None else f"{section.name} · {sub.name}"
+
+
+def build_lessons(speech: Speech, prompt_for) -> list[Lesson]:
+    """The lesson plan; `prompt_for(chunks)` returns (phrase, form, prompt) for each chunk."""
+    plan = chunks(speech)
+    prompts = prompt_for(plan)
+    return [
+        Lesson(
+            day,
+            chunk.section.id,
+            chunk.sentences,
+            prompt,
+            phrase,
+            form,
+            chunk.sub.id if chunk.sub else None,
+            place_of(chunk.section, chunk.sub),
+            chunk.lead,
+        )
+        for day, (chunk, (phrase, form, prompt)) in enumerate(zip(plan, prompts, strict=True), start=1)
+    ]

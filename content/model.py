@@ -12,6 +12,7 @@ from pathlib import Path
 from content import terms as terms_mod
 from content.lessons import Lesson, build_lessons
 from content.numerals import parse_ref
+from content.prompts import PromptMaker
 from content.quiz import Question, QuizBuilder
 from content.search import Hit, SearchIndex
 from content.speech import Section, Speech, parse_speech
@@ -117,15 +118,21 @@ class ContentModel:
 
     def to_dict(self) -> dict:
         """The JSON export (schema in SPEC.md)."""
-        return {
-            "title": self.title,
-            "sections": [_section_dict(s) for s in self.sections],
-            "lessons": [
-                {"day": x.day, "section": x.section_id, "text": x.text, "prompt": x.prompt}
-                for x in self.lessons
-            ],
-            "questions": [q.to_dict() for q in self.questions],
-        }
+        out: dict = {"title": self.title}
+        for key in ("subtitle", "date", "speaker"):
+            if getattr(self.speech, key):
+                out[key] = getattr(self.speech, key)
+        out["sections"] = [_section_dict(s) for s in self.sections]
+        out["lessons"] = [_lesson_dict(x) for x in self.lessons]
+        out["questions"] = [q.to_dict() for q in self.questions]
+        return out
+
+
+def _lesson_dict(lesson: Lesson) -> dict:
+    out = {"day": lesson.day, "section": lesson.section_id, "text": lesson.text, "prompt": lesson.prompt}
+    if lesson.subsection_id:
+        out["subsection"] = lesson.subsection_id
+    return out
 
 
 def _section_dict(section: Section) -> dict:
@@ -134,6 +141,7 @@ def _section_dict(section: Section) -> dict:
         "kind": section.kind,
         "number": section.number,
         "title": section.title,
+        **({"heading": section.heading} if section.heading else {}),
         "text": section.text,
         "sentences": [s.text for s in section.sentences],
     }
@@ -160,19 +168,21 @@ def build_model(text: str) -> ContentModel:
     vocabulary = frozenset(w for sentence in speech.all_sentences() for w in cut(sentence.text))
     idf = terms_mod.idf_table(vocabulary)
 
-    def phrases_for(excerpt: str, section: Section) -> list[str]:
-        # Quoted 提法 first, then the part's own theme, then keywords; rarer in the speech ranks first.
-        found = [t.rstrip("。！？；") for t in quoted if f"“{t}”" in excerpt and 2 <= len(t) <= 16]
-        if section.kind == "numbered":
-            found += [t for t in [terms_mod.title_phrase(section.title)] if t in excerpt]
-        ranked = terms_mod.keywords(excerpt, tokenizer, dictionary, idf)
-        found += sorted(ranked, key=lambda w: (text.count(w) > 2, ranked.index(w)))
-        return list(dict.fromkeys(found)) or [re.split(r"[，。；：！？]", excerpt.strip())[0][:12]]
-
-    lessons = build_lessons(speech, phrases_for)
-    questions = QuizBuilder(
-        speech, cut, quoted, lambda w: w in dictionary or bool(tokenizer.FREQ.get(w))
-    ).build()
+    is_word = lambda w: w in dictionary or bool(tokenizer.FREQ.get(w))  # noqa: E731
+    tags = terms_mod.speech_tags(text)
+    maker = PromptMaker(
+        text,
+        quoted,
+        lambda sentence: terms_mod.enumerations(sentence, cut),
+        lambda excerpt: terms_mod.keywords(excerpt, tokenizer, dictionary, idf),
+        is_word,
+        tags.get,
+    )
+    lessons = build_lessons(speech, maker.prompts)
+    days = {(s.section_id, s.index): lesson.day for lesson in lessons for s in lesson.sentences}
+    questions = QuizBuilder(speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text)).build(
+        lessons
+    )
     index = SearchIndex(speech.all_sentences(), cut)
     return ContentModel(speech, lessons, questions, dictionary, index, tokenizer)
 

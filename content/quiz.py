@@ -1,27 +1,37 @@
-"""The quiz bank: cloze, which-section and what-comes-next questions built from the speech.
+"""The quiz bank: fewer and better questions, each one an editor would print.
 
-Every question is checked before it is kept: the answer written into the blank gives back the speech's
-own words, no distractor does (each one is tried in the blank against the whole text), no option is
-already visible in the question, and everything fits a Telegram quiz poll.
+Candidates of four kinds are made from the speech's body sentences (never a heading, a salutation or a
+procedural sentence): a cloze on a quoted 提法, on one item of an enumeration or on a key phrase; a
+what-comes-next on an enumeration; a which-part on a stretch that stands in one part only. Each is scored
+(提法 and requirements above trivia, distractors that fit the slot above ones that merely match in length)
+and the bank is chosen from the best under the rules of EDITOR.md: one question per sentence and per
+enumeration, no answer visible in another question or in the part titles a which-part question shows, every
+lesson and every part asked about, which-part questions at most a third, about one question per 110
+characters. A candidate whose blank would cut a number or a fixed term, or that has not three distractors
+of the answer's own shape and field, is dropped rather than padded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from content.speech import Sentence, Speech
+from content.speech import Section, Sentence, Speech
 
 BLANK = "＿＿"
 QUESTION_MAX = 300
 OPTION_MAX = 100
 EXPLANATION_MAX = 200
 WINDOW_MAX = 70  # characters of the source shown around a blank: enough context, short enough to read
-SNIPPET_MAX = 60  # characters of a sentence quoted in a which-part question
-MIN_PER_SECTION = 5
+SNIPPET_MAX = 48  # characters of a sentence quoted in a which-part question
+SNIPPET_MIN = 12
+CHARS_PER_QUESTION = 110
 CONTEXT = 4  # characters either side of a filled-in distractor that must not occur in the speech
+MIN_SCORE = 2.0
 
 # Well-known 提法 of the shape “数字+个+词”, used as distractors only where the speech has too few.
 NUMBERED_TERMS = (
@@ -38,6 +48,17 @@ NUMBERED_TERMS = (
     "三严三实",
     "两学一做",
 )
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
+_NUMERIC = set("0123456789０１２３４５６７８９零〇一二两三四五六七八九十百千万亿点%％.．")
+_COUNTED = re.compile(r"[一二两三四五六七八九十]个.+")  # 四个意识
+_NUMBERED = re.compile(r"[一二两三四五六七八九十].+")  # 三会一课, 一人一策
+_REQUIRE = re.compile(r"(要|必须|坚持|着力|务必|确保|推动|切实|严格|牢固树立|深入实施)")
+# Coarse part-of-speech classes of jieba's tags; idioms and unknown words fit any slot of their length.
+_NOUNISH = frozenset("n nr ns nt nz nw ng vn an j".split())
+_VERBISH = frozenset("v vd vg vi vn".split())
+_ADJISH = frozenset("a ad ag an".split())
+THEME_STOP = frozenset("在 上 的 会议 讲话 大会 全市 全县 全区 全省 工作 推进会 座谈会 暨 和 与 年".split())
 
 
 @dataclass(frozen=True)
@@ -52,10 +73,11 @@ class Question:
     answer: int
     source: str
     explanation: str
+    day: int | None = None  # the lesson whose excerpt holds the source sentence
 
     def to_dict(self) -> dict:
         """The question as in the JSON export."""
-        return {
+        out = {
             "id": self.id,
             "kind": self.kind,
             "section": self.section_id,
@@ -64,6 +86,23 @@ class Question:
             "answer": self.answer,
             "source": self.source,
         }
+        if self.day is not None:
+            out["day"] = self.day
+        return out
+
+
+@dataclass
+class Candidate:
+    """A question before selection, with what it must not share with others."""
+
+    kind: str
+    sentence: Sentence
+    question: str
+    answer: str
+    distractors: list[str]
+    score: float
+    units: set[str] = field(default_factory=set)  # the sentence, the enumeration: one question each
+    answer_terms: tuple[str, ...] = ()  # what this question gives away if shown elsewhere
 
 
 def _digest(*parts: str) -> str:
@@ -80,8 +119,7 @@ def _window(text: str, start: int, end: int) -> tuple[str, int, int]:
     """The clauses around text[start:end], at most WINDOW_MAX characters, and the span's new offsets."""
     if len(text) <= WINDOW_MAX:
         return text, start, end
-    bounds = [0] + [m.end() for m in re.finditer(r"[，,；;：:]", text)] + [len(text)]
-    bounds = sorted(set(bounds))
+    bounds = sorted({0, len(text), *(m.end() for m in re.finditer(r"[，,；;：:]", text))})
     lo = max(b for b in bounds if b <= start)
     hi = min(b for b in bounds if b >= end)
     while True:
@@ -94,8 +132,7 @@ def _window(text: str, start: int, end: int) -> tuple[str, int, int]:
             hi, grown = after[0], True
         if not grown:
             break
-    piece = text[lo:hi]
-    return piece, start - lo, end - lo
+    return text[lo:hi], start - lo, end - lo
 
 
 def _ellipsis(shown: str, piece: str, full: str) -> str:
@@ -113,6 +150,44 @@ def _explanation(section_label: str, sentence: str) -> str:
     return text if len(text) <= EXPLANATION_MAX else text[: EXPLANATION_MAX - 1] + "…"
 
 
+def _shape(term: str) -> str:
+    if "、" in term or "，" in term:
+        return "list"
+    if _COUNTED.fullmatch(term):
+        return "counted"
+    return "numbered" if _NUMBERED.fullmatch(term) and len(term) <= 5 else "plain"
+
+
+def pattern_of(items: list[str]) -> tuple[int, tuple[tuple[int, str], ...]]:
+    """The shape a list's items share: their length and the characters fixed at the same places.
+
+    能者上、优者奖、庸者下 → (3, ((1, "者"),)); 获得感、幸福感、安全感 → (3, ((2, "感"),)).
+    Items of different lengths share only a fixed ending, counted from the end (negative places).
+    """
+    lengths = {len(i) for i in items}
+    if len(lengths) == 1:
+        n = lengths.pop()
+        fixed = tuple((k, items[0][k]) for k in range(n) if len({i[k] for i in items}) == 1)
+        return n, fixed
+    end = 0
+    while end < min(map(len, items)) and len({i[-1 - end] for i in items}) == 1:
+        end += 1
+    return 0, tuple((-1 - k, items[0][-1 - k]) for k in range(end))
+
+
+def fits_pattern(word: str, pattern: tuple[int, tuple[tuple[int, str], ...]]) -> bool:
+    n, fixed = pattern
+    if n and len(word) != n:
+        return False
+    return all(-len(word) <= k < len(word) and word[k] == ch for k, ch in fixed)
+
+
+def _variable(word: str, pattern: tuple[int, tuple[tuple[int, str], ...]]) -> str:
+    """The characters of a word outside its pattern's fixed places (安全 of 安全感)."""
+    places = {k % len(word) for k, _ in pattern[1]} if word else set()
+    return "".join(ch for k, ch in enumerate(word) if k not in places)
+
+
 class QuizBuilder:
     """Builds the bank for one speech."""
 
@@ -122,235 +197,657 @@ class QuizBuilder:
         cut: Callable[[str], list[str]],
         terms: list[str],
         is_word: Callable[[str], bool] = lambda w: True,
+        tags: dict[str, str] | None = None,
+        days: dict[tuple[str, int], int] | None = None,
+        near: tuple[tuple[str, str], ...] = (),
     ):
         self.speech = speech
         self.cut = cut
         self.is_word = is_word
+        self.tags = tags or {}
+        self.days = days or {}
+        # Common words made of the speech's parts (责任感), by their last character.
+        self.near: dict[str, list[str]] = {}
+        for word, tag in near:
+            self.near.setdefault(word[-1], []).append(word)
+            self.tags.setdefault(word, tag)
         self.full = "\n".join(s.text for s in speech.sections)
         self.terms = terms
         self.labels = {s.id: s.label for s in speech.sections}
-        self.questions: dict[str, Question] = {}
-        self._blanks: set[tuple[str, str, str]] = set()
-        self._order: dict[str, tuple[int, int]] = {}
-        self._position = {id(s): i for i, s in enumerate(speech.all_sentences())}
-        from content.terms import title_phrase
+        self._position = {(s.section_id, s.index): i for i, s in enumerate(speech.all_sentences())}
+        self.body = [s for s in speech.all_sentences() if s.role == "body" and len(s.text) >= 10]
+        from content.terms import enumerations, title_phrase
 
-        self.title_phrases = {title_phrase(s.title) for s in speech.sections if s.kind == "numbered"}
+        self.lists = {
+            (s.section_id, s.index): [items for items in enumerations(s.text, cut) if _parallel(items)]
+            for s in self.body
+        }
+        self.title_words = self._theme_words()
+        self.titles = [x.title for s in speech.sections for x in (s, *s.subsections) if x.kind == "numbered"]
+        self.title_phrases = {title_phrase(t) for t in self.titles}
+        self.headings = [x.heading for s in speech.sections for x in (s, *s.subsections) if x.heading]
+        from content.prompts import GENERIC
+        from content.terms import STOPWORDS, fixed_phrases
 
+        self.generic = STOPWORDS | GENERIC
+        self.fixed = set(fixed_phrases(self.full)) | set(terms)
+
+    # -- checks ------------------------------------------------------------------------------------
     def fits(self, left: str, option: str, right: str) -> bool:
         """Whether the option written into the blank gives text found in the speech."""
         return (left[-CONTEXT:] + option + right[:CONTEXT]) in self.full
 
-    def build(self) -> list[Question]:
-        """All questions, in reading order of their sources."""
-        from content.terms import enumerations
+    def _theme_words(self) -> set[str]:
+        """The words of the speech's title (组织工作 of 在2023年全市组织工作会议上的讲话)."""
+        words = {w for w in self.cut(self.speech.title) if len(w) >= 2 and _HAN_ONLY.fullmatch(w)}
+        words = {w for w in words if w not in THEME_STOP and not any(ch.isdigit() for ch in w)}
+        # A title phrase of a fixed term: 组织 + 工作 → 组织工作.
+        for a, b in zip(self.cut(self.speech.title), self.cut(self.speech.title)[1:], strict=False):
+            if (a + b) in self.speech.title and self.is_word(a + b) and len(a + b) >= 4:
+                words.add(a + b)
+        return words
 
-        for sentence in self.speech.all_sentences():
-            if len(sentence.text) < 12:
-                continue
-            self._quoted_cloze(sentence)
-            for items in enumerations(sentence.text, self.cut):
-                self._enumeration_cloze(sentence, items)
-                self._sequence(sentence, items)
-            self._section_question(sentence)
-        self._top_up()
-        return sorted(self.questions.values(), key=lambda q: self._order[q.id])
+    def _is_theme(self, answer: str) -> bool:
+        return answer in self.title_words or (len(answer) >= 3 and answer in self.speech.title)
 
-    # -- helpers -----------------------------------------------------------------------------------
-    def _add(self, kind: str, sentence: Sentence, question: str, answer: str, distractors: list[str]) -> None:
-        key = _digest(kind, sentence.section_id, sentence.text, answer)
-        qid = f"{kind[0]}{key[:9]}"
-        if qid in self.questions or len(distractors) < 3:
-            return
-        options, index = _place([answer, *distractors[:3]], answer, key)
-        if len(question) > QUESTION_MAX or any(not 1 <= len(o) <= OPTION_MAX for o in options):
-            return
-        if len(set(options)) != len(options):
-            return
-        explanation = _explanation(self.labels[sentence.section_id], sentence.text)
-        self.questions[qid] = Question(
-            qid, kind, sentence.section_id, question, options, index, sentence.text, explanation
+    def _coarse(self, tag: str | None) -> frozenset[str] | None:
+        """Noun, verb, adjective classes of a jieba tag; None when unknown or an idiom (fits anything)."""
+        if tag is None or tag in {"l", "i", "x"}:
+            return None
+        return frozenset(
+            name
+            for name, group in (("n", _NOUNISH), ("v", _VERBISH), ("a", _ADJISH))
+            if tag in group or tag[:1] == name
+        ) or frozenset({tag[:1]})
+
+    def signature(self, word: str) -> tuple[frozenset[str] | None, ...]:
+        """The classes of a word's parts: (v, n) for 讲政治, (n,) for 方向盘."""
+        if word in self.tags:
+            return (self._coarse(self.tags[word]),)
+        return tuple(self._coarse(self.tags.get(t)) for t in self.cut(word))
+
+    def same_parts(self, a: str, b: str) -> bool:
+        """Stricter: as many parts, each known part of a class the other's could be (讲政治 ~ 重公道)."""
+        sa, sb = self.signature(a), self.signature(b)
+        if len(sa) != len(sb):
+            return False
+        # jieba's tags of a lone character are a guess: a short item is judged by its head only.
+        pairs = list(zip(sa, sb, strict=True))[-1:] if len(a) <= 3 else zip(sa, sb, strict=True)
+        return all(
+            (x is None and y is None) or (x is not None and y is not None and bool(x & y)) for x, y in pairs
         )
-        self._order[qid] = (self._position[id(sentence)], len(self._order))
 
-    def _distractors(self, answer: str, pool: list[str], left: str, right: str, shown: str) -> list[str]:
-        """Options of similar length that are not the answer, not shown, and do not fit the blank."""
-        seen: set[str] = set()
+    def same_pos(self, a: str, b: str) -> bool:
+        """Whether b reads like a in a slot: as many parts, each of a class a's part could be."""
+        sa, sb = self.signature(a), self.signature(b)
+        if len(sa) != len(sb) and None not in (sa[:1] + sb[:1]):
+            return False
+        x, y = sa[-1] if sa else None, sb[-1] if sb else None
+        return x is None or y is None or bool(x & y)
+
+    def _whole_unit(self, text: str, start: int, end: int) -> bool:
+        """The blank text[start:end] is a whole unit: not inside a number or a longer fixed term."""
+        if start > 0 and end < len(text) and text[start - 1] == "“" and text[end] == "”":
+            return True
+        if (start > 0 and text[start - 1] in _NUMERIC) or (end < len(text) and text[end] in _NUMERIC):
+            return False
+        tokens = self.cut(text)
+        bounds, pos = {0}, 0
+        for token in tokens:
+            pos += len(token)
+            bounds.add(pos)
+        if start not in bounds or end not in bounds:
+            return False
+        # A modifier left outside (可支配 + 收入, 第一 + 责任人): the word before must not join the answer.
+        before = _token_ending(tokens, start)
+        after = _token_starting(tokens, end)
+        if before and (self.is_word(before + text[start:end]) or self.tags.get(before, "")[:1] in {"m", "b"}):
+            return False
+        if after and self.is_word(text[start:end] + after):
+            return False
+        return True
+
+    def _visible(self, answer: str, shown: str) -> bool:
+        return answer in shown
+
+    # -- distractors ---------------------------------------------------------------------------------
+    def _pick(
+        self, answer: str, pool: list[str], left: str, right: str, shown: str, pattern=None
+    ) -> tuple[list[str], float]:
+        """Three wrong options from the pool that read like the answer; and how well they fit (0–1)."""
         out: list[str] = []
-        # Stable sort: among equal lengths the caller's order (nearest in wording first) stands.
-        ranked = sorted(pool, key=lambda p: abs(len(p) - len(answer)))
-        for cand in ranked:
-            if cand in seen or cand == answer or cand in shown or answer in cand or cand in answer:
+        quality = 0.0
+        seen: set[str] = set()
+        variable = _variable(answer, pattern) if pattern else answer
+        for cand in pool:
+            if (
+                cand in seen
+                or cand == answer
+                or not cand
+                or cand in shown
+                or answer in cand
+                or cand in answer
+            ):
                 continue
             seen.add(cand)
-            if abs(len(cand) - len(answer)) > max(2, len(answer) // 2) or self.fits(left, cand, right):
+            if abs(len(cand) - len(answer)) > max(1, len(answer) // 3):
+                continue
+            cand_var = _variable(cand, pattern) if pattern else cand
+            # A near-synonym (用才 for 用人) could be right too: the changing part shares no character.
+            if set(cand_var) & set(variable):
+                continue
+            if self.fits(left, cand, right) or not self.same_pos(answer, cand):
                 continue
             out.append(cand)
+            quality += self._slot_fit(cand, left, right)
             if len(out) == 3:
                 break
+        return out, quality / 3 if out else 0.0
+
+    def _slot_fit(self, cand: str, left: str, right: str) -> float:
+        """1 when the speech uses the candidate in a slot like this one (the same word after it), else 0.5."""
+        after = right[:2]
+        before = left[-2:]
+        if after and (cand + after) in self.full:
+            return 1.0
+        if before and (before + cand) in self.full:
+            return 1.0
+        return 0.5
+
+    # -- candidates ----------------------------------------------------------------------------------
+    def candidates(self) -> list[Candidate]:
+        out: list[Candidate] = []
+        for sentence in self.body:
+            out += self._quoted(sentence)
+            for items in self.lists[(sentence.section_id, sentence.index)]:
+                if _trivia(items):
+                    continue  # a list of facilities is not what a study group should memorise
+                out += self._enumeration(sentence, items)
+                out += self._sequence(sentence, items)
+            out += self._key_phrases(sentence)
+            out += self._section(sentence)
         return out
 
-    def _cloze(self, sentence: Sentence, start: int, end: int, pool: list[str], kind: str = "cloze") -> None:
+    def _cloze(
+        self,
+        sentence: Sentence,
+        start: int,
+        end: int,
+        pool: list[str],
+        score: float,
+        units: set[str],
+        pattern=None,
+    ) -> list[Candidate]:
         text = sentence.text
         answer = text[start:end]
+        if (
+            self._is_theme(answer)
+            or re.search(r"[0-9０-９%％]", answer)
+            or not self._whole_unit(text, start, end)
+        ):
+            return []
         piece, s, e = _window(text, start, end)
-        left, right = text[:start], text[end:]
         shown = piece[:s] + piece[e:]
-        distractors = self._distractors(answer, pool, left, right, shown)
-        # The same blank in the same words (the speech repeats some passages) is one question, not two.
-        keys = {(answer, "<", text[max(0, start - 10) : start]), (answer, ">", text[end : end + 10])}
-        if keys & self._blanks:
-            return
-        self._blanks |= keys
+        distractors, quality = self._pick(answer, pool, text[:start], text[end:], shown, pattern)
+        if len(distractors) < 3:
+            return []
         question = "填空：" + _ellipsis(piece[:s] + BLANK + piece[e:], piece, text)
-        self._add(kind, sentence, question, answer, distractors)
+        if _REQUIRE.search(text):
+            score += 0.5
+        return [
+            Candidate(
+                "cloze",
+                sentence,
+                question,
+                answer,
+                distractors,
+                score + quality,
+                units | {_unit(sentence)},
+                (answer,),
+            )
+        ]
 
-    # -- kinds -------------------------------------------------------------------------------------
-    def _quoted_cloze(self, sentence: Sentence) -> None:
-        """Blank a quoted term; distractors are other quoted terms of the same shape."""
-        for match in re.finditer(r"“([^“”]{2,20})”", sentence.text):
+    def _quoted(self, sentence: Sentence) -> list[Candidate]:
+        """Blank a quoted 提法; distractors are other quoted terms of its shape and field."""
+        from content.prompts import kind_of
+
+        out = []
+        for match in re.finditer(r"“([^“”]{2,12})”", sentence.text):
             term = match.group(1)
-            pool = [t for t in self.terms if _same_shape(t, term)]
-            if _shape(term) != "plain":
-                pool += [t for t in NUMBERED_TERMS if len(t) == len(term) and _same_shape(t, term)]
-            pool.sort(key=lambda t: _digest(term, t))
-            self._cloze(sentence, match.start(1), match.end(1), pool)
+            if not _HAN.search(term) or term.endswith(("。", "！", "？")):
+                continue
+            shape, field_ = _shape(term), kind_of(term)
+            pool = [
+                t
+                for t in self.terms
+                if t != term and _shape(t) == shape and kind_of(t) == field_ and self._like(term, t, shape)
+            ]
+            if shape == "counted":
+                pool += [t for t in NUMBERED_TERMS if _COUNTED.fullmatch(t) and len(t) == len(term)]
+            pool.sort(
+                key=lambda t: (
+                    -self._slot_fit(t, sentence.text[: match.start()], sentence.text[match.end() :]),
+                    abs(len(t) - len(term)),
+                    _digest(term, t),
+                )
+            )
+            if len(term) >= 4 and shape == "plain":
+                # Then words with the term's own head (民生工程 for 堡垒工程).
+                head = term[-2:]
+                pool += sorted(
+                    (
+                        w
+                        for w in [*self._vocabulary(), *self.near.get(head[-1], ())]
+                        if w.endswith(head) and len(w) == len(term) and w != term
+                    ),
+                    key=lambda w: _digest(term, w),
+                )
+            found = self._cloze(sentence, match.start(1), match.end(1), pool, 6.0, set())
+            # A short plain term (用人, 方向标) is asked only against terms the speech uses in such a slot:
+            # any other short term (安全带 in 抓好“＿＿”环节) would be a giveaway.
+            if shape == "plain" and len(term) <= 3:
+                left, right = sentence.text[: match.start()], sentence.text[match.end() :]
+                found = [
+                    c for c in found if all(self._slot_fit(d, left, right) == 1.0 for d in c.distractors)
+                ]
+            out += found
+        return out
 
-    def _enumeration_cloze(self, sentence: Sentence, items: list[str]) -> None:
-        """Blank one item of a list; distractors are items of other lists of the same length."""
-        # The middle item: its neighbours on both sides give the reader something to go on.
-        item = items[len(items) // 2]
-        start = _find_item(sentence.text, items, len(items) // 2)
-        if start < 0:
-            return
-        self._cloze(sentence, start, start + len(item), self._item_pool(items, item))
+    def _like(self, term: str, other: str, shape: str) -> bool:
+        """Two quoted terms of one build: the same length, numerals in the same places (一人一档 ~ 一岗一策),
+        and otherwise the same parts of speech (讲政治 ~ 重公道)."""
+        if len(term) != len(other):
+            return False
+        if shape in {"counted", "numbered"}:
+            return _skeleton(term) == _skeleton(other)
+        return self.same_parts(term, other)
 
-    def _item_pool(self, items: list[str], answer: str) -> list[str]:
-        """Items of other lists and plain quoted terms of the answer's length, nearest in wording first."""
-        others = [it for other in self._all_lists() if other != items for it in other]
+    def _item_pool(self, items: list[str], answer: str, pattern) -> list[str]:
+        """Words of the list's shape, best first: other lists' items and quoted terms, the speech's words,
+        common words of the same ending from jieba's dictionary, and last, the list's own parts recombined
+        (能者上、优者奖 → 能者奖)."""
+        others = [it for lists in self.lists.values() for other in lists if other != items for it in other]
+        if not pattern[1]:
+            # No shape of its own: items of other lists built the same way (讲政治 for 悟思想).
+            same = [
+                o
+                for o in dict.fromkeys(others)
+                if len(o) == len(answer) and _HAN_ONLY.fullmatch(o) and self.same_parts(answer, o)
+            ]
+            # Then the speech's own words built the same way (提高质量 ~ 强化管理), when the lists run short.
+            words = [
+                w
+                for w in self._vocabulary()
+                if len(w) == len(answer)
+                and w not in same
+                and len(self.cut(w)) > 1
+                and self.same_parts(answer, w)
+            ]
+            return sorted(same, key=lambda o: _digest(answer, o)) + sorted(
+                words, key=lambda o: _digest(answer, o)
+            )
         others += [t for t in self.terms if _shape(t) == "plain"]
-        chars = set("".join(items))
-        same = [o for o in dict.fromkeys(others) if len(o) == len(answer)]
-        return sorted(same, key=lambda o: (-len(chars & set(o)), _digest(answer, o)))
+        others += [w for s in self.body for w in self.cut(s.text) if len(w) >= 2]
+        same = sorted(
+            (o for o in dict.fromkeys(others) if fits_pattern(o, pattern) and _HAN_ONLY.fullmatch(o)),
+            key=lambda o: _digest(answer, o),
+        )
+        suffix = _suffix(pattern, answer)
+        if suffix and len(answer) - len(suffix) >= 2:
+            common = [w for w in self.near.get(suffix[-1], ()) if fits_pattern(w, pattern)]
+            same += sorted(common, key=lambda o: _digest(answer, o))
+        same += _recombined(items, pattern)
+        return list(dict.fromkeys(same))
 
-    def _sequence(self, sentence: Sentence, items: list[str]) -> None:
+    def _enumeration(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
+        """Blank one item of a list; distractors are words of the same shape from other lists."""
+        pattern = pattern_of(items)
+        k = len(items) // 2
+        start = _find_item(sentence.text, items, k)
+        if start < 0:
+            return []
+        score = 5.0 - _trivia(items)
+        pool = self._item_pool(items, items[k], pattern)
+        return self._cloze(
+            sentence, start, start + len(items[k]), pool, score, {_list_unit(sentence, items)}, pattern
+        )
+
+    def _sequence(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
         """What comes next in a list: show the first items, ask for the following one."""
-        if len(items) < 3:
-            return
+        if len(items) < 3 or set(items) <= self.title_phrases:
+            return []
         shown_n = len(items) - 2 if len(items) >= 4 else 2
         answer = items[shown_n]
         prefix = "、".join(items[:shown_n]).replace("“", "‘").replace("”", "’")
         question = f"讲话中“{prefix}”之后，紧接着的一项是？"
-        if set(items) <= self.title_phrases:
-            return  # the list of the parts: the speech names them in another order than it treats them
-        pool = items[shown_n + 1 :] + self._item_pool(items, answer)
+        pattern = pattern_of(items)
         last = items[shown_n - 1]
-        distractors = [
+        pool = [
             p
-            for p in dict.fromkeys(pool)
-            if p != answer and p not in items[:shown_n] and f"{last}、{p}" not in self.full
-        ][:3]
-        self._add("sequence", sentence, question, answer, distractors)
-
-    def _section_question(self, sentence: Sentence) -> None:
-        """Which part says this; only for sentences found in exactly one numbered part."""
-        numbered = [s for s in self.speech.sections if s.kind == "numbered"]
-        section = next((s for s in numbered if s.id == sentence.section_id), None)
-        if section is None or len(numbered) < 4 or sentence.index == 1 or len(sentence.text) < 16:
-            return
-        body = sentence.text.rstrip("。！？；")
-        if len(body) > SNIPPET_MAX:
-            # The opening clauses, up to SNIPPET_MAX characters: enough to recognise the passage.
-            clauses = re.split(r"(?<=[，；])", body)
-            body = ""
-            for clause in clauses:
-                if len(body) + len(clause) > SNIPPET_MAX:
-                    break
-                body += clause
-            body = body.rstrip("，；")
-            if len(body) < 16:
-                return
-            body += "……"
-        if sum(body.rstrip("…") in s.text for s in self.speech.sections) != 1:
-            return
-        from content.terms import title_phrase
-
-        if any(title_phrase(s.title) in sentence.text for s in numbered):
-            return  # the sentence names a part's theme: too easy, or misleading
-        label = lambda s: f"{s.label} · {s.title}"  # noqa: E731
-        others = sorted((s for s in numbered if s is not section), key=lambda s: _digest(sentence.text, s.id))
-        # Quotation marks inside the quoted passage become single ones, as Chinese typesetting nests them.
-        question = f"“{body.replace('“', '‘').replace('”', '’')}”出自讲话的哪一部分？"
-        self._add("section", sentence, question, label(section), [label(s) for s in others])
-
-    def _top_up(self) -> None:
-        """Key-phrase clozes for parts with too few questions (short speeches).
-
-        Distractors here share no character with the answer: a near-synonym (广大干部 for 组工干部) could
-        also be true of the sentence, which no check against the text can rule out.
-        """
-        from content.terms import STOPWORDS
-
-        words = [
-            w
-            for s in self.speech.all_sentences()
-            for w in self.cut(s.text)
-            if 3 <= len(w) <= 6
-            and _HAN_ONLY.fullmatch(w)
-            and w not in STOPWORDS
-            and self.is_word(w)
-            and "习近平" not in w
+            for p in self._item_pool(items, answer, pattern)
+            if p not in items and f"{last}、{p}" not in self.full
         ]
-        pool = list(dict.fromkeys(words))
-        for section in self.speech.sections:
-            wanted = MIN_PER_SECTION if section.kind == "numbered" else MIN_PER_SECTION - 2
-            for sentence in section.sentences:
-                if _is_heading(sentence, section):
-                    continue
-                if sum(q.section_id == section.id for q in self.questions.values()) >= wanted:
+        distractors, quality = self._pick(answer, pool, f"{last}、", "、", question, pattern)
+        if len(distractors) < 3 or self._is_theme(answer):
+            return []
+        units = {_unit(sentence), _list_unit(sentence, items)}
+        score = 4.5 - _trivia(items) + quality
+        return [Candidate("sequence", sentence, question, answer, distractors, score, units, (answer,))]
+
+    def _key_phrases(self, sentence: Sentence) -> list[Candidate]:
+        """Blank a key noun of the sentence; distractors are nouns of its length, head and field.
+
+        A noun of three or more characters is asked against words with the same head (考核机制 for
+        工作机制); a two-character one against the speech's nouns that stand in slots like it (after the
+        same word). Any that shares a character of the changing part could be a near-synonym and is not
+        used; one that the speech itself says in this slot would be right, and is not used either.
+        """
+        out = []
+        text = sentence.text
+        tokens = self.cut(text)
+        pos = 0
+        for token in tokens:
+            start, pos = pos, pos + len(token)
+            if not self._keyable(token, text):
+                continue
+            if len(token) >= 3:
+                head = token[-2:] if len(token) >= 4 else token[-1]
+                pool = [w for w in self._vocabulary() if w.endswith(head) and len(w) == len(token)]
+                if len(token) >= 4:
+                    pool += sorted(
+                        (w for w in self.near.get(head[-1], ()) if w.endswith(head) and len(w) == len(token)),
+                        key=lambda w: _digest(token, w),
+                    )
+                pattern = (len(token), tuple((len(token) - len(head) + k, ch) for k, ch in enumerate(head)))
+                found = self._cloze(
+                    sentence, start, pos, pool, 3.0 + 0.5 * (token in self.fixed), set(), pattern
+                )
+            else:
+                # A two-character noun only against nouns the speech puts in the same frame: after the same
+                # word (激发＿＿) or before it (＿＿活力); any other would not read in the slot.
+                before, after = _token_ending(tokens, start), _token_starting(tokens, pos)
+                follows, precedes = self._frames()
+                framed = (follows.get(before, set()) if len(before) >= 2 else set()) | (
+                    precedes.get(after, set()) if len(after) >= 2 else set()
+                )
+                pool = [w for w in framed if len(w) == 2 and self._noun(w) and w in self._vocab_set()]
+                found = self._cloze(
+                    sentence, start, pos, sorted(pool, key=lambda w: _digest(token, w)), 2.5, set()
+                )
+            out += found
+        return out
+
+    def _frames(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """The words that follow each word in the speech, and the words that precede each."""
+        if not hasattr(self, "_frame_maps"):
+            follows: dict[str, set[str]] = {}
+            precedes: dict[str, set[str]] = {}
+            for sentence in self.body:
+                tokens = self.cut(sentence.text)
+                for a, b in zip(tokens, tokens[1:], strict=False):
+                    follows.setdefault(a, set()).add(b)
+                    precedes.setdefault(b, set()).add(a)
+            self._frame_maps = (follows, precedes)
+        return self._frame_maps
+
+    def _vocab_set(self) -> set[str]:
+        if not hasattr(self, "_vocab_words"):
+            self._vocab_words = set(self._vocabulary())
+        return self._vocab_words
+
+    def _noun(self, word: str) -> bool:
+        tag = self.tags.get(word)
+        return (tag in {"n", "nz", "vn", "nt"} if tag else word in self.fixed) and word not in self.generic
+
+    def _keyable(self, token: str, text: str) -> bool:
+        """A word worth a blank: a noun or term of the speech's own, once in the sentence, not generic."""
+        if not (2 <= len(token) <= 8 and _HAN_ONLY.fullmatch(token) and self._noun(token)):
+            return False
+        if text.count(token) != 1 or "习近平" in token or "的" in token or token in self.title_words:
+            return False
+        # A word the speech says everywhere (党员, 干部) is no test of the passage.
+        return self.full.count(token) <= 3
+
+    def _vocabulary(self) -> list[str]:
+        if not hasattr(self, "_vocab"):
+            self._vocab = list(
+                dict.fromkeys(
+                    w
+                    for s in self.body
+                    for w in self.cut(s.text)
+                    if 2 <= len(w) <= 8
+                    and _HAN_ONLY.fullmatch(w)
+                    and w not in self.generic
+                    and self.is_word(w)
+                )
+            )
+        return self._vocab
+
+    def _places(self) -> list[Section]:
+        """The options of a which-part question: the parts, and 开篇 and 结语 when there are few parts."""
+        numbered = [s for s in self.speech.sections if s.kind == "numbered"]
+        if len(numbered) >= 4:
+            return numbered
+        return [
+            s
+            for s in self.speech.sections
+            if s.kind == "numbered" or any(x.role == "body" for x in s.sentences)
+        ]
+
+    def _section(self, sentence: Sentence) -> list[Candidate]:
+        """Which part says this: a stretch found in no other part, that does not repeat a heading."""
+        places = self._places()
+        section = next((s for s in places if s.id == sentence.section_id), None)
+        if section is None or len(places) < 3:
+            return []
+        snippet = _snippet(sentence.text)
+        if snippet is None:
+            return []
+        core = snippet.rstrip("…")
+        if sum(core in s.text for s in self.speech.sections) != 1:
+            return []
+        # Never a stretch that repeats a heading or names a part's theme: it answers itself or misleads.
+        if any(_echoes(heading, core) for heading in self.headings) or any(
+            p in sentence.text for p in self.title_phrases if len(p) >= 2
+        ):
+            return []
+        label = lambda s: s.name  # noqa: E731
+        others = sorted((s for s in places if s is not section), key=lambda s: _digest(sentence.text, s.id))[
+            :3
+        ]
+        question = f"“{snippet.replace('“', '‘').replace('”', '’')}”出自讲话的哪一部分？"
+        score = 4.0 + 0.5 * bool(_REQUIRE.search(core))
+        return [
+            Candidate(
+                "section",
+                sentence,
+                question,
+                label(section),
+                [label(s) for s in others],
+                score,
+                {_unit(sentence)},
+                (),
+            )
+        ]
+
+    # -- the bank --------------------------------------------------------------------------------------
+    def build(self, lessons=None) -> list[Question]:
+        """The bank, in reading order of the sources."""
+        pool = sorted(self.candidates(), key=lambda c: (-c.score, self._position[_key(c.sentence)], c.kind))
+        pool = [c for c in pool if c.score >= MIN_SCORE]
+        body_chars = sum(len(s.text) for s in self.body)
+        target = max(4, round(body_chars / CHARS_PER_QUESTION))
+        chosen: list[Candidate] = []
+        used_units: set[str] = set()
+        used_answers: set[str] = set()
+        shown_text: list[str] = []
+        titles_shown = " ".join(s.name for s in self._places())
+
+        def ok(c: Candidate) -> bool:
+            if c.units & used_units or (c.answer_terms and set(c.answer_terms) & used_answers):
+                return False
+            mine = c.question + "\n" + "\n".join([c.answer, *c.distractors])
+            # No answer of this question shows elsewhere, and no answer of another shows here.
+            for term in c.answer_terms:
+                if any(term in text for text in shown_text) or term in titles_shown:
+                    return False
+            for other in chosen:
+                if any(term in mine for term in other.answer_terms):
+                    return False
+            return True
+
+        def take(c: Candidate) -> None:
+            chosen.append(c)
+            used_units.update(c.units)
+            used_answers.update(c.answer_terms)
+            shown_text.append(c.question + "\n" + "\n".join([c.answer, *c.distractors]))
+
+        # Every lesson, then every part, gets its best question first (a which-part question only where
+        # nothing else fits); then the best of the rest; then which-part questions, up to a third.
+        groups: list[set[tuple[str, int]]] = []
+        if lessons:
+            groups += [{(s.section_id, s.index) for s in lesson.sentences} for lesson in lessons]
+        groups += [{(s.section_id, s.index) for s in section.sentences} for section in self.speech.sections]
+        for group in groups:
+            if any(_key(c.sentence) in group for c in chosen):
+                continue
+            mine = [c for c in pool if _key(c.sentence) in group]
+            for c in sorted(mine, key=lambda c: c.kind == "section"):
+                if ok(c):
+                    take(c)
                     break
-                for word in dict.fromkeys(w for w in self.cut(sentence.text) if w in pool):
-                    start = sentence.text.find(word)
-                    if start >= 0 and sentence.text.count(word) == 1:
-                        ranked = sorted(
-                            (o for o in pool if not set(o) & set(word) and _same_shape(o, word)),
-                            key=lambda o: _digest(word, o),
-                        )
-                        self._cloze(sentence, start, start + len(word), ranked)
+        per_section = Counter(c.sentence.section_id for c in chosen)
+        share = {s.id: len([x for x in self.body if x.section_id == s.id]) for s in self.speech.sections}
+        total = sum(share.values()) or 1
+        for which in ("other", "section"):
+            for c in pool:
+                if len(chosen) >= target:
+                    break
+                sections = sum(x.kind == "section" for x in chosen)
+                if (c.kind == "section") != (which == "section") or c in chosen:
+                    continue
+                if c.kind == "section" and (sections + 1) * 3 > len(chosen) + 1:
+                    continue
+                sid = c.sentence.section_id
+                cap = math.ceil(target * share.get(sid, 0) / total * 1.5) + 1
+                if per_section[sid] < cap and ok(c):
+                    take(c)
+                    per_section[sid] += 1
 
-    def _all_lists(self) -> list[list[str]]:
-        if not hasattr(self, "_lists"):
-            from content.terms import enumerations
+        # At most a third: drop the weakest which-part questions, those a lesson does not rely on first.
+        def needed(c: Candidate) -> bool:
+            return any(
+                _key(c.sentence) in g and sum(_key(x.sentence) in g for x in chosen) == 1 for g in groups
+            )
 
-            self._lists = [
-                items for s in self.speech.all_sentences() for items in enumerations(s.text, self.cut)
-            ]
-        return self._lists
+        while sum(x.kind == "section" for x in chosen) * 3 > len(chosen):
+            extra = sorted((x for x in chosen if x.kind == "section"), key=lambda x: (needed(x), x.score))
+            chosen.remove(extra[0])
+        chosen.sort(key=lambda c: (self._position[_key(c.sentence)], c.kind))
+        return [self._question(c) for c in chosen]
 
-
-_HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
-_COUNTED = re.compile(r"[一二两三四五六七八九十]个.+")  # 四个意识
-_NUMBERED = re.compile(r"[一二两三四五六七八九十].+")  # 三会一课, 一人一策
-
-
-def _shape(term: str) -> str:
-    if "、" in term or "，" in term:
-        return "list"
-    if _COUNTED.fullmatch(term):
-        return "counted"
-    return "numbered" if _NUMBERED.fullmatch(term) and len(term) <= 5 else "plain"
-
-
-def _is_heading(sentence: Sentence, section) -> bool:
-    """The heading line of a numbered part (一、…): its words are the part's title, not a quiz."""
-    return (
-        sentence.index == 1 and section.kind == "numbered" and not sentence.text.endswith(("。", "！", "？"))
-    )
+    def _question(self, c: Candidate) -> Question:
+        key = _digest(c.kind, c.sentence.section_id, c.sentence.text, c.answer)
+        options, index = _place([c.answer, *c.distractors[:3]], c.answer, key)
+        return Question(
+            f"{c.kind[0]}{key[:9]}",
+            c.kind,
+            c.sentence.section_id,
+            c.question,
+            options,
+            index,
+            c.sentence.text,
+            _explanation(self.labels[c.sentence.section_id], c.sentence.text),
+            self.days.get(_key(c.sentence)),
+        )
 
 
-def _same_shape(a: str, b: str) -> bool:
-    """Terms of one kind (lists, 四个意识, 三会一课, plain phrases) and of similar length."""
-    return _shape(a) == _shape(b) and abs(len(a) - len(b)) <= 2
+def _skeleton(term: str) -> str:
+    """Where a term has numerals: 一人一档 → 一_一_ (any numeral stands for any other)."""
+    return "".join("一" if ch in "一二两三四五六七八九十百千万" else "_" for ch in term)
+
+
+def _suffix(pattern, word: str) -> str:
+    """The fixed ending a pattern gives its words (感 of X感), or ""."""
+    n, fixed = pattern
+    places = {(k if k >= 0 else len(word) + k) for k, _ in fixed}
+    end = len(word)
+    while end - 1 in places:
+        end -= 1
+    return word[end:] if end < len(word) and end > 0 else ""
+
+
+def _recombined(items: list[str], pattern) -> list[str]:
+    """Words of a list's shape made of its items' own parts: for 能者上、优者奖、庸者下, 能者奖 and 优者上."""
+    n, fixed = pattern
+    if not n or not fixed:
+        return []
+    places = sorted(k for k, _ in fixed)
+    cut = places[0] if places[0] > 0 else (places[-1] + 1 if places[-1] + 1 < n else 0)
+    if cut <= 0 or cut >= n:
+        return []
+    out = [a[:cut] + b[cut:] for a in items for b in items if a != b]
+    return [w for w in dict.fromkeys(out) if w not in items]
+
+
+def _key(sentence: Sentence) -> tuple[str, int]:
+    return (sentence.section_id, sentence.index)
+
+
+def _unit(sentence: Sentence) -> str:
+    return f"s:{sentence.section_id}:{sentence.index}"
+
+
+def _list_unit(sentence: Sentence, items: list[str]) -> str:
+    return "l:" + "、".join(items)
+
+
+def _parallel(items: list[str]) -> bool:
+    """Real parallel items: three or more, of like length, none a fragment."""
+    return len(items) >= 3 and max(map(len, items)) - min(map(len, items)) <= 2 and min(map(len, items)) >= 2
+
+
+def _trivia(items: list[str]) -> float:
+    """How much a list looks like trivia (交通、医院、学校: short concrete nouns) rather than a requirement."""
+    return 1.5 if len(items) >= 4 and all(len(i) <= 2 for i in items) else 0.0
+
+
+def _token_ending(tokens: list[str], at: int) -> str:
+    pos = 0
+    for token in tokens:
+        if pos + len(token) == at:
+            return token
+        pos += len(token)
+    return ""
+
+
+def _token_starting(tokens: list[str], at: int) -> str:
+    pos = 0
+    for token in tokens:
+        if pos == at:
+            return token
+        pos += len(token)
+    return ""
+
+
+def _snippet(text: str) -> str | None:
+    """A recognisable stretch of a sentence: its opening clauses, SNIPPET_MIN–SNIPPET_MAX characters."""
+    body = text.rstrip("。！？；")
+    if len(body) <= SNIPPET_MAX:
+        return body if len(body) >= SNIPPET_MIN else None
+    out = ""
+    for clause in re.split(r"(?<=[，；：])", body):
+        if len(out) + len(clause) > SNIPPET_MAX:
+            break
+        out += clause
+    out = out.rstrip("，；：")
+    return out + "……" if len(out) >= SNIPPET_MIN else None
+
+
+def _echoes(heading: str, text: str) -> bool:
+    """Whether a stretch repeats a heading: a run of 8 or more of the heading's characters in it."""
+    clauses = [c for c in re.split(r"[，,。；;：:！？、]", heading) if len(c) >= 6]
+    return any(c in text for c in clauses) or (len(heading) >= 8 and heading[:8] in text)
 
 
 def _find_item(text: str, items: list[str], k: int) -> int:

@@ -136,16 +136,31 @@ def make_tokenizer(words: Iterable[str], text: str | None = None):
 
 def speech_dictionary(text: str) -> tuple[dict[str, int], int]:
     """A fresh copy of `_speech_dictionary(text)` (a tokenizer adds words to its own)."""
-    freq, total = _speech_dictionary(text)
+    freq, total, _, _ = _speech_dictionary(text)
     return dict(freq), total
 
 
+def speech_tags(text: str) -> dict[str, str]:
+    """jieba's part-of-speech tags (n, v, vn…) of the dictionary words that occur in the text."""
+    return _speech_dictionary(text)[2]
+
+
+NEAR_MIN = 20
+
+
+def near_words(text: str) -> tuple[tuple[str, str], ...]:
+    """Common words not in the text but made of its parts, with their tags (see `_speech_dictionary`)."""
+    return _speech_dictionary(text)[3]
+
+
 # A line of jieba's dict.txt: word, count and an optional part-of-speech tag.
-_DICT_ENTRY = re.compile(r"^(\S+) (\d+)", re.MULTILINE)
+_DICT_ENTRY = re.compile(r"^(\S+) (\d+)(?: (\S+))?", re.MULTILINE)
 
 
 @functools.lru_cache(maxsize=4)
-def _speech_dictionary(text: str) -> tuple[dict[str, int], int]:
+def _speech_dictionary(
+    text: str,
+) -> tuple[dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...]]:
     """jieba's main dictionary cut down to the words that occur in ``text``, and the dictionary's total count.
 
     Read from jieba's dict.txt line by line, as jieba's own loader reads it, keeping a word only if it
@@ -156,27 +171,45 @@ def _speech_dictionary(text: str) -> tuple[dict[str, int], int]:
     the longer words around the speech's own (`_extensions`) are kept too, so a query is cut around them as
     with the whole dictionary. The whole would be 500,000 entries, about 75 MiB of the process (and a
     disk cache built on first use); what is kept for one speech is about 15,000.
+
+    Also kept, for quiz distractors (`near_words`): common words (count of at least NEAR_MIN) that are not in
+    the text but are made of its parts, a head of one or two characters and what comes before it (责任感 in
+    a speech with 责任 and 获得感): words of the speech's own field and shape.
     """
     import jieba
 
     longest = 16  # the longest word in jieba's dictionary
     pieces = {text[i:j] for i in range(len(text)) for j in range(i + 1, min(len(text), i + longest) + 1)}
     freq: dict[str, int] = {}
+    tags: dict[str, str] = {}
     total = 0
     # Words that may extend one of the speech's (see _extensions), sorted out once those are known.
     around: list[tuple[str, int]] = []
+    near: list[tuple[str, str]] = []
     for entry in _DICT_ENTRY.finditer((Path(jieba.__file__).parent / "dict.txt").read_text("utf-8")):
         word, count = entry[1], int(entry[2])
         total += count
         if word in pieces:
             freq[word] = count
+            if entry[3]:
+                tags[word] = entry[3]
         elif len(word) > 2 and (word[:2] in pieces or word[-2:] in pieces):
             around.append((word, count))
+            if (
+                count >= NEAR_MIN
+                and len(word) <= 6
+                and entry[3]
+                and (
+                    (word[-2:] in pieces and word[:-2] in pieces)
+                    or (word[-1] in pieces and word[:-1] in pieces)
+                )
+            ):
+                near.append((word, entry[3]))
     freq.update(_extensions(around, {w for w, count in freq.items() if count and len(w) >= 2}))
     for word in list(freq):
         for end in range(1, len(word)):
             freq.setdefault(word[:end], 0)
-    return freq, total
+    return freq, total, tags, tuple(near)
 
 
 def _extensions(candidates: Iterable[tuple[str, int]], words: set[str]) -> dict[str, int]:

@@ -22,14 +22,23 @@ def decode_text(data: bytes) -> str:
         text = _strict(data, "utf-16")
     else:
         text = _strict(data, "utf-8")
-        if text is None and len(data) >= 2 and data.count(0) * 3 > len(data):
-            # UTF-16 without a BOM: every other byte of CJK or ASCII text is often zero.
-            text = _strict(data, "utf-16-le" if data[1::2].count(0) > data[0::2].count(0) else "utf-16-be")
         if text is None:
-            text = _strict(data, "gb18030")
+            # GB18030 or UTF-16 without a BOM: the reading that looks most like text wins.
+            readings = [t for t in (_strict(data, e) for e in ("gb18030", "utf-16-le", "utf-16-be")) if t]
+            best = max(readings, key=_plausible, default=None)
+            text = best if best is not None and _plausible(best) >= 0.9 else None
     if text is None or len(_CONTROL.findall(text)) > max(2, len(text) // 1000):
         raise NotTextError(f"不是 {ENCODINGS} 文本")
     return text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+
+
+# What a speech is made of: Chinese characters, CJK and full-width punctuation, ASCII, whitespace.
+_TEXTLIKE = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2010-\u2027\u00b7\x20-\x7e\s]")
+
+
+def _plausible(text: str) -> float:
+    """The share of characters a speech would have."""
+    return len(_TEXTLIKE.findall(text)) / len(text) if text else 0.0
 
 
 def _strict(data: bytes, encoding: str) -> str | None:

@@ -1,0 +1,311 @@
+"""Reflection prompts (思考题): a phrase worth thinking about from each lesson, in the form its kind asks for.
+
+The phrase is a quoted 提法, a named programme or mechanism, an enumeration, a sub-point's or part's own
+requirement, or the key concept of the passage's main requirement; never a function word or a fragment. A
+metaphor is named with what it stands for (把稳用权的“方向盘”). The form follows the phrase's kind (EDITOR.md):
+a standard is checked against oneself, a programme is carried out, a principle is understood, a problem is
+traced to its causes, a spirit is seen in people. Phrases that many passages share rank below the passage's
+own, and no phrase or prompt is used twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from content.lessons import Chunk
+from content.terms import title_phrase
+
+# Forms by the kind of phrase, each with a few wordings used in turn.
+FORMS: dict[str, tuple[str, ...]] = {
+    "standard": (
+        "对照“{p}”，你做得怎么样？还有哪些差距？",
+        "用“{p}”衡量自己，哪一条做得最好，哪一条还要补课？",
+    ),
+    "programme": (
+        "围绕“{p}”，你所在支部（单位）可以做哪一件实事？",
+        "落实“{p}”，你所在单位下一步最该抓的是哪一环？",
+        "推进“{p}”，你能在自己的岗位上做些什么？",
+    ),
+    "principle": (
+        "怎样理解“{p}”？它对你的工作提出了什么要求？",
+        "讲话为什么强调“{p}”？结合实际谈谈你的认识。",
+        "你是怎样理解“{p}”的？在工作中应当怎样体现？",
+    ),
+    "problem": (
+        "“{p}”的根源在哪里？你所在单位可以怎样破解？",
+        "你身边有没有“{p}”的表现？应当怎样解决？",
+    ),
+    "spirit": (
+        "你身边谁身上有“{p}”？你打算怎样向他学习？",
+        "在工作中践行“{p}”，你打算从哪件事做起？",
+    ),
+    "image": (
+        "讲话要求“{p}”，这在你的岗位上意味着什么？",
+        "怎样理解“{p}”这个比喻？你打算怎样做到？",
+    ),
+    "people": (
+        "从群众的角度看，怎样让“{p}”看得见、摸得着？",
+        "在你的工作中，“{p}”可以体现为哪些实实在在的变化？",
+    ),
+    "enumeration": (
+        "讲话提出“{p}”，你对哪一点体会最深？为什么？",
+        "讲话列举了“{p}”，结合实际，你最有感触的是哪一项？",
+    ),
+    "action": (
+        "围绕“{p}”，你所在单位下一步最该做的一件事是什么？",
+        "做到“{p}”，你自己可以从哪里着手？",
+        "结合本职工作，你打算怎样落实“{p}”？",
+    ),
+}
+FORM_NAMES = {
+    "standard": "对照检视",
+    "programme": "举措落实",
+    "principle": "理解认识",
+    "problem": "原因办法",
+    "spirit": "榜样践行",
+    "image": "比喻释义",
+    "people": "群众视角",
+    "action": "行动落实",
+    "enumeration": "列举体会",
+}
+
+_PROGRAMME = re.compile(
+    r"(工程|行动|计划|机制|制度|体系|平台|模式|清单|工作法|责任制|专项|试点|项目|活动|改革|办法|联动|服务|"
+    r"网格|中心|站|驿站|课堂|书屋|基金|品牌|示范区|一件事|就办|办好|一次办|跑一次)$"
+)
+_PRINCIPLE = re.compile(
+    r"(理念|思想|原则|意义|观|宗旨|方针|战略|道路|初心|使命|定位|规律|方向|论|遵循|路线)$"
+)
+_STANDARD = re.compile(r"(标准|要求|底线|红线|本领|能力|纪律|规矩|准则|规范|导向|责任|职责)$")
+_PROBLEM = re.compile(r"(问题|短板|弱项|风险|隐患|矛盾|难题|不足|顽疾|主义|乱象|现象|梗阻|堵点|痛点|难点)$")
+_SPIRIT = re.compile(r"(精神|作风|品格|情怀|担当|劲头|干劲|境界|品质|气节|风骨|韧劲|闯劲)$")
+_PEOPLE = re.compile(r"(感|心事|难事|盼事|急事|愁事)$")
+_COUNTED = re.compile(r"^[一二两三四五六七八九十]个.+")
+_NUMERAL_START = re.compile(r"^[一二两三四五六七八九十百千万零]")
+# Heads of a quoted phrase that say what a metaphor stands for: “钉钉子”精神, “头雁”工程.
+_HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
+_IMAGE_HEADS = re.compile(r"^(精神|作风|效应|品格|劲头|干劲|情怀)")
+# Words that are too general or too widely shared to be a passage's own phrase.
+GENERIC = frozenset(
+    """工作 问题 方面 同志们 同志 我们 大家 要求 建设 发展 组织 领导 干部 党员 群众 人民 全市 全县 全区 今年
+    去年 当前 目前 实际 情况 任务 作用 意见 会议 讲话 部署 精神 思想 理论 政治 能力 水平 力量 基础 关键 重点
+    进一步 坚持 加强 推进 推动 落实 切实 全面 深入 扎实 持续 更加 不断 积极 主动 组成部分 教职员工 交流经验
+    习近平新时代中国特色社会主义思想 党的二十大精神 党的二十大 党中央 高质量发展 中国共产党 民族复兴 强国建设
+    新时代新征程 社会主义现代化国家 主题教育 以习近平同志为核心的党中央 习近平总书记""".split()
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A phrase a prompt could name, with its kind and how central it is to the passage."""
+
+    phrase: str
+    kind: str
+    score: float
+
+
+def kind_of(phrase: str) -> str:
+    """The kind of a phrase, which decides the prompt's form."""
+    core = phrase.rsplit("”", 1)[-1] or phrase.strip("“”‘’")
+    bare = phrase.strip("“”‘’")
+    if "、" in bare:
+        items = bare.split("、")
+        if all(_PEOPLE.search(i) for i in items):
+            return "people"
+        if all(_PROBLEM.search(i) for i in items):
+            return "problem"
+        if (
+            all(len(i) <= 4 for i in items)
+            and sum(bool(re.search(r"[好精强实正硬]$", i)) for i in items) >= 2
+        ):
+            return "standard"
+        return "programme"
+    if re.search(r"(会|大|全会|讲话|指示|批示|文件)精神$", core):
+        return "principle"  # the spirit of a meeting is to be understood, not seen in people
+    for kind, pattern in (
+        ("spirit", _SPIRIT),
+        ("problem", _PROBLEM),
+        ("people", _PEOPLE),
+        ("programme", _PROGRAMME),
+        ("standard", _STANDARD),
+        ("principle", _PRINCIPLE),
+    ):
+        if pattern.search(core) or pattern.search(bare):
+            return kind
+    if _COUNTED.match(bare) or "是" in bare[1:-1]:
+        return "principle"
+    return "principle"
+
+
+def _image(term: str, text: str, tag_of: Callable[[str], str | None]) -> str | None:
+    """A quoted image (方向盘, 压舱石) named with what it stands for; None when the term is no image.
+
+    An image is a short quoted word that the dictionary knows as a noun and that names no concept of its
+    own (no 工程, 理念, numeral…). It is named with its head when one follows (“钉钉子”精神) or with the
+    short phrase before it (把稳用权的“方向盘”); an image with neither gives "" (not a phrase to ask about).
+    """
+    if (
+        len(term) > 4
+        or _NUMERAL_START.match(term)
+        or "、" in term
+        or not (tag_of(term) or "").startswith("n")
+    ):
+        return None
+    if any(p.search(term) for p in (_PROGRAMME, _PRINCIPLE, _STANDARD, _PROBLEM, _SPIRIT, _PEOPLE)):
+        return None
+    at = text.find(f"“{term}”")
+    if at < 0:
+        return None
+    after = _IMAGE_HEADS.match(text[at + len(term) + 2 :])
+    if after:
+        return f"“{term}”{after.group(1)}"
+    clause = re.split(r"[，。；：！？、”“]", text[:at])[-1]
+    if 3 <= len(clause) <= 8 and clause.endswith("的"):
+        return f"{clause}“{term}”"
+    return ""
+
+
+class PromptMaker:
+    """Chooses each lesson's phrase and prompt for one speech."""
+
+    def __init__(
+        self,
+        speech_text: str,
+        quoted: list[str],
+        lists_of: Callable[[str], list[list[str]]],
+        keywords: Callable[[str], list[str]],
+        is_word: Callable[[str], bool],
+        tag_of: Callable[[str], str | None] = lambda w: None,
+    ):
+        self.tag_of = tag_of
+        self.is_noun = lambda w: (tag_of(w) or "n")[:1] == "n"
+        self.text = speech_text
+        self.quoted = quoted
+        self.lists_of = lists_of
+        self.keywords = keywords
+        self.is_word = is_word
+
+    def candidates(self, chunk: Chunk) -> list[Candidate]:
+        """Phrases of the excerpt worth a prompt, most central first."""
+        excerpt = chunk.text
+        main = _main_sentence(chunk)
+        titles = " ".join(
+            x.title for x in (chunk.section, chunk.sub) if x is not None and x.kind == "numbered"
+        )
+        found: dict[str, Candidate] = {}
+
+        def add(phrase: str, kind: str, score: float) -> None:
+            if _fragment(phrase):
+                return
+            if phrase and phrase not in found and not any(g == phrase for g in GENERIC):
+                # A phrase the whole speech keeps repeating (两个维护) is not this passage's own point.
+                shared = self.text.count(phrase.strip("“”")) if "“" not in phrase[1:] else 1
+                score -= 1.5 * max(0, shared - 1)
+                score += 2.0 * (phrase.strip("“”") in main) + 2.0 * _overlap(phrase, titles)
+                found[phrase] = Candidate(phrase, kind, score)
+
+        for term in self.quoted:
+            if f"“{term}”" not in excerpt or not 2 <= len(term) <= 16 or term.endswith(("。", "！", "？")):
+                continue
+            if re.search(r"(什么|怎么|怎样|为何|吗|呢|？)", term) or not _HAN_ONLY.fullmatch(
+                term.replace("、", "")
+            ):
+                continue  # a quoted question or a mixed string is not a term
+            image = _image(term, excerpt, self.tag_of)
+            if image:
+                add(image, "image", 5.0)
+            elif image is None:
+                add(term, kind_of(term), 6.0)
+        for sentence in chunk.sentences:
+            for items in self.lists_of(sentence.text):
+                joined = "、".join(items)
+                if len(joined) <= 18 and len(items) <= 5 and min(map(len, items)) >= 2:
+                    kind = kind_of(joined)
+                    add(joined, kind if kind in {"standard", "people", "problem"} else "enumeration", 5.0)
+        for owner in (chunk.sub, chunk.section):
+            title = title_phrase(owner.title) if owner is not None and owner.kind == "numbered" else ""
+            title = title.removeprefix("关于")
+            if (
+                4 <= len(title) <= 10
+                and re.fullmatch(r"[\u4e00-\u9fff“”]+", title)
+                and not re.search(r"(我们|存在|什么|怎样|为什么)", title)
+            ):
+                add(title, _title_kind(title), 4.5)
+        for word in self.keywords(main)[:3] + self.keywords(excerpt)[:4]:
+            if len(word) >= 3 and word not in GENERIC and self.is_word(word) and self.is_noun(word):
+                add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0)
+        return sorted(found.values(), key=lambda c: -c.score)
+
+    def prompts(self, plan: list[Chunk]) -> list[tuple[str, str, str]]:
+        """(phrase, form name, prompt) for each chunk, every phrase and prompt used once."""
+        used_phrases: set[str] = set()
+        used_prompts: set[str] = set()
+        turn: dict[str, int] = {}
+        out = []
+        for chunk in plan:
+            options = [c for c in self.candidates(chunk) if c.phrase not in used_phrases]
+            if not options:
+                words = [
+                    w
+                    for w in self.keywords(chunk.text)
+                    if len(w) >= 2 and w not in GENERIC and w not in used_phrases
+                ]
+                options = [Candidate(words[0], kind_of(words[0]), 0.0)] if words else []
+            if not options:
+                options = [Candidate(_fallback(chunk), "action", 0.0)]
+            pick = options[0]
+            forms = FORMS[pick.kind]
+            k = turn.get(pick.kind, 0)
+            for offset in range(len(forms)):
+                prompt = _fill(forms[(k + offset) % len(forms)], pick.phrase)
+                if prompt not in used_prompts:
+                    break
+            turn[pick.kind] = k + 1
+            used_phrases.add(pick.phrase)
+            used_prompts.add(prompt)
+            out.append((pick.phrase, FORM_NAMES[pick.kind], prompt))
+        return out
+
+
+def _fragment(phrase: str) -> bool:
+    """A phrase that is not a term: too short, or a verb with its particle (讲得, 慢不得)."""
+    bare = phrase.strip("“”‘’")
+    return len(bare) < 2 or bool(re.fullmatch(r"[\u4e00-\u9fff]{1,2}[得的了着地]", bare))
+
+
+def _fill(form: str, phrase: str) -> str:
+    # Quotation marks inside the phrase become single ones, as Chinese typesetting nests them.
+    inner = phrase.replace("“", "‘").replace("”", "’")
+    return form.format(p=inner)
+
+
+def _title_kind(title: str) -> str:
+    # A title says what to do (做强主导产业): unless it names a kind of its own, it is an action.
+    kind = kind_of(title)
+    return "action" if kind == "principle" else kind
+
+
+def _overlap(phrase: str, titles: str) -> float:
+    """How much of the phrase the part's and sub-point's titles share (0–1)."""
+    chars = [c for c in phrase if "\u4e00" <= c <= "\u9fff"]
+    return sum(c in titles for c in chars) / len(chars) if chars and titles else 0.0
+
+
+def _main_sentence(chunk: Chunk) -> str:
+    """The passage's main requirement: its first sentence that says what must be done."""
+    for sentence in chunk.sentences:
+        if sentence.role == "body" and re.search(
+            r"(要|必须|坚持|着力|务必|确保|推动|不断|始终)", sentence.text
+        ):
+            return sentence.text
+    body = [s for s in chunk.sentences if s.role == "body"]
+    return body[0].text if body else chunk.text
+
+
+def _fallback(chunk: Chunk) -> str:
+    title = chunk.sub.title if chunk.sub else chunk.section.title
+    if chunk.section.kind == "numbered" and title:
+        return title
+    return "这段讲话的要求"
