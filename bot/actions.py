@@ -285,7 +285,7 @@ class Actions:
         section = self.model.section(section_id)
         if section is None:
             return section_id
-        return section.label if section.kind != "numbered" else f"{section.label} · {section.title}"
+        return section.name
 
     def _zone(self, chat: dict) -> ZoneInfo:
         try:
@@ -308,7 +308,10 @@ class Actions:
         head = f"📖 每日学习 · 第 {lesson.day} 天 / 共 {total} 天"
         if catch_up_of is not None:
             head = f"📖 补发 · 今日 {format_hhmm(catch_up_of)} 的学习 · 第 {lesson.day} 天 / 共 {total} 天"
-        doc.b(head).add("\n").add(self._section_name(lesson.section_id)).add("\n\n")
+        doc.b(head).add("\n").add(lesson.place or self._section_name(lesson.section_id)).add("\n\n")
+        if lesson.lead:
+            # A run-in heading (第一，扎实做好……。) is shown as the heading it is, above the excerpt.
+            doc.b(lesson.lead).add("\n")
         doc.quote(lesson.text).add("\n\n")
         doc.add("💭 思考：").add(lesson.prompt)
         if final:
@@ -321,7 +324,7 @@ class Actions:
                 [
                     Button("✅ 已学习", f"done:{lesson.day}"),
                     Button("📝 写心得", f"note:{lesson.day}"),
-                    Button("🧠 做 3 道题", f"quiz:3:{lesson.section_id}"),
+                    Button("🧠 做 3 道题", f"quiz:3:d{lesson.day}"),
                 ]
             ]
         return Message(doc, buttons, lesson_day=lesson.day)
@@ -330,9 +333,9 @@ class Actions:
         """After the plan: a day of review, one lesson again in order, with a quiz on its part."""
         lesson = self.lessons[day_index % len(self.lessons)]
         doc = Doc().b(f"🔁 复习 · 第 {lesson.day} 课（全文已学完）").add("\n")
-        doc.add(self._section_name(lesson.section_id)).add("\n\n").quote(lesson.text).add("\n\n")
+        doc.add(lesson.place or self._section_name(lesson.section_id)).add("\n\n").quote(lesson.text).add("\n\n")
         doc.add("💭 再想一想：").add(lesson.prompt).add("\n发送 /review 练习你答错的题。")
-        buttons = [[Button("🔁 复习错题", "review"), Button("🧠 做 3 道题", "quiz:3:" + lesson.section_id)]]
+        buttons = [[Button("🔁 复习错题", "review"), Button("🧠 做 3 道题", f"quiz:3:d{lesson.day}")]]
         return Message(doc, buttons, lesson_day=lesson.day)
 
     async def cmd_today(self, ctx: Ctx, args: str) -> list[Out]:
@@ -554,9 +557,12 @@ class Actions:
             return [_say("错题本是空的 👍 先来一轮 /quiz 吧。", [Button("🧠 答题", "quiz:5")])]
         return self._begin(ctx, ids, "review", f"🔁 复习错题 · 共 {len(ids)} 题")
 
-    async def _start_quiz(self, ctx: Ctx, count: int, section_id: str | None) -> list[Out]:
+    async def _start_quiz(self, ctx: Ctx, count: int, scope: str | None) -> list[Out]:
+        """A quiz on the whole speech, one part (scope = its id) or one lesson (d7: that lesson, then its part)."""
         count = max(1, min(QUIZ_MAX, count))
-        ids = self._pick_questions(ctx, count, section_id)
+        lesson = self._lesson(int(scope[1:])) if scope and re.fullmatch(r"d\d{1,4}", scope) else None
+        section_id = lesson.section_id if lesson else scope
+        ids = self._pick_questions(ctx, count, section_id, lesson.day if lesson else None)
         where = (
             f"（{self._section_name(section_id)}）" if section_id and self.model.section(section_id) else ""
         )
@@ -580,8 +586,9 @@ class Actions:
         first = self.model.question_by_id[ids[0]]
         return [Message(Doc().b(heading).add("\n" + hint)), QuizPoll(session, first, 1, len(ids))]
 
-    def _pick_questions(self, ctx: Ctx, count: int, section_id: str | None) -> list[str]:
-        """A varied set: a section's questions if asked, else across parts and kinds; fresh ones first."""
+    def _pick_questions(self, ctx: Ctx, count: int, section_id: str | None, day: int | None = None) -> list[str]:
+        """A varied set: a lesson's questions first if asked, then its part's, else across parts and kinds;
+        fresh ones first."""
         pool = [q for q in self.model.questions if section_id is None or q.section_id == section_id]
         if not pool:
             pool = list(self.model.questions)
@@ -589,11 +596,12 @@ class Actions:
         rng = random.Random(seed)
         answered = self.storage.answered_questions(ctx.user_key)
         rng.shuffle(pool)
-        pool.sort(key=lambda q: q.id in answered)  # stable: unanswered first, shuffled within
-        picked: list[Question] = []
+        # Stable: the lesson's own questions first, then unanswered before answered, shuffled within.
+        pool.sort(key=lambda q: (day is not None and q.day != day, q.id in answered))
+        picked: list[Question] = [q for q in pool if day is not None and q.day == day][:count]
         for q in pool:
             # Spread over parts and kinds: skip a question whose part and kind are already in, while others remain.
-            if len(picked) < count and not any(
+            if len(picked) < count and q not in picked and not any(
                 p.section_id == q.section_id and p.kind == q.kind for p in picked
             ):
                 picked.append(q)

@@ -7,6 +7,7 @@ there too (`lead`) on the first lesson of its part or sub-point.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from content.speech import Section, Sentence, Speech
@@ -71,16 +72,42 @@ def _groups(section: Section) -> list[tuple[Section | None, list[Sentence]]]:
     return [(sub, sentences) for sub, sentences in out if sentences]
 
 
-def partition(lengths: list[int], groups: list[int] | None = None) -> list[int]:
+# A lesson should not begin where the speech goes on with what came before.
+_CONTINUES = re.compile(
+    r"^(?:[二三四五六七八九十]是|究其原因|可以说|这些|此外|同时|因此|所以|其次|再次|另一方面|与此同时)"
+)
+
+
+def cut_costs(sentences: list[Sentence]) -> list[float]:
+    """What it costs to begin a lesson at each sentence: nothing at a paragraph start, more inside one,
+    much more after a ；-piece of a long sentence or before a sentence that continues the last one."""
+    costs = []
+    for i, sentence in enumerate(sentences):
+        cost = 0.0
+        if i and sentence.paragraph == sentences[i - 1].paragraph:
+            cost += 20_000
+            if not sentences[i - 1].text.endswith(("。", "！", "？", "!", "?", "”")):
+                cost += 200_000
+        if _CONTINUES.match(sentence.text):
+            cost += 100_000
+        costs.append(cost)
+    return costs
+
+
+def partition(
+    lengths: list[int], groups: list[int] | None = None, cuts: list[float] | None = None
+) -> list[int]:
     """Best split of consecutive sentences into lessons; returns the index where each lesson starts.
 
     Dynamic programming over cut points. A lesson of several sentences stays within MAX_CHARS; one under
     MIN_CHARS costs more than anything else (so a procedural sentence or a tiny sub-point joins a
     neighbour); one that runs across two sub-points costs a lot; the rest cost their distance from the
-    150–350 range and a little their distance from AIM_CHARS, so lessons come out even.
+    150–350 range and a little their distance from AIM_CHARS, so lessons come out even; `cuts` adds what
+    it costs to begin a lesson at each sentence (see `cut_costs`).
     """
     n = len(lengths)
     groups = groups or [0] * n
+    cuts = cuts or [0.0] * n
     best = [0.0] + [float("inf")] * n
     back = [0] * (n + 1)
     for end in range(1, n + 1):
@@ -95,6 +122,7 @@ def partition(lengths: list[int], groups: list[int] | None = None) -> list[int]:
             cost += 300_000 * len(set(groups[start:end]) - {groups[start]})
             if size < MIN_CHARS:
                 cost += 1_000_000
+            cost += cuts[start] if start else 0.0
             if best[start] + cost < best[end]:
                 best[end], back[end] = best[start] + cost, start
     starts, end = [], n
@@ -112,7 +140,7 @@ def chunks(speech: Speech) -> list[Chunk]:
         sentences = [s for _, group in groups for s in group]
         marks = [k for k, (_, group) in enumerate(groups) for _ in group]
         owners = [sub for sub, group in groups for _ in group]
-        starts = partition([len(s.text) for s in sentences], marks)
+        starts = partition([len(s.text) for s in sentences], marks, cut_costs(sentences))
         shown: set[int] = set()
         for k, start in enumerate(starts):
             end = starts[k + 1] if k + 1 < len(starts) else len(sentences)

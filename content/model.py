@@ -12,7 +12,7 @@ from pathlib import Path
 from content import terms as terms_mod
 from content.lessons import Lesson, build_lessons
 from content.numerals import parse_ref
-from content.prompts import PromptMaker
+from content.prompts import PromptMaker, audience_of
 from content.quiz import Question, QuizBuilder
 from content.search import Hit, SearchIndex
 from content.speech import Section, Speech, parse_speech
@@ -177,12 +177,20 @@ def build_model(text: str) -> ContentModel:
         lambda excerpt: terms_mod.keywords(excerpt, tokenizer, dictionary, idf),
         is_word,
         tags.get,
+        [
+            x.heading or x.title
+            for s in speech.sections
+            for x in (s, *s.subsections)
+            if x.kind == "numbered" and x.title
+        ],
+        audience_of(speech.sections[0].text if speech.sections else ""),
     )
     lessons = build_lessons(speech, maker.prompts)
     days = {(s.section_id, s.index): lesson.day for lesson in lessons for s in lesson.sentences}
-    questions = QuizBuilder(speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text)).build(
-        lessons
-    )
+    prompts = tuple(x.prompt for x in lessons)
+    questions = QuizBuilder(
+        speech, cut, quoted, is_word, tags, days, prompts, terms_mod.near_words(text)
+    ).build(lessons)
     index = SearchIndex(speech.all_sentences(), cut)
     return ContentModel(speech, lessons, questions, dictionary, index, tokenizer)
 

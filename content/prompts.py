@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from content.lessons import Chunk
-from content.terms import title_phrase
 
 # Forms by the kind of phrase, each with a few wordings used in turn.
 FORMS: dict[str, tuple[str, ...]] = {
@@ -41,9 +40,14 @@ FORMS: dict[str, tuple[str, ...]] = {
         "你身边谁身上有“{p}”？你打算怎样向他学习？",
         "在工作中践行“{p}”，你打算从哪件事做起？",
     ),
+    # A named spirit of the Party or the nation (伟大建党精神) is practised rather than spotted in a colleague.
+    "great_spirit": (
+        "在工作中弘扬“{p}”，你打算从哪件事做起？",
+        "结合本职工作，怎样把“{p}”落到实处？",
+    ),
     "image": (
-        "讲话要求“{p}”，这在你的岗位上意味着什么？",
-        "怎样理解“{p}”这个比喻？你打算怎样做到？",
+        "讲话说“{p}”，这在你的岗位上意味着什么？",
+        "怎样理解“{p}”这个比喻？对你有什么启发？",
     ),
     "people": (
         "从群众的角度看，怎样让“{p}”看得见、摸得着？",
@@ -69,6 +73,7 @@ FORM_NAMES = {
     "people": "群众视角",
     "action": "行动落实",
     "enumeration": "列举体会",
+    "great_spirit": "榜样践行",
 }
 
 _PROGRAMME = re.compile(
@@ -124,6 +129,11 @@ def kind_of(phrase: str) -> str:
         return "programme"
     if re.search(r"(会|大|全会|讲话|指示|批示|文件)精神$", core):
         return "principle"  # the spirit of a meeting is to be understood, not seen in people
+    if re.search(
+        r"(伟大|建党|抗战|长征|延安|井冈山|红船|雷锋|焦裕禄|塞罕坝|抗疫|脱贫攻坚|载人航天|劳模|工匠)[\u4e00-\u9fff]*精神$",
+        core,
+    ):
+        return "great_spirit"
     for kind, pattern in (
         ("spirit", _SPIRIT),
         ("problem", _PROBLEM),
@@ -139,30 +149,18 @@ def kind_of(phrase: str) -> str:
     return "principle"
 
 
-def _image(term: str, text: str, tag_of: Callable[[str], str | None]) -> str | None:
-    """A quoted image (方向盘, 压舱石) named with what it stands for; None when the term is no image.
-
-    An image is a short quoted word that the dictionary knows as a noun and that names no concept of its
-    own (no 工程, 理念, numeral…). It is named with its head when one follows (“钉钉子”精神) or with the
-    short phrase before it (把稳用权的“方向盘”); an image with neither gives "" (not a phrase to ask about).
-    """
-    if (
-        len(term) > 4
-        or _NUMERAL_START.match(term)
-        or "、" in term
-        or not (tag_of(term) or "").startswith("n")
-    ):
-        return None
-    if any(p.search(term) for p in (_PROGRAMME, _PRINCIPLE, _STANDARD, _PROBLEM, _SPIRIT, _PEOPLE)):
-        return None
+def _image(term: str, text: str) -> str:
+    """A short quoted image named with what it stands for: 把稳用权的“方向盘”, “三农”是应对风险挑战的“压舱石”,
+    当好“领头雁”; "" when the clause before it does not say."""
     at = text.find(f"“{term}”")
     if at < 0:
-        return None
-    after = _IMAGE_HEADS.match(text[at + len(term) + 2 :])
-    if after:
-        return f"“{term}”{after.group(1)}"
-    clause = re.split(r"[，。；：！？、”“]", text[:at])[-1]
-    if 3 <= len(clause) <= 8 and clause.endswith("的"):
+        return ""
+    clause = re.split(r"[，。；：！？、”]", text[:at])[-1]
+    if re.search(r"(不能|不要|不是|防止|避免|当成|当作|而非|决不|绝不)", clause):
+        return ""  # said of what not to be: no image to live up to
+    if 3 <= len(clause) <= 16 and clause.endswith("的"):
+        return f"{clause}“{term}”"
+    if re.fullmatch(r"(当好|争当|争做|做好|做|当|成为|甘当|扣好|系好|守好|把稳|筑牢)", clause):
         return f"{clause}“{term}”"
     return ""
 
@@ -178,7 +176,11 @@ class PromptMaker:
         keywords: Callable[[str], list[str]],
         is_word: Callable[[str], bool],
         tag_of: Callable[[str], str | None] = lambda w: None,
+        headings: list[str] | None = None,
+        audience: str = "cadres",
     ):
+        self.headings = headings or []
+        self.audience = audience
         self.tag_of = tag_of
         self.is_noun = lambda w: (tag_of(w) or "n")[:1] == "n"
         self.text = speech_text
@@ -197,45 +199,71 @@ class PromptMaker:
         found: dict[str, Candidate] = {}
 
         def add(phrase: str, kind: str, score: float) -> None:
-            if _fragment(phrase):
+            bare = phrase.replace("“", "").replace("”", "")
+            if _fragment(phrase) or phrase in found or bare in GENERIC:
                 return
-            if phrase and phrase not in found and not any(g == phrase for g in GENERIC):
-                # A phrase the whole speech keeps repeating (两个维护) is not this passage's own point.
-                shared = self.text.count(phrase.strip("“”")) if "“" not in phrase[1:] else 1
-                score -= 1.5 * max(0, shared - 1)
-                score += 2.0 * (phrase.strip("“”") in main) + 2.0 * _overlap(phrase, titles)
-                found[phrase] = Candidate(phrase, kind, score)
+            # A heading is a title, never a prompt's phrase.
+            if any(bare in h for h in self.headings):
+                return
+            # A phrase the whole speech keeps repeating (两个维护) is not this passage's own point.
+            shared = self.text.count(bare) if "“" not in phrase[1:-1] else 1
+            score -= 1.5 * max(0, shared - 1)
+            score += 2.0 * (bare in main.replace("“", "").replace("”", "")) + 2.0 * _overlap(phrase, titles)
+            found[phrase] = Candidate(phrase, kind, score)
 
-        for term in self.quoted:
-            if f"“{term}”" not in excerpt or not 2 <= len(term) <= 16 or term.endswith(("。", "！", "？")):
+        for match in re.finditer(r"“([^“”]{2,16})”", excerpt):
+            term = match.group(1)
+            if term not in self.quoted or term.endswith(("。", "！", "？")):
                 continue
-            if re.search(r"(什么|怎么|怎样|为何|吗|呢|？)", term) or not _HAN_ONLY.fullmatch(
+            if re.search(r"(什么|怎么|怎样|为何|吗|呢|？|百分之)", term) or not _HAN_ONLY.fullmatch(
                 term.replace("、", "")
             ):
-                continue  # a quoted question or a mixed string is not a term
-            image = _image(term, excerpt, self.tag_of)
+                continue  # a quoted question, a figure or a mixed string is not a term
+            before, after = excerpt[: match.start()], excerpt[match.end() :]
+            if re.search(r"(简称|以下称)$", before):
+                continue  # an abbreviation the speech defines
+            pair = _PAIR.match(excerpt, max(0, match.start() - 2)) or _PAIR.match(
+                excerpt, max(0, match.start() - 1)
+            )
+            if pair and pair.start() <= match.start() < pair.end():
+                # 从“宽松软”走向“严紧硬”: the change is the point, not one side of it.
+                add(pair.group(0), "action", 6.5)
+                continue
+            if "、" in term:
+                kind = _list_kind(term.split("、"))
+                if kind:
+                    add(term, kind, 6.0)
+                continue
+            head = _HEAD_NOUN.match(after)
+            if head:
+                # “十四五”规划, “熟人社会”难题, “钉钉子”的韧劲: the term with what it names.
+                phrase = f"“{term}”{head.group(0)}"
+                add(phrase, _head_kind(head.group(0), term), 6.0)
+                continue
+            clause = re.split(r"[，。；：！？]", before)[-1]
+            if _PROBLEM_CUE.search(clause):
+                add(term, "problem", 6.0)
+                continue
+            kind = kind_of(term)
+            if kind != "principle" or len(term) >= 4 or _NUMERAL_START.match(term):
+                add(term, kind, 6.0)
+                continue
+            # A short plain term (方向盘, 压舱石) is an image: named with what it stands for, or not at all.
+            image = _image(term, excerpt)
             if image:
                 add(image, "image", 5.0)
-            elif image is None:
-                add(term, kind_of(term), 6.0)
         for sentence in chunk.sentences:
             for items in self.lists_of(sentence.text):
                 joined = "、".join(items)
-                if len(joined) <= 18 and len(items) <= 5 and min(map(len, items)) >= 2:
-                    kind = kind_of(joined)
-                    add(joined, kind if kind in {"standard", "people", "problem"} else "enumeration", 5.0)
-        for owner in (chunk.sub, chunk.section):
-            title = title_phrase(owner.title) if owner is not None and owner.kind == "numbered" else ""
-            title = title.removeprefix("关于")
-            if (
-                4 <= len(title) <= 10
-                and re.fullmatch(r"[\u4e00-\u9fff“”]+", title)
-                and not re.search(r"(我们|存在|什么|怎样|为什么)", title)
-            ):
-                add(title, _title_kind(title), 4.5)
+                kind = _list_kind(items)
+                if kind and len(joined) <= 18 and len(items) <= 5:
+                    add(joined, kind, 5.0)
         for word in self.keywords(main)[:3] + self.keywords(excerpt)[:4]:
+            if re.search(rf"[0-9０-９]{re.escape(word)}", excerpt):
+                continue  # the tail of a figure (2024级新生)
             if len(word) >= 3 and word not in GENERIC and self.is_word(word) and self.is_noun(word):
-                add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0)
+                if (self.tag_of(word) or "n") not in {"ns", "nr", "nt"}:
+                    add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0)
         return sorted(found.values(), key=lambda c: -c.score)
 
     def prompts(self, plan: list[Chunk]) -> list[tuple[str, str, str]]:
@@ -259,7 +287,7 @@ class PromptMaker:
             forms = FORMS[pick.kind]
             k = turn.get(pick.kind, 0)
             for offset in range(len(forms)):
-                prompt = _fill(forms[(k + offset) % len(forms)], pick.phrase)
+                prompt = _fill(forms[(k + offset) % len(forms)], pick.phrase, self.audience)
                 if prompt not in used_prompts:
                     break
             turn[pick.kind] = k + 1
@@ -269,15 +297,98 @@ class PromptMaker:
         return out
 
 
+# 从“A”走向“B”, 由“A”转入“B”: a change named by its two ends.
+_PAIR = re.compile(r"[从由]“[^“”]{1,10}”(?:转向|转入|转为|变成|变为|走向|迈向|转变为|到|向)“[^“”]{1,10}”")
+# What a quoted term may name when a head follows it.
+_HEAD_NOUN = re.compile(
+    r"^(?:的(?:韧劲|劲头|干劲|精神|作风)|规划|人员|工程|行动|计划|机制|制度|现象|问题|难题|精神|作风|品牌|平台|"
+    r"模式|理念|环节|体系|课程|工作法|工作制度|服务|队伍|活动|创建|试点|改革|要求|标准|清单|效应|意识|格局)"
+)
+# Words before a term that say it is a problem to fight.
+_PROBLEM_CUE = re.compile(
+    r"(防止|整治|反对|克服|杜绝|遏制|纠治|破除|警惕|避免|纠正|治理|根治|满足于|不搞|不能搞)$"
+)
+_ORG = re.compile(r"(会|委|局|部|厅|办|企业|公司|中心|单位|学校|医院|银行|社区|街道|乡镇|村)$")
+_TIMED = re.compile(r"^(日|周|旬|月|季|季度|半年|年|年度|每日|每周|每月|每季)")
+
+
+def _head_kind(head: str, term: str) -> str:
+    if head in {"现象", "问题", "难题"}:
+        return "problem"
+    if head.endswith(("韧劲", "劲头", "干劲", "精神", "作风")):
+        return "spirit"
+    if head in {"规划", "工程", "行动", "计划", "机制", "制度", "品牌", "平台", "模式", "体系", "课程", "工作法",
+                "工作制度", "服务", "活动", "创建", "试点", "改革", "清单", "队伍", "人员"}:  # fmt: skip
+        return "programme"
+    if head in {"要求", "标准"}:
+        return "standard"
+    return "principle"
+
+
+def _list_kind(items: list[str]) -> str | None:
+    """The kind of an enumeration, or None when it is no phrase for a prompt (names, organisations, greetings)."""
+    if len(items) < 3 or min(map(len, items)) < 2:
+        return None
+    if all(len(i) <= 3 for i in items) and all(
+        not re.search(r"[要抓有讲守重敢善勤严强促]", i[:1]) for i in items
+    ):
+        if all(_ORG.search(i) or len(i) == 2 for i in items):
+            return None  # 南塘、枫林、清河; 居委会、业委会
+    if any(re.search(r"(快乐|健康|顺利|如意|幸福美满)$", i) for i in items):
+        return None
+    if all(_TIMED.match(i) for i in items):
+        return "programme"  # 月调度、季通报、年考核: a mechanism
+    kinds = {kind_of(i) for i in items}
+    if len(kinds) == 1 and kinds <= {"programme", "problem", "standard", "people"}:
+        return kinds.pop()  # 问题清单、整改清单、责任清单: what each item is, the list is
+    joined = "、".join(items)
+    kind = kind_of(joined)
+    if kind in {"standard", "people", "problem"}:
+        return kind
+    if (
+        sum(
+            bool(
+                re.match(r"^(有|讲|守|重|敢|善|勤|严|忠|干净|担当)", i)
+                or re.search(r"[于][\u4e00-\u9fff]{2}$", i)
+            )
+            for i in items
+        )
+        >= len(items) - 1
+    ):
+        return "standard"  # 讲政治、守纪律; 善于监督、精于执纪: qualities to check oneself against
+    return "enumeration"
+
+
 def _fragment(phrase: str) -> bool:
     """A phrase that is not a term: too short, or a verb with its particle (讲得, 慢不得)."""
     bare = phrase.strip("“”‘’")
     return len(bare) < 2 or bool(re.fullmatch(r"[\u4e00-\u9fff]{1,2}[得的了着地]", bare))
 
 
-def _fill(form: str, phrase: str) -> str:
+# A talk to students asks about their studies, not their work unit.
+FOR_STUDENTS = (
+    ("结合本职工作", "结合自己的学习"),
+    ("你所在支部（单位）", "你所在的班级"),
+    ("你所在单位", "你所在的班级"),
+    ("在你的岗位上", "在你的学习生活中"),
+    ("在自己的岗位上", "在自己的学习生活中"),
+    ("在工作中", "在学习生活中"),
+    ("你的工作", "你的学习"),
+    ("结合实际", "结合自己的经历"),
+)
+
+
+def audience_of(opening: str) -> str:
+    """Who the speech talks to, from its salutation: students (同学们) or cadres."""
+    return "students" if re.search(r"同学们|青年学子|新同学", opening[:60]) else "cadres"
+
+
+def _fill(form: str, phrase: str, audience: str = "cadres") -> str:
     # Quotation marks inside the phrase become single ones, as Chinese typesetting nests them.
     inner = phrase.replace("“", "‘").replace("”", "’")
+    if audience == "students":
+        for old, new in FOR_STUDENTS:
+            form = form.replace(old, new)
     return form.format(p=inner)
 
 

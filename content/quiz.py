@@ -109,12 +109,6 @@ def _digest(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()
 
 
-def _place(options: list[str], answer: str, key: str) -> tuple[tuple[str, ...], int]:
-    """Options in a stable shuffled order (from the question's key), so answers are not always A."""
-    ordered = sorted(options, key=lambda o: _digest(key, o))
-    return tuple(ordered), ordered.index(answer)
-
-
 def _window(text: str, start: int, end: int) -> tuple[str, int, int]:
     """The clauses around text[start:end], at most WINDOW_MAX characters, and the span's new offsets."""
     if len(text) <= WINDOW_MAX:
@@ -199,6 +193,7 @@ class QuizBuilder:
         is_word: Callable[[str], bool] = lambda w: True,
         tags: dict[str, str] | None = None,
         days: dict[tuple[str, int], int] | None = None,
+        prompts: tuple[str, ...] = (),
         near: tuple[tuple[str, str], ...] = (),
     ):
         self.speech = speech
@@ -206,7 +201,8 @@ class QuizBuilder:
         self.is_word = is_word
         self.tags = tags or {}
         self.days = days or {}
-        # Common words made of the speech's parts (责任感), by their last character.
+        self.prompts = list(prompts)
+        # Common words one character longer than a piece of the speech (责任感), by that last character.
         self.near: dict[str, list[str]] = {}
         for word, tag in near:
             self.near.setdefault(word[-1], []).append(word)
@@ -312,7 +308,7 @@ class QuizBuilder:
 
     # -- distractors ---------------------------------------------------------------------------------
     def _pick(
-        self, answer: str, pool: list[str], left: str, right: str, shown: str, pattern=None
+        self, answer: str, pool: list[str], left: str, right: str, shown: str, pattern=None, pos: bool = True
     ) -> tuple[list[str], float]:
         """Three wrong options from the pool that read like the answer; and how well they fit (0–1)."""
         out: list[str] = []
@@ -336,7 +332,7 @@ class QuizBuilder:
             # A near-synonym (用才 for 用人) could be right too: the changing part shares no character.
             if set(cand_var) & set(variable):
                 continue
-            if self.fits(left, cand, right) or not self.same_pos(answer, cand):
+            if self.fits(left, cand, right) or (pos and not self.same_pos(answer, cand)):
                 continue
             out.append(cand)
             quality += self._slot_fit(cand, left, right)
@@ -360,6 +356,8 @@ class QuizBuilder:
         for sentence in self.body:
             out += self._quoted(sentence)
             for items in self.lists[(sentence.section_id, sentence.index)]:
+                if any(self.tags.get(i, "")[:2] in {"ns", "nr", "nt"} for i in items):
+                    continue  # a list of places or names: no blank on a name
                 if _trivia(items):
                     continue  # a list of facilities is not what a study group should memorise
                 out += self._enumeration(sentence, items)
@@ -377,6 +375,7 @@ class QuizBuilder:
         score: float,
         units: set[str],
         pattern=None,
+        pos: bool = True,
     ) -> list[Candidate]:
         text = sentence.text
         answer = text[start:end]
@@ -388,7 +387,7 @@ class QuizBuilder:
             return []
         piece, s, e = _window(text, start, end)
         shown = piece[:s] + piece[e:]
-        distractors, quality = self._pick(answer, pool, text[:start], text[end:], shown, pattern)
+        distractors, quality = self._pick(answer, pool, text[:start], text[end:], shown, pattern, pos)
         if len(distractors) < 3:
             return []
         question = "填空：" + _ellipsis(piece[:s] + BLANK + piece[e:], piece, text)
@@ -408,50 +407,56 @@ class QuizBuilder:
         ]
 
     def _quoted(self, sentence: Sentence) -> list[Candidate]:
-        """Blank a quoted 提法; distractors are other quoted terms of its shape and field."""
+        """Blank a quoted 提法; distractors are quoted terms of its own kind.
+
+        A term that names something by the word after it (“堡垒工程”…, “X”工程, “X”品牌) is asked only
+        against terms the speech also puts before that word; a counted term (四个意识) against counted
+        terms; any other against terms of its build that the speech uses in a slot like this one.
+        """
         from content.prompts import kind_of
 
         out = []
-        for match in re.finditer(r"“([^“”]{2,12})”", sentence.text):
+        text = sentence.text
+        for match in re.finditer(r"“([^“”]{2,12})”", text):
             term = match.group(1)
-            if not _HAN.search(term) or term.endswith(("。", "！", "？")):
+            if not _HAN_ONLY.fullmatch(term):
                 continue
+            left, right = text[: match.start()], text[match.end() :]
             shape, field_ = _shape(term), kind_of(term)
-            pool = [
-                t
-                for t in self.terms
-                if t != term and _shape(t) == shape and kind_of(t) == field_ and self._like(term, t, shape)
-            ]
-            if shape == "counted":
+            head = _QUOTE_HEAD.match(right)
+            if head:
+                pool = [t for t in self._quoted_before(head.group(0)) if t != term and len(t) == len(term)]
+            elif shape == "counted":
+                pool = [t for t in self.terms if t != term and _COUNTED.fullmatch(t) and len(t) == len(term)]
                 pool += [t for t in NUMBERED_TERMS if _COUNTED.fullmatch(t) and len(t) == len(term)]
-            pool.sort(
-                key=lambda t: (
-                    -self._slot_fit(t, sentence.text[: match.start()], sentence.text[match.end() :]),
-                    abs(len(t) - len(term)),
-                    _digest(term, t),
-                )
-            )
-            if len(term) >= 4 and shape == "plain":
-                # Then words with the term's own head (民生工程 for 堡垒工程).
-                head = term[-2:]
-                pool += sorted(
-                    (
-                        w
-                        for w in [*self._vocabulary(), *self.near.get(head[-1], ())]
-                        if w.endswith(head) and len(w) == len(term) and w != term
-                    ),
-                    key=lambda w: _digest(term, w),
-                )
-            found = self._cloze(sentence, match.start(1), match.end(1), pool, 6.0, set())
-            # A short plain term (用人, 方向标) is asked only against terms the speech uses in such a slot:
-            # any other short term (安全带 in 抓好“＿＿”环节) would be a giveaway.
-            if shape == "plain" and len(term) <= 3:
-                left, right = sentence.text[: match.start()], sentence.text[match.end() :]
+            else:
+                pool = [
+                    t
+                    for t in self.terms
+                    if t != term
+                    and _shape(t) == shape
+                    and kind_of(t) == field_
+                    and self._like(term, t, shape)
+                ]
+            pool.sort(key=lambda t: (-self._slot_fit(t, left, right), _digest(term, t)))
+            pattern, pos = None, True
+            if shape in {"counted", "numbered"}:
+                # 四个意识 ~ 四个全面: the numerals and 个 are the shape; the rest is what is asked.
+                pattern = (len(term), tuple((k, ch) for k, ch in enumerate(term) if ch in _NUMERALS + "个"))
+                pos = False
+            found = self._cloze(sentence, match.start(1), match.end(1), pool, 6.0, set(), pattern, pos)
+            if not head and shape == "plain" and field_ == "principle":
+                # A term of no kind of its own (方向标, 用人) only against terms the speech uses in such a
+                # slot: any other (安全带 in 抓好“＿＿”环节) would be a giveaway.
                 found = [
                     c for c in found if all(self._slot_fit(d, left, right) == 1.0 for d in c.distractors)
                 ]
             out += found
         return out
+
+    def _quoted_before(self, head: str) -> list[str]:
+        """The quoted terms the speech puts right before a word (“X”工程)."""
+        return list(dict.fromkeys(re.findall(rf"“([^“”]{{2,12}})”{re.escape(head)}", self.full)))
 
     def _like(self, term: str, other: str, shape: str) -> bool:
         """Two quoted terms of one build: the same length, numerals in the same places (一人一档 ~ 一岗一策),
@@ -462,42 +467,71 @@ class QuizBuilder:
             return _skeleton(term) == _skeleton(other)
         return self.same_parts(term, other)
 
+    def _frames_of(self, items: list[str]) -> set[str]:
+        """The words right after a list (等基础设施 → 基础设施, 的良好局面 → 良好局面) and right before it."""
+        if not hasattr(self, "_list_frames"):
+            self._list_frames: dict[tuple[str, ...], set[str]] = {}
+        key = tuple(items)
+        if key not in self._list_frames:
+            found: set[str] = set()
+            joined = "、".join(items)
+            for sentence in self.body:
+                at = sentence.text.find(joined)
+                if at < 0:
+                    continue
+                after = re.sub(r"^(等|的|之|各)+", "", sentence.text[at + len(joined) :])
+                before = sentence.text[:at]
+                tokens_after = self.cut(re.split(r"[，。；：、！？]", after)[0]) if after else []
+                tokens_before = self.cut(re.split(r"[，。；：、！？]", before)[-1]) if before else []
+                found |= {">" + t for t in tokens_after[:1] if len(t) >= 2 and t not in self.generic}
+                found |= {"<" + t for t in tokens_before[-1:] if len(t) >= 2 and t not in self.generic}
+            self._list_frames[key] = found
+        return self._list_frames[key]
+
     def _item_pool(self, items: list[str], answer: str, pattern) -> list[str]:
-        """Words of the list's shape, best first: other lists' items and quoted terms, the speech's words,
-        common words of the same ending from jieba's dictionary, and last, the list's own parts recombined
-        (能者上、优者奖 → 能者奖)."""
-        others = [it for lists in self.lists.values() for other in lists if other != items for it in other]
+        """Words of the list's shape from elsewhere in the speech: items of its other lists, its quoted terms
+        and its words, with the characters the list's items share in the same places (X感, 涉企X, 早X);
+        for a list with no such shape, items of other lists built the same way (讲政治 ~ 悟思想)."""
+        others = [
+            it
+            for lists in self.lists.values()
+            for other in lists
+            if other != items and bool(pattern_of(other)[1]) == bool(pattern[1])
+            for it in other
+        ]
         if not pattern[1]:
-            # No shape of its own: items of other lists built the same way (讲政治 for 悟思想).
-            same = [
-                o
-                for o in dict.fromkeys(others)
-                if len(o) == len(answer) and _HAN_ONLY.fullmatch(o) and self.same_parts(answer, o)
-            ]
-            # Then the speech's own words built the same way (提高质量 ~ 强化管理), when the lists run short.
-            words = [
-                w
-                for w in self._vocabulary()
-                if len(w) == len(answer)
-                and w not in same
-                and len(self.cut(w)) > 1
-                and self.same_parts(answer, w)
-            ]
-            return sorted(same, key=lambda o: _digest(answer, o)) + sorted(
-                words, key=lambda o: _digest(answer, o)
-            )
+            # No shape of its own: then its field is what the lists are of, seen in the words around them
+            # (交通、医院、学校等基础设施; 日巡查、周报告: times). Items of lists of the same field only.
+            klass = _prefix_class(items)
+            frame = self._frames_of(items)
+            kin, rest = [], []
+            for lists in self.lists.values():
+                for other in lists:
+                    if other == items or pattern_of(other)[1]:
+                        continue
+                    if klass and _prefix_class(other) != klass:
+                        continue  # 月调度、＿＿、年考核 wants another time, nothing else
+                    same_field = bool(frame & self._frames_of(other)) or bool(klass)
+                    (kin if same_field else rest).extend(other)
+            ok = [o for o in dict.fromkeys(kin + rest) if len(o) == len(answer) and _HAN_ONLY.fullmatch(o)]
+            ok = [o for o in ok if self.same_parts(answer, o)]
+            # Items of lists of the same field first (said before or after the same word), then the rest.
+            return sorted(ok, key=lambda o: (o not in kin, _digest(answer, o)))
         others += [t for t in self.terms if _shape(t) == "plain"]
         others += [w for s in self.body for w in self.cut(s.text) if len(w) >= 2]
-        same = sorted(
-            (o for o in dict.fromkeys(others) if fits_pattern(o, pattern) and _HAN_ONLY.fullmatch(o)),
+        suffix = _suffix(pattern, answer)
+        if len(suffix) == 1 and len(answer) >= 3:
+            # Common words of the list's ending whose stem is a word of the speech (规范化 beside 规范, 责任感
+            # beside 责任): of its shape and its field.
+            others += [w for w in self.near.get(suffix, ()) if w[:-1] in self._vocab_set()]
+        return sorted(
+            (
+                o
+                for o in dict.fromkeys(others)
+                if fits_pattern(o, pattern) and _HAN_ONLY.fullmatch(o) and self.same_parts(answer, o)
+            ),
             key=lambda o: _digest(answer, o),
         )
-        suffix = _suffix(pattern, answer)
-        if suffix and len(answer) - len(suffix) >= 2:
-            common = [w for w in self.near.get(suffix[-1], ()) if fits_pattern(w, pattern)]
-            same += sorted(common, key=lambda o: _digest(answer, o))
-        same += _recombined(items, pattern)
-        return list(dict.fromkeys(same))
 
     def _enumeration(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
         """Blank one item of a list; distractors are words of the same shape from other lists."""
@@ -525,7 +559,7 @@ class QuizBuilder:
         pool = [
             p
             for p in self._item_pool(items, answer, pattern)
-            if p not in items and f"{last}、{p}" not in self.full
+            if p not in sentence.text and f"{last}、{p}" not in self.full
         ]
         distractors, quality = self._pick(answer, pool, f"{last}、", "、", question, pattern)
         if len(distractors) < 3 or self._is_theme(answer):
@@ -535,12 +569,10 @@ class QuizBuilder:
         return [Candidate("sequence", sentence, question, answer, distractors, score, units, (answer,))]
 
     def _key_phrases(self, sentence: Sentence) -> list[Candidate]:
-        """Blank a key noun of the sentence; distractors are nouns of its length, head and field.
+        """Blank a key noun of four or more characters; distractors share its head (考核机制 for 工作机制).
 
-        A noun of three or more characters is asked against words with the same head (考核机制 for
-        工作机制); a two-character one against the speech's nouns that stand in slots like it (after the
-        same word). Any that shares a character of the changing part could be a near-synonym and is not
-        used; one that the speech itself says in this slot would be right, and is not used either.
+        They come from the speech's own words in other parts: a word of the same part could be a
+        near-synonym of the answer there; one that shares any other character with it is not used either.
         """
         out = []
         text = sentence.text
@@ -548,52 +580,22 @@ class QuizBuilder:
         pos = 0
         for token in tokens:
             start, pos = pos, pos + len(token)
-            if not self._keyable(token, text):
+            if len(token) < 4 or not self._keyable(token, text):
                 continue
-            if len(token) >= 3:
-                head = token[-2:] if len(token) >= 4 else token[-1]
-                pool = [w for w in self._vocabulary() if w.endswith(head) and len(w) == len(token)]
-                if len(token) >= 4:
-                    pool += sorted(
-                        (w for w in self.near.get(head[-1], ()) if w.endswith(head) and len(w) == len(token)),
-                        key=lambda w: _digest(token, w),
-                    )
-                pattern = (len(token), tuple((len(token) - len(head) + k, ch) for k, ch in enumerate(head)))
-                found = self._cloze(
-                    sentence, start, pos, pool, 3.0 + 0.5 * (token in self.fixed), set(), pattern
-                )
-            else:
-                # A two-character noun only against nouns the speech puts in the same frame: after the same
-                # word (激发＿＿) or before it (＿＿活力); any other would not read in the slot.
-                before, after = _token_ending(tokens, start), _token_starting(tokens, pos)
-                follows, precedes = self._frames()
-                framed = (follows.get(before, set()) if len(before) >= 2 else set()) | (
-                    precedes.get(after, set()) if len(after) >= 2 else set()
-                )
-                pool = [w for w in framed if len(w) == 2 and self._noun(w) and w in self._vocab_set()]
-                found = self._cloze(
-                    sentence, start, pos, sorted(pool, key=lambda w: _digest(token, w)), 2.5, set()
-                )
-            out += found
+            head = token[-2:]
+            here = self._section_text(sentence.section_id)
+            pool = [
+                w
+                for w in self._vocabulary()
+                if w.endswith(head) and len(w) == len(token) and w not in here and self._noun(w)
+            ]
+            pattern = (len(token), ((len(token) - 2, head[0]), (len(token) - 1, head[1])))
+            pool.sort(key=lambda w: _digest(token, w))
+            out += self._cloze(sentence, start, pos, pool, 3.0 + 0.5 * (token in self.fixed), set(), pattern)
         return out
 
-    def _frames(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-        """The words that follow each word in the speech, and the words that precede each."""
-        if not hasattr(self, "_frame_maps"):
-            follows: dict[str, set[str]] = {}
-            precedes: dict[str, set[str]] = {}
-            for sentence in self.body:
-                tokens = self.cut(sentence.text)
-                for a, b in zip(tokens, tokens[1:], strict=False):
-                    follows.setdefault(a, set()).add(b)
-                    precedes.setdefault(b, set()).add(a)
-            self._frame_maps = (follows, precedes)
-        return self._frame_maps
-
-    def _vocab_set(self) -> set[str]:
-        if not hasattr(self, "_vocab_words"):
-            self._vocab_words = set(self._vocabulary())
-        return self._vocab_words
+    def _section_text(self, section_id: str) -> str:
+        return next((s.text for s in self.speech.sections if s.id == section_id), "")
 
     def _noun(self, word: str) -> bool:
         tag = self.tags.get(word)
@@ -607,6 +609,11 @@ class QuizBuilder:
             return False
         # A word the speech says everywhere (党员, 干部) is no test of the passage.
         return self.full.count(token) <= 3
+
+    def _vocab_set(self) -> set[str]:
+        if not hasattr(self, "_vocab_words"):
+            self._vocab_words = set(self._vocabulary())
+        return self._vocab_words
 
     def _vocabulary(self) -> list[str]:
         if not hasattr(self, "_vocab"):
@@ -651,6 +658,11 @@ class QuizBuilder:
             p in sentence.text for p in self.title_phrases if len(p) >= 2
         ):
             return []
+        own = {w for w in self.cut(section.title) if len(w) >= 2 and w not in self.generic}
+        # and the heading's own terms (思想建党 of 突出思想建党、理论强党): a quote that says them echoes it
+        own |= {w for w in self.cut(section.heading or "") if len(w) >= 4 and w not in self.generic}
+        if any(w in core for w in own):
+            return []  # the quote says a word of the right option's title: it answers itself
         label = lambda s: s.name  # noqa: E731
         others = sorted((s for s in places if s is not section), key=lambda s: _digest(sentence.text, s.id))[
             :3
@@ -683,9 +695,22 @@ class QuizBuilder:
         shown_text: list[str] = []
         titles_shown = " ".join(s.name for s in self._places())
 
+        used_options: set[str] = set()
+        per_lesson_sections: Counter[int | None] = Counter()
+        numbered = [s for s in self.speech.sections if s.kind == "numbered"]
+        section_cap = math.ceil(target / 3 / max(1, len(numbered))) + 1
+        per_part_sections: Counter[str] = Counter()
+
         def ok(c: Candidate) -> bool:
             if c.units & used_units or (c.answer_terms and set(c.answer_terms) & used_answers):
                 return False
+            # One set of wrong options is not offered again in another slot (one shared option may be).
+            if c.kind != "section" and len(set(c.distractors) & used_options) >= 2:
+                return False
+            if c.kind == "section":
+                day = self.days.get(_key(c.sentence))
+                if per_lesson_sections[day] or per_part_sections[c.sentence.section_id] >= section_cap:
+                    return False
             mine = c.question + "\n" + "\n".join([c.answer, *c.distractors])
             # No answer of this question shows elsewhere, and no answer of another shows here.
             for term in c.answer_terms:
@@ -697,6 +722,11 @@ class QuizBuilder:
             return True
 
         def take(c: Candidate) -> None:
+            if c.kind == "section":
+                per_lesson_sections[self.days.get(_key(c.sentence))] += 1
+                per_part_sections[c.sentence.section_id] += 1
+            else:
+                used_options.update(c.distractors)
             chosen.append(c)
             used_units.update(c.units)
             used_answers.update(c.answer_terms)
@@ -744,11 +774,22 @@ class QuizBuilder:
             extra = sorted((x for x in chosen if x.kind == "section"), key=lambda x: (needed(x), x.score))
             chosen.remove(extra[0])
         chosen.sort(key=lambda c: (self._position[_key(c.sentence)], c.kind))
-        return [self._question(c) for c in chosen]
+        # The right answer's letter is spread evenly over the bank: each question takes the letter used least
+        # so far (ties by the question's own digest), so no letter gives the answer away.
+        used: Counter[int] = Counter()
+        out = []
+        for c in chosen:
+            n = 1 + len(c.distractors[:3])
+            key = _digest(c.kind, c.sentence.section_id, c.sentence.text, c.answer)
+            index = min(range(n), key=lambda i: (used[i], _digest(key, str(i))))
+            used[index] += 1
+            out.append(self._question(c, index))
+        return out
 
-    def _question(self, c: Candidate) -> Question:
+    def _question(self, c: Candidate, index: int) -> Question:
         key = _digest(c.kind, c.sentence.section_id, c.sentence.text, c.answer)
-        options, index = _place([c.answer, *c.distractors[:3]], c.answer, key)
+        wrong = sorted(c.distractors[:3], key=lambda o: _digest(key, o))
+        options = tuple(wrong[:index] + [c.answer] + wrong[index:])
         return Question(
             f"{c.kind[0]}{key[:9]}",
             c.kind,
@@ -762,9 +803,28 @@ class QuizBuilder:
         )
 
 
+# The word after a quoted term that says what it names: “头雁”工程, “清廉”品牌, “钉钉子”精神.
+_QUOTE_HEAD = re.compile(
+    r"^(?:工程|行动|计划|机制|制度|品牌|平台|模式|课程|工作法|服务|活动|创建|试点|改革|清单|队伍|环节|理念|精神|"
+    r"作风|现象|问题|难题|规划|标准|要求|线路|志愿服务队|服务队|工作室|驿站|中心)"
+)
+_PREFIX_CLASSES = {"time": set("日周旬月季年"), "early": set("早先")}
+
+
+def _prefix_class(items: list[str]) -> str | None:
+    """The class all items begin with (日巡查、周报告、月通报: time), or None."""
+    for name, chars in _PREFIX_CLASSES.items():
+        if all(item[:1] in chars for item in items):
+            return name
+    return None
+
+
+_NUMERALS = "一二两三四五六七八九十百千万"
+
+
 def _skeleton(term: str) -> str:
     """Where a term has numerals: 一人一档 → 一_一_ (any numeral stands for any other)."""
-    return "".join("一" if ch in "一二两三四五六七八九十百千万" else "_" for ch in term)
+    return "".join("一" if ch in _NUMERALS else "_" for ch in term)
 
 
 def _suffix(pattern, word: str) -> str:
@@ -775,19 +835,6 @@ def _suffix(pattern, word: str) -> str:
     while end - 1 in places:
         end -= 1
     return word[end:] if end < len(word) and end > 0 else ""
-
-
-def _recombined(items: list[str], pattern) -> list[str]:
-    """Words of a list's shape made of its items' own parts: for 能者上、优者奖、庸者下, 能者奖 and 优者上."""
-    n, fixed = pattern
-    if not n or not fixed:
-        return []
-    places = sorted(k for k, _ in fixed)
-    cut = places[0] if places[0] > 0 else (places[-1] + 1 if places[-1] + 1 < n else 0)
-    if cut <= 0 or cut >= n:
-        return []
-    out = [a[:cut] + b[cut:] for a in items for b in items if a != b]
-    return [w for w in dict.fromkeys(out) if w not in items]
 
 
 def _key(sentence: Sentence) -> tuple[str, int]:

@@ -145,11 +145,11 @@ def speech_tags(text: str) -> dict[str, str]:
     return _speech_dictionary(text)[2]
 
 
-NEAR_MIN = 20
+NEAR_MIN = 50
 
 
 def near_words(text: str) -> tuple[tuple[str, str], ...]:
-    """Common words not in the text but made of its parts, with their tags (see `_speech_dictionary`)."""
+    """Common words not in the text made of a piece of it and one more character, with their tags."""
     return _speech_dictionary(text)[3]
 
 
@@ -158,9 +158,7 @@ _DICT_ENTRY = re.compile(r"^(\S+) (\d+)(?: (\S+))?", re.MULTILINE)
 
 
 @functools.lru_cache(maxsize=4)
-def _speech_dictionary(
-    text: str,
-) -> tuple[dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...]]:
+def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...]]:
     """jieba's main dictionary cut down to the words that occur in ``text``, and the dictionary's total count.
 
     Read from jieba's dict.txt line by line, as jieba's own loader reads it, keeping a word only if it
@@ -172,9 +170,9 @@ def _speech_dictionary(
     with the whole dictionary. The whole would be 500,000 entries, about 75 MiB of the process (and a
     disk cache built on first use); what is kept for one speech is about 15,000.
 
-    Also kept, for quiz distractors (`near_words`): common words (count of at least NEAR_MIN) that are not in
-    the text but are made of its parts, a head of one or two characters and what comes before it (责任感 in
-    a speech with 责任 and 获得感): words of the speech's own field and shape.
+    Also kept: the part-of-speech tags of the kept words (`speech_tags`), and common words not in the text
+    that are one of its words with one character after it (责任感 in a speech with 责任 and 获得感,
+    `near_words`): quiz distractors of a list's own shape.
     """
     import jieba
 
@@ -197,12 +195,10 @@ def _speech_dictionary(
             around.append((word, count))
             if (
                 count >= NEAR_MIN
-                and len(word) <= 6
+                and len(word) <= 5
                 and entry[3]
-                and (
-                    (word[-2:] in pieces and word[:-2] in pieces)
-                    or (word[-1] in pieces and word[:-1] in pieces)
-                )
+                and word[-1] in pieces
+                and word[:-1] in pieces
             ):
                 near.append((word, entry[3]))
     freq.update(_extensions(around, {w for w, count in freq.items() if count and len(w) >= 2}))
@@ -276,6 +272,7 @@ def enumerations(clause_text: str, cut) -> list[list[str]]:
 
 
 _TAIL = ("的", "等", "之", "各", "各项", "等等", "中", "上")
+_LEAD = "在以把对向从为让使将与和及"
 
 
 def _trim(item: str, target: int, cut, from_end: bool) -> str:
@@ -286,6 +283,8 @@ def _trim(item: str, target: int, cut, from_end: bool) -> str:
     """
     if from_end and "“" in item:
         item = item.rsplit("“", 1)[1]
+    if from_end and len(item) > target and item[0] in _LEAD:
+        item = item[1:]  # 在江河治理 → 江河治理: a preposition is not part of the first item
     if not from_end and "”" in item:
         item = item.split("”", 1)[0]
     item = item.strip("“”")

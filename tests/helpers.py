@@ -47,3 +47,13 @@ def buttons(call) -> list[str]:
     """The callback data of a message's inline buttons."""
     markup = call.params.get("reply_markup") or {}
     return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def _seed_days() -> int:
+    from content import load_model
+
+    return len(load_model().lessons)
+
+
+#: Days in the bundled speech's study plan.
+SEED_DAYS = _seed_days()

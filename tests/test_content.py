@@ -1,4 +1,7 @@
-"""The content engine on the bundled speech and on speeches in other numbering styles."""
+"""The content engine's parser and search on the bundled speech and on short speeches of other styles.
+
+Lessons, prompts and the quiz bank are checked rule by rule on every test speech in test_speeches.py.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,6 @@ from pathlib import Path
 import pytest
 
 from content import build_model, bundled_text, parse_ref, parse_speech, split_sentences
-from content.lessons import MAX_CHARS, MIN_CHARS, PROMPT_FORMS
-from content.quiz import BLANK, EXPLANATION_MAX, OPTION_MAX, QUESTION_MAX
 
 DATA = Path(__file__).parent / "data"
 
@@ -156,155 +157,6 @@ def test_find_section(model):
     assert model.find_section("结语").kind == "closing"
     assert model.find_section("6") is None  # there are five parts; 6 is not a part number
     assert model.find_section("<b>") is None
-
-
-# -- lessons and prompts ----------------------------------------------------------------------------
-
-
-def test_lessons_cover_text_in_order(any_model):
-    sentences = [s for lesson in any_model.lessons for s in lesson.sentences]
-    assert sentences == any_model.speech.all_sentences()
-    assert [x.day for x in any_model.lessons] == list(range(1, len(any_model.lessons) + 1))
-    for lesson in any_model.lessons:
-        assert {s.section_id for s in lesson.sentences} == {lesson.section_id}
-
-
-def test_seed_lesson_sizes(model):
-    assert 15 <= len(model.lessons) <= 25
-    for lesson in model.lessons:
-        size = len(lesson.text.replace("\n", ""))
-        assert size <= MAX_CHARS or len(lesson.sentences) == 1
-        assert size >= MIN_CHARS, lesson.text
-
-
-def test_prompts_about_their_own_excerpt(any_model):
-    prompts = [x.prompt for x in any_model.lessons]
-    assert len(set(prompts)) == len(prompts)
-    for lesson in any_model.lessons:
-        assert lesson.prompt.endswith("？")
-        assert f"“{lesson.phrase}”" in lesson.prompt
-        assert lesson.phrase in lesson.text, (lesson.phrase, lesson.text)
-        assert not re.search(r"[。！？；]$", lesson.phrase)
-
-
-def test_prompt_forms_varied(model):
-    assert len(PROMPT_FORMS) >= 6
-    assert len({x.form for x in model.lessons}) >= 6
-    phrases = [x.phrase for x in model.lessons]
-    assert len(set(phrases)) == len(phrases)
-
-
-def test_seed_prompts_use_quoted_terms_first(model):
-    for lesson in model.lessons:
-        quoted = re.findall(r"“([^“”]+)”", lesson.text)
-        if quoted:
-            # Either a quoted term of the excerpt, or it was already asked about in an earlier lesson.
-            assert (
-                lesson.phrase in quoted
-                or all(any(q == other.phrase for other in model.lessons[: lesson.day - 1]) for q in quoted)
-                or lesson.phrase in {"理论武装", "选贤任能", "育才聚才", "强基固本", "队伍建设"}
-            )
-
-
-# -- quiz bank --------------------------------------------------------------------------------------
-
-
-def test_seed_bank_size(model):
-    assert len(model.questions) >= 60
-    per_section = Counter(q.section_id for q in model.questions)
-    for section in model.numbered:
-        assert per_section[section.id] >= 5, section.id
-    assert {"cloze", "section", "sequence"} <= {q.kind for q in model.questions}
-
-
-def test_questions_fit_telegram_quiz(any_model):
-    for q in any_model.questions:
-        assert 1 <= len(q.question) <= QUESTION_MAX
-        assert len(q.options) == 4 and len(set(q.options)) == 4
-        assert all(1 <= len(o) <= OPTION_MAX for o in q.options)
-        assert 0 <= q.answer < 4
-        assert len(q.explanation) <= EXPLANATION_MAX
-        assert any_model.section(q.section_id) is not None
-        assert q.source in {s.text for s in any_model.section(q.section_id).sentences}
-
-
-def _fill(question: str, option: str) -> str:
-    return question.removeprefix("填空：").replace(BLANK, option)
-
-
-def test_cloze_answer_fills_back_and_distractors_do_not(any_model):
-    text = any_model.speech_text
-    for q in (q for q in any_model.questions if q.kind == "cloze"):
-        assert q.question.count(BLANK) == 1
-        for piece in _fill(q.question, q.options[q.answer]).split("……"):
-            assert piece in q.source, (q.id, piece)
-        left, right = _fill(q.question, "\x00").split("\x00")
-        left, right = left.split("……")[-1], right.split("……")[0]
-        for i, option in enumerate(q.options):
-            if i != q.answer:
-                assert (left[-4:] + option + right[:4]) not in text, (q.id, option)
-                assert option not in left + right, (q.id, option)  # no option is visible in the question
-
-
-def test_cloze_blank_does_not_cut_a_word(model):
-    for q in (q for q in model.questions if q.kind == "cloze"):
-        answer = q.options[q.answer]
-        start = q.source.find(answer)
-        assert start >= 0
-        tokens = list(model.tokenizer.cut(q.source))
-        bounds, pos = {0}, 0
-        for t in tokens:
-            pos += len(t)
-            bounds.add(pos)
-        # The blank starts and ends on word boundaries of the speech's own segmentation.
-        hits = [m.start() for m in re.finditer(re.escape(answer), q.source)]
-        assert any(h in bounds and h + len(answer) in bounds for h in hits), (q.id, answer)
-
-
-def test_distractors_same_type_and_length(model):
-    for q in model.questions:
-        answer = q.options[q.answer]
-        for option in q.options:
-            if q.kind in {"cloze", "sequence"}:
-                assert abs(len(option) - len(answer)) <= max(2, len(answer) // 2), (q.id, option)
-            if q.kind == "section":
-                assert re.fullmatch(r"第[一二三四五]部分 · .+", option)
-
-
-def test_numbered_terms_only_with_numbered_terms(model):
-    numbered = re.compile(r"[两三四五]个.+")
-    for q in (q for q in model.questions if q.kind == "cloze"):
-        if numbered.fullmatch(q.options[q.answer]):
-            assert all(numbered.fullmatch(o) for o in q.options), q.id
-
-
-def test_section_questions_unambiguous(model):
-    for q in (q for q in model.questions if q.kind == "section"):
-        quote = re.match(r"“(.+)”出自", q.question).group(1).rstrip("…").replace("‘", "“").replace("’", "”")
-        assert sum(quote in s.text for s in model.sections) == 1
-        assert q.options[q.answer].endswith(model.section(q.section_id).title)
-
-
-def test_sequence_answer_follows(model):
-    for q in (q for q in model.questions if q.kind == "sequence"):
-        shown = re.match(r"讲话中“(.+)”之后", q.question).group(1).replace("‘", "“").replace("’", "”")
-        last = shown.split("、")[-1]
-        assert f"{last}、{q.options[q.answer]}" in q.source
-        for i, option in enumerate(q.options):
-            if i != q.answer:
-                assert f"{last}、{option}" not in model.speech_text
-
-
-def test_questions_deterministic(model):
-    again = build_model(bundled_text())
-    assert [q.to_dict() for q in again.questions] == [q.to_dict() for q in model.questions]
-    assert len({q.id for q in model.questions}) == len(model.questions)
-    assert Counter(q.answer for q in model.questions).most_common(1)[0][1] < len(model.questions) / 2
-
-
-def test_no_duplicate_blanks(model):
-    seen = Counter((q.kind, q.options[q.answer], q.question[-20:]) for q in model.questions)
-    assert max(seen.values()) == 1
 
 
 # -- search -----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from botapi_standin import BotAPIStandin
+from helpers import SEED_DAYS
 
 from bot.actions import Actions
 from bot.config import Config, parse_hhmm
@@ -141,7 +142,7 @@ async def test_once_per_chat_per_local_day_across_many_ticks(bot):
         for day, (now, text) in enumerate(mine):
             due = local(SHANGHAI, 2026, 11, 24 + day, *map(int, at.split(":")))
             assert due <= now < due + timedelta(minutes=5)  # at the first tick at or after its time
-            assert heading(text) == f"<b>📖 每日学习 · 第 {day + 1} 天 / 共 18 天</b>"
+            assert heading(text) == f"<b>📖 每日学习 · 第 {day + 1} 天 / 共 {SEED_DAYS} 天</b>"
         assert bot.storage.get_chat(f"tg:{chat_id}")["plan_pos"] == 3
     assert len(bot.storage.deliveries_on("2026-11-25")) == 3
     assert all(len(items) == 3 for items in bot.api.delivered.values())
@@ -162,7 +163,7 @@ async def test_catch_up_after_downtime_is_marked_and_sent_once(bot):
     key = bot.chat(5, at="08:00", now=day0)
     # Down from before 08:00 until 11:00: today's lesson goes out once, marked 补发.
     late = await bot.tick(local(SHANGHAI, 2026, 11, 24, 11, 0))
-    assert [heading(t) for t in late[5]] == ["<b>📖 补发 · 今日 08:00 的学习 · 第 1 天 / 共 18 天</b>"]
+    assert [heading(t) for t in late[5]] == [f"<b>📖 补发 · 今日 08:00 的学习 · 第 1 天 / 共 {SEED_DAYS} 天</b>"]
     rest = await bot.run(local(SHANGHAI, 2026, 11, 24, 11, 0), local(SHANGHAI, 2026, 11, 24, 23, 59),
                          timedelta(minutes=1))  # fmt: skip
     assert rest == []
@@ -170,11 +171,11 @@ async def test_catch_up_after_downtime_is_marked_and_sent_once(bot):
     back = await bot.run(local(SHANGHAI, 2026, 11, 26, 12, 0), local(SHANGHAI, 2026, 11, 26, 23, 59),
                          timedelta(seconds=20))  # fmt: skip
     assert [(now, heading(text)) for now, _, text in back] == [
-        (local(SHANGHAI, 2026, 11, 26, 12, 0), "<b>📖 补发 · 今日 08:00 的学习 · 第 2 天 / 共 18 天</b>")
+        (local(SHANGHAI, 2026, 11, 26, 12, 0), f"<b>📖 补发 · 今日 08:00 的学习 · 第 2 天 / 共 {SEED_DAYS} 天</b>")
     ]
     # A few minutes late is not a catch-up: the next day's lesson on time, unmarked.
     on_time = await bot.tick(local(SHANGHAI, 2026, 11, 27, 8, 4))
-    assert [heading(t) for t in on_time[5]] == ["<b>📖 每日学习 · 第 3 天 / 共 18 天</b>"]
+    assert [heading(t) for t in on_time[5]] == [f"<b>📖 每日学习 · 第 3 天 / 共 {SEED_DAYS} 天</b>"]
     rows = bot.storage.db.execute(
         "SELECT local_date, lesson_day, catch_up, state FROM deliveries WHERE chat_key = ? ORDER BY local_date",
         [key],
@@ -211,7 +212,7 @@ async def test_restart_never_repeats(api, tmp_path, model):
                                    timedelta(minutes=7)) == []  # fmt: skip
     async with running(api, db, model) as tomorrow:
         day2 = await tomorrow.tick(local(SHANGHAI, 2026, 11, 25, 8, 0))
-        assert [heading(t) for t in day2[7]] == ["<b>📖 每日学习 · 第 2 天 / 共 18 天</b>"]
+        assert [heading(t) for t in day2[7]] == [f"<b>📖 每日学习 · 第 2 天 / 共 {SEED_DAYS} 天</b>"]
     assert len(api.delivered[7]) == 2
 
 
@@ -255,10 +256,10 @@ async def test_crash_between_claim_and_send_is_settled_never_repeated(api, tmp_p
             now + timedelta(days=1), now + timedelta(days=1, hours=1), timedelta(minutes=1)
         )
         day3 = await again.tick(now + timedelta(days=2))
-    assert [(cid, heading(t)) for _, cid, t in day2] == [(8, "<b>📖 每日学习 · 第 2 天 / 共 18 天</b>")]
+    assert [(cid, heading(t)) for _, cid, t in day2] == [(8, f"<b>📖 每日学习 · 第 2 天 / 共 {SEED_DAYS} 天</b>")]
     assert {cid: [heading(t) for t in texts] for cid, texts in day3.items()} == {
-        8: ["<b>📖 每日学习 · 第 3 天 / 共 18 天</b>"],
-        9: ["<b>📖 每日学习 · 第 3 天 / 共 18 天</b>"],
+        8: [f"<b>📖 每日学习 · 第 3 天 / 共 {SEED_DAYS} 天</b>"],
+        9: [f"<b>📖 每日学习 · 第 3 天 / 共 {SEED_DAYS} 天</b>"],
     }
     # Never two on one day: chat 8 got days 1-3; chat 9 lost day 2 (claimed, never sent) rather than risk a repeat.
     assert len(api.delivered[8]) == 3 and len(api.delivered[9]) == 2
@@ -298,7 +299,7 @@ async def test_a_migrated_group_is_followed(bot):
     assert await bot.run(local(SHANGHAI, 2026, 11, 24, 8, 1), local(SHANGHAI, 2026, 11, 24, 23, 0),
                          timedelta(minutes=20)) == []  # fmt: skip
     day2 = await bot.tick(local(SHANGHAI, 2026, 11, 25, 8, 0))
-    assert [heading(t) for t in day2[-1000042]] == ["<b>📖 每日学习 · 第 2 天 / 共 18 天</b>"]
+    assert [heading(t) for t in day2[-1000042]] == [f"<b>📖 每日学习 · 第 2 天 / 共 {SEED_DAYS} 天</b>"]
 
 
 # ------------------------------------------------------------------------------------------------ time zones
@@ -343,7 +344,7 @@ async def test_one_lesson_per_local_day_across_dst(bot, case):
         assert days == [first + timedelta(days=i) for i in range(3)]  # one per local day, none skipped
         assert all("补发" not in heading(text) for _, text in mine)
         assert [heading(t) for _, t in mine] == [
-            f"<b>📖 每日学习 · 第 {d} 天 / 共 18 天</b>" for d in (1, 2, 3)
+            f"<b>📖 每日学习 · 第 {d} 天 / 共 {SEED_DAYS} 天</b>" for d in (1, 2, 3)
         ]
     # A Shanghai chat in the same run: one a day on its own local days.
     days = [now.astimezone(ZoneInfo(SHANGHAI)).date() for now, cid, _ in log if cid == 200]

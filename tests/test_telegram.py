@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 from botapi_standin import BotAPIStandin
-from helpers import Clock, buttons, sent_to
+from helpers import SEED_DAYS, Clock, buttons, sent_to
 
 from bot.config import Config
 from bot.runner import Service
@@ -148,9 +148,9 @@ async def test_long_query_gets_an_answer(bot):
 async def test_today_then_reply_is_a_reflection(bot):
     lesson = await bot.say(ALICE, ALICE, "/today")
     text = lesson.params["text"]
-    assert text.startswith("<b>📖 每日学习 · 第 1 天 / 共 18 天</b>") and "<blockquote>" in text
+    assert text.startswith(f"<b>📖 每日学习 · 第 1 天 / 共 {SEED_DAYS} 天</b>") and "<blockquote>" in text
     assert "💭 思考：" in text and text.rstrip().endswith("订阅。")
-    assert buttons(lesson) == ["done:1", "note:1", "quiz:3:0"]
+    assert buttons(lesson) == ["done:1", "note:1", "quiz:3:d1"]
     answer = await bot.say(
         ALICE, ALICE, "结合工作谈体会：<要>学深悟透 & 落实", reply_to=lesson.result["message_id"]
     )
@@ -315,7 +315,7 @@ async def test_daily_push_once_per_day_with_catch_up(bot):
     report = await bot.service.daily.tick(bot.clock())
     assert report.sent == 1
     late = await bot.api.await_call("sendMessage", lambda c: sent_to(c, ALICE), after=mark)
-    assert late.params["text"].startswith("<b>📖 补发 · 今日 08:00 的学习 · 第 1 天 / 共 18 天</b>")
+    assert late.params["text"].startswith(f"<b>📖 补发 · 今日 08:00 的学习 · 第 1 天 / 共 {SEED_DAYS} 天</b>")
     assert (await bot.service.daily.tick(bot.clock())).sent == 0  # a second tick repeats nothing
     bot.clock.advance(hours=1, minutes=1)  # 10:01
     assert (await bot.service.daily.tick(bot.clock())).sent == 1
@@ -324,7 +324,7 @@ async def test_daily_push_once_per_day_with_catch_up(bot):
     mark = bot.api.mark()
     assert (await bot.service.daily.tick(bot.clock())).sent == 1
     day2 = await bot.api.await_call("sendMessage", lambda c: sent_to(c, ALICE), after=mark)
-    assert "第 2 天 / 共 18 天" in day2.params["text"] and "补发" not in day2.params["text"]
+    assert f"第 2 天 / 共 {SEED_DAYS} 天" in day2.params["text"] and "补发" not in day2.params["text"]
 
 
 async def test_settime_later_today_still_delivers_today(bot):

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from botapi_standin import BotAPIStandin
-from helpers import Clock, FakeTime, buttons, sent_to
+from helpers import SEED_DAYS, Clock, FakeTime, buttons, sent_to
 from wecom_standin import WeComStandin, make_callback_body, make_callback_request, make_verify_request
 
 from bot.actions import LETTERS, Message, broadcast_doc
@@ -190,7 +190,7 @@ async def test_robots_only_daily_push_once_catch_up_and_restarts(tmp_path):
                 assert (report.sent, report.failed) == (2, 0)
                 for i in (0, 1):
                     [lesson] = pushed(i)
-                    assert lesson.startswith("**📖 补发 · 今日 07:30 的学习 · 第 1 天 / 共 18 天**")
+                    assert lesson.startswith(f"**📖 补发 · 今日 07:30 的学习 · 第 1 天 / 共 {SEED_DAYS} 天**")
                     assert "\n> " in lesson and "💭 思考：" in lesson
                     assert "省*次全会" in lesson and "＊" not in lesson  # the speech's asterisk as written
                     assert len(lesson.encode()) <= ROBOT_MARKDOWN_MAX_BYTES
@@ -205,7 +205,7 @@ async def test_robots_only_daily_push_once_catch_up_and_restarts(tmp_path):
                 assert (await service.daily.tick(clock())).sent == 0
                 for i in (0, 1):
                     assert len(pushed(i)) == 2
-                    assert pushed(i)[1].startswith("**📖 每日学习 · 第 2 天 / 共 18 天**")
+                    assert pushed(i)[1].startswith(f"**📖 每日学习 · 第 2 天 / 共 {SEED_DAYS} 天**")
 
             # Restart on the same database later that day: nothing is sent again.
             clock.now = shanghai(25, 12, 0)
@@ -333,7 +333,7 @@ async def test_app_commands_reply_as_markdown(app_bot):
     user = app_bot
     service = user.service
     [lesson] = await user.say("今日")
-    assert lesson.startswith("**📖 每日学习 · 第 1 天 / 共 18 天**")
+    assert lesson.startswith(f"**📖 每日学习 · 第 1 天 / 共 {SEED_DAYS} 天**")
     assert "\n> " in lesson and "省*次全会" in lesson and "＊" not in lesson
     assert await user.say("/today") == [lesson]  # as on Telegram
     [toc] = await user.say("目录")
@@ -361,7 +361,7 @@ async def test_app_commands_reply_as_markdown(app_bot):
     assert (await service.daily.tick(service.clock())).sent == 1
     assert (await service.daily.tick(service.clock())).sent == 0
     [pushed] = [m["content"] for m in user.inbox()[before:]]
-    assert pushed.startswith("**📖 补发 · 今日 07:30 的学习 · 第 1 天 / 共 18 天**")
+    assert pushed.startswith(f"**📖 补发 · 今日 07:30 的学习 · 第 1 天 / 共 {SEED_DAYS} 天**")
 
 
 async def test_app_events_welcome_a_new_member_only(app_bot):
@@ -550,7 +550,7 @@ async def test_telegram_robots_and_app_together(tmp_path, caplog):
             assert (report.sent, report.failed) == (5, 0)
             for key in ROBOT_KEYS:
                 assert standin.robot_messages(key)[-1]["content"].startswith(
-                    "**📖 每日学习 · 第 1 天 / 共 18 天**"
+                    f"**📖 每日学习 · 第 1 天 / 共 {SEED_DAYS} 天**"
                 )
             assert user.inbox()[-1]["content"].startswith("**📖 每日学习 · 第 1 天")
             dump = db_dump(service.storage)
