@@ -166,7 +166,7 @@ def build_model(text: str) -> ContentModel:
     ]
     dictionary = frozenset(w for w in base_words | set(lists) if len(w) >= 2)
     vocabulary = frozenset(w for sentence in speech.all_sentences() for w in cut(sentence.text))
-    idf = terms_mod.idf_table(vocabulary)
+    idf = terms_mod.idf_table(vocabulary, tokenizer.FREQ, tokenizer.total)
 
     is_word = lambda w: w in dictionary or bool(tokenizer.FREQ.get(w))  # noqa: E731
     tags = terms_mod.speech_tags(text)

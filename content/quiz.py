@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from content.prompts import kind_of
 from content.speech import Section, Sentence, Speech
 
 BLANK = "＿＿"
@@ -413,8 +414,6 @@ class QuizBuilder:
         against terms the speech also puts before that word; a counted term (四个意识) against counted
         terms; any other against terms of its build that the speech uses in a slot like this one.
         """
-        from content.prompts import kind_of
-
         out = []
         text = sentence.text
         for match in re.finditer(r"“([^“”]{2,12})”", text):
@@ -422,7 +421,7 @@ class QuizBuilder:
             if not _HAN_ONLY.fullmatch(term):
                 continue
             left, right = text[: match.start()], text[match.end() :]
-            shape, field_ = _shape(term), kind_of(term)
+            shape, field_ = _shape(term), self._kind(term)
             head = _QUOTE_HEAD.match(right)
             if head:
                 pool = [t for t in self._quoted_before(head.group(0)) if t != term and len(t) == len(term)]
@@ -432,11 +431,8 @@ class QuizBuilder:
             else:
                 pool = [
                     t
-                    for t in self.terms
-                    if t != term
-                    and _shape(t) == shape
-                    and kind_of(t) == field_
-                    and self._like(term, t, shape)
+                    for t in self._terms_of(shape, field_, len(term))
+                    if t != term and self._like(term, t, shape)
                 ]
             pool.sort(key=lambda t: (-self._slot_fit(t, left, right), _digest(term, t)))
             pattern, pos = None, True
@@ -453,6 +449,22 @@ class QuizBuilder:
                 ]
             out += found
         return out
+
+    def _kind(self, term: str) -> str:
+        """The kind of a quoted term (programme, principle…), computed once per term."""
+        if not hasattr(self, "_kinds"):
+            self._kinds: dict[str, str] = {}
+        if term not in self._kinds:
+            self._kinds[term] = kind_of(term)
+        return self._kinds[term]
+
+    def _terms_of(self, shape: str, kind: str, length: int) -> list[str]:
+        """The speech's quoted terms of a shape, kind and length."""
+        if not hasattr(self, "_term_groups"):
+            self._term_groups: dict[tuple[str, str, int], list[str]] = {}
+            for t in self.terms:
+                self._term_groups.setdefault((_shape(t), self._kind(t), len(t)), []).append(t)
+        return self._term_groups.get((shape, kind, length), [])
 
     def _quoted_before(self, head: str) -> list[str]:
         """The quoted terms the speech puts right before a word (“X”工程)."""
@@ -518,7 +530,7 @@ class QuizBuilder:
             # Items of lists of the same field first (said before or after the same word), then the rest.
             return sorted(ok, key=lambda o: (o not in kin, _digest(answer, o)))
         others += [t for t in self.terms if _shape(t) == "plain"]
-        others += [w for s in self.body for w in self.cut(s.text) if len(w) >= 2]
+        others += self._words()
         suffix = _suffix(pattern, answer)
         if len(suffix) == 1 and len(answer) >= 3:
             # Common words of the list's ending whose stem is a word of the speech (规范化 beside 规范, 责任感
@@ -609,6 +621,14 @@ class QuizBuilder:
             return False
         # A word the speech says everywhere (党员, 干部) is no test of the passage.
         return self.full.count(token) <= 3
+
+    def _words(self) -> list[str]:
+        """Every word of two or more characters the speech's body uses, once each, in order."""
+        if not hasattr(self, "_all_words"):
+            self._all_words = list(
+                dict.fromkeys(w for s in self.body for w in self.cut(s.text) if len(w) >= 2)
+            )
+        return self._all_words
 
     def _vocab_set(self) -> set[str]:
         if not hasattr(self, "_vocab_words"):
