@@ -66,7 +66,9 @@ def main() -> dict[str, float]:
             check=True,
         )
         fresh.append(float(run.stdout.strip()) * 1000)
-    figures["10k speech, fresh process, dictionary load included, median of 3 (ms)"] = statistics.median(fresh)
+    figures["10k speech, fresh process, dictionary load included, median of 3 (ms)"] = statistics.median(
+        fresh
+    )
 
     from content import build_model, bundled_text
 

@@ -10,6 +10,7 @@ own, and no phrase or prompt is used twice.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ class Candidate:
     score: float
 
 
+@functools.lru_cache(maxsize=4096)
 def kind_of(phrase: str) -> str:
     """The kind of a phrase, which decides the prompt's form."""
     core = phrase.rsplit("”", 1)[-1] or phrase.strip("“”‘’")

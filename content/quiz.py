@@ -596,11 +596,7 @@ class QuizBuilder:
                 continue
             head = token[-2:]
             here = self._section_text(sentence.section_id)
-            pool = [
-                w
-                for w in self._vocabulary()
-                if w.endswith(head) and len(w) == len(token) and w not in here and self._noun(w)
-            ]
+            pool = [w for w in self._by_head().get((head, len(token)), ()) if w not in here and self._noun(w)]
             pattern = (len(token), ((len(token) - 2, head[0]), (len(token) - 1, head[1])))
             pool.sort(key=lambda w: _digest(token, w))
             out += self._cloze(sentence, start, pos, pool, 3.0 + 0.5 * (token in self.fixed), set(), pattern)
@@ -629,6 +625,15 @@ class QuizBuilder:
                 dict.fromkeys(w for s in self.body for w in self.cut(s.text) if len(w) >= 2)
             )
         return self._all_words
+
+    def _by_head(self) -> dict[tuple[str, int], list[str]]:
+        """The speech's words of four or more characters by their last two characters and length."""
+        if not hasattr(self, "_heads"):
+            self._heads: dict[tuple[str, int], list[str]] = {}
+            for w in self._vocabulary():
+                if len(w) >= 4:
+                    self._heads.setdefault((w[-2:], len(w)), []).append(w)
+        return self._heads
 
     def _vocab_set(self) -> set[str]:
         if not hasattr(self, "_vocab_words"):

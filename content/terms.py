@@ -93,6 +93,7 @@ def release_build_caches() -> None:
     _base_tokenizer.cache_clear()
     _speech_dictionary.cache_clear()
     _jieba_dictionary.cache_clear()
+    _long_words.cache_clear()
 
 
 def make_tokenizer(words: Iterable[str], text: str | None = None):
@@ -150,6 +151,14 @@ def _jieba_dictionary() -> tuple[list[str], list[int], list[str], int]:
     return [r[0] for r in rows], counts, [r[2] for r in rows], sum(counts)
 
 
+@functools.cache
+def _long_words() -> tuple[list[int], list[str], list[str]]:
+    """The dictionary's words of three or more characters: their places, first two and last two characters."""
+    words = _jieba_dictionary()[0]
+    longer = [k for k, word in enumerate(words) if len(word) > 2]
+    return longer, [words[k][:2] for k in longer], [words[k][-2:] for k in longer]
+
+
 @functools.lru_cache(maxsize=4)
 def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...]]:
     """jieba's main dictionary cut down to the words that occur in ``text``, and the dictionary's total count.
@@ -179,11 +188,13 @@ def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], 
         freq[words[k]] = counts[k]
         if tag_list[k]:
             tags[words[k]] = tag_list[k]
+    pairs = {p for p in pieces if len(p) == 2}
+    longer, heads, tails = _long_words()
     for k in [
-        k
-        for k, word in enumerate(words)
-        if len(word) > 2 and (word[:2] in pieces or word[-2:] in pieces) and word not in pieces
+        k for k, head, tail in zip(longer, heads, tails, strict=True) if head in pairs or tail in pairs
     ]:
+        if words[k] in pieces:
+            continue
         word, count = words[k], counts[k]
         around.append((word, count))
         if (

@@ -163,7 +163,9 @@ async def test_catch_up_after_downtime_is_marked_and_sent_once(bot):
     key = bot.chat(5, at="08:00", now=day0)
     # Down from before 08:00 until 11:00: today's lesson goes out once, marked 补发.
     late = await bot.tick(local(SHANGHAI, 2026, 11, 24, 11, 0))
-    assert [heading(t) for t in late[5]] == [f"<b>📖 补发 · 今日 08:00 的学习 · 第 1 天 / 共 {SEED_DAYS} 天</b>"]
+    assert [heading(t) for t in late[5]] == [
+        f"<b>📖 补发 · 今日 08:00 的学习 · 第 1 天 / 共 {SEED_DAYS} 天</b>"
+    ]
     rest = await bot.run(local(SHANGHAI, 2026, 11, 24, 11, 0), local(SHANGHAI, 2026, 11, 24, 23, 59),
                          timedelta(minutes=1))  # fmt: skip
     assert rest == []
@@ -171,7 +173,10 @@ async def test_catch_up_after_downtime_is_marked_and_sent_once(bot):
     back = await bot.run(local(SHANGHAI, 2026, 11, 26, 12, 0), local(SHANGHAI, 2026, 11, 26, 23, 59),
                          timedelta(seconds=20))  # fmt: skip
     assert [(now, heading(text)) for now, _, text in back] == [
-        (local(SHANGHAI, 2026, 11, 26, 12, 0), f"<b>📖 补发 · 今日 08:00 的学习 · 第 2 天 / 共 {SEED_DAYS} 天</b>")
+        (
+            local(SHANGHAI, 2026, 11, 26, 12, 0),
+            f"<b>📖 补发 · 今日 08:00 的学习 · 第 2 天 / 共 {SEED_DAYS} 天</b>",
+        )
     ]
     # A few minutes late is not a catch-up: the next day's lesson on time, unmarked.
     on_time = await bot.tick(local(SHANGHAI, 2026, 11, 27, 8, 4))
@@ -256,7 +261,9 @@ async def test_crash_between_claim_and_send_is_settled_never_repeated(api, tmp_p
             now + timedelta(days=1), now + timedelta(days=1, hours=1), timedelta(minutes=1)
         )
         day3 = await again.tick(now + timedelta(days=2))
-    assert [(cid, heading(t)) for _, cid, t in day2] == [(8, f"<b>📖 每日学习 · 第 2 天 / 共 {SEED_DAYS} 天</b>")]
+    assert [(cid, heading(t)) for _, cid, t in day2] == [
+        (8, f"<b>📖 每日学习 · 第 2 天 / 共 {SEED_DAYS} 天</b>")
+    ]
     assert {cid: [heading(t) for t in texts] for cid, texts in day3.items()} == {
         8: [f"<b>📖 每日学习 · 第 3 天 / 共 {SEED_DAYS} 天</b>"],
         9: [f"<b>📖 每日学习 · 第 3 天 / 共 {SEED_DAYS} 天</b>"],

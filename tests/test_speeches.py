@@ -107,7 +107,8 @@ def test_the_same_speech_in_any_encoding(name, encoding, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "data", [b"\x00\x01\x02\x03" * 200, bytes(range(256)) * 8, "讲话".encode("utf-8") + b"\xff\xfe\x00\x00\x9f"]
+    "data",
+    [b"\x00\x01\x02\x03" * 200, bytes(range(256)) * 8, "讲话".encode("utf-8") + b"\xff\xfe\x00\x00\x9f"],
 )
 def test_not_text_is_one_clear_error(data, tmp_path):
     from content import ContentError
@@ -135,7 +136,9 @@ def test_json_export_keeps_the_old_fields_and_adds_new_ones():
     assert any("heading" in s for s in d["sections"])
     assert all({"day", "section", "text", "prompt"} <= set(x) for x in d["lessons"])
     assert any("subsection" in x for x in d["lessons"])
-    assert all({"id", "kind", "section", "question", "options", "answer", "source"} <= set(q) for q in d["questions"])
+    assert all(
+        {"id", "kind", "section", "question", "options", "answer", "source"} <= set(q) for q in d["questions"]
+    )
 
 
 # -- lessons ------------------------------------------------------------------------------------------
@@ -231,7 +234,11 @@ def test_prompt_form_fits_the_phrase(speech):
 def test_metaphors_come_with_what_they_stand_for(speech):
     for lesson in speech.lessons:
         bare = lesson.phrase.strip("“”")
-        if re.fullmatch(r"[\u4e00-\u9fff]{2,3}", bare) and f"“{bare}”" in lesson.text and lesson.form == "比喻释义":
+        if (
+            re.fullmatch(r"[\u4e00-\u9fff]{2,3}", bare)
+            and f"“{bare}”" in lesson.text
+            and lesson.form == "比喻释义"
+        ):
             raise AssertionError(f"metaphor without its referent: {lesson.phrase}")
 
 
