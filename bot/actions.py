@@ -333,7 +333,9 @@ class Actions:
         """After the plan: a day of review, one lesson again in order, with a quiz on its part."""
         lesson = self.lessons[day_index % len(self.lessons)]
         doc = Doc().b(f"🔁 复习 · 第 {lesson.day} 课（全文已学完）").add("\n")
-        doc.add(lesson.place or self._section_name(lesson.section_id)).add("\n\n").quote(lesson.text).add("\n\n")
+        doc.add(lesson.place or self._section_name(lesson.section_id)).add("\n\n").quote(lesson.text).add(
+            "\n\n"
+        )
         doc.add("💭 再想一想：").add(lesson.prompt).add("\n发送 /review 练习你答错的题。")
         buttons = [[Button("🔁 复习错题", "review"), Button("🧠 做 3 道题", f"quiz:3:d{lesson.day}")]]
         return Message(doc, buttons, lesson_day=lesson.day)
@@ -586,7 +588,9 @@ class Actions:
         first = self.model.question_by_id[ids[0]]
         return [Message(Doc().b(heading).add("\n" + hint)), QuizPoll(session, first, 1, len(ids))]
 
-    def _pick_questions(self, ctx: Ctx, count: int, section_id: str | None, day: int | None = None) -> list[str]:
+    def _pick_questions(
+        self, ctx: Ctx, count: int, section_id: str | None, day: int | None = None
+    ) -> list[str]:
         """A varied set: a lesson's questions first if asked, then its part's, else across parts and kinds;
         fresh ones first."""
         pool = [q for q in self.model.questions if section_id is None or q.section_id == section_id]
@@ -601,8 +605,10 @@ class Actions:
         picked: list[Question] = [q for q in pool if day is not None and q.day == day][:count]
         for q in pool:
             # Spread over parts and kinds: skip a question whose part and kind are already in, while others remain.
-            if len(picked) < count and q not in picked and not any(
-                p.section_id == q.section_id and p.kind == q.kind for p in picked
+            if (
+                len(picked) < count
+                and q not in picked
+                and not any(p.section_id == q.section_id and p.kind == q.kind for p in picked)
             ):
                 picked.append(q)
         for q in pool:

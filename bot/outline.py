@@ -14,7 +14,9 @@ def outline(model: ContentModel, full: bool = False) -> str:
     lines = [f"《{model.title}》"]
     speech = model.speech
     lines += [f"——{speech.subtitle}"] if speech.subtitle else []
-    lines += [" · ".join(x for x in (speech.speaker, speech.date) if x)] if speech.speaker or speech.date else []
+    lines += (
+        [" · ".join(x for x in (speech.speaker, speech.date) if x)] if speech.speaker or speech.date else []
+    )
     lines.append("")
     per_section = Counter(q.section_id for q in model.questions)
     lessons_per = Counter(lesson.section_id for lesson in model.lessons)

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from content import load_model
-
 from bot.cli import build_parser
+from content import load_model
 
 DATA = Path(__file__).parent / "data"
 STUDYBOT = shutil.which("studybot", path=str(Path(sys.executable).parent)) or "studybot"
