@@ -92,8 +92,6 @@ def release_build_caches() -> None:
     """Forget jieba's base dictionary and IDF tables once the models a process needs are built."""
     _base_tokenizer.cache_clear()
     _speech_dictionary.cache_clear()
-    _jieba_dictionary.cache_clear()
-    _long_words.cache_clear()
 
 
 def make_tokenizer(words: Iterable[str], text: str | None = None):
@@ -140,25 +138,6 @@ def near_words(text: str) -> tuple[tuple[str, str], ...]:
 _DICT_ENTRY = re.compile(r"^(\S+) (\d+)(?: (\S+))?", re.MULTILINE)
 
 
-@functools.cache
-def _jieba_dictionary() -> tuple[list[str], list[int], list[str], int]:
-    """jieba's dict.txt as its words, counts and tags (in file order) and the total count; read once per
-    process (about 0.3 s) and forgotten with `release_build_caches`."""
-    import jieba
-
-    rows = _DICT_ENTRY.findall((Path(jieba.__file__).parent / "dict.txt").read_text("utf-8"))
-    counts = [int(r[1]) for r in rows]
-    return [r[0] for r in rows], counts, [r[2] for r in rows], sum(counts)
-
-
-@functools.cache
-def _long_words() -> tuple[list[int], list[str], list[str]]:
-    """The dictionary's words of three or more characters: their places, first two and last two characters."""
-    words = _jieba_dictionary()[0]
-    longer = [k for k, word in enumerate(words) if len(word) > 2]
-    return longer, [words[k][:2] for k in longer], [words[k][-2:] for k in longer]
-
-
 @functools.lru_cache(maxsize=4)
 def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...]]:
     """jieba's main dictionary cut down to the words that occur in ``text``, and the dictionary's total count.
@@ -176,35 +155,33 @@ def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], 
     that are one of its words with one character after it (责任感 in a speech with 责任 and 获得感,
     `near_words`): quiz distractors of a list's own shape.
     """
-    words, counts, tag_list, total = _jieba_dictionary()
+    import jieba
+
     longest = 16  # the longest word in jieba's dictionary
     pieces = {text[i:j] for i in range(len(text)) for j in range(i + 1, min(len(text), i + longest) + 1)}
     freq: dict[str, int] = {}
     tags: dict[str, str] = {}
+    total = 0
     # Words that may extend one of the speech's (see _extensions), sorted out once those are known.
     around: list[tuple[str, int]] = []
     near: list[tuple[str, str]] = []
-    for k in [k for k, word in enumerate(words) if word in pieces]:
-        freq[words[k]] = counts[k]
-        if tag_list[k]:
-            tags[words[k]] = tag_list[k]
-    pairs = {p for p in pieces if len(p) == 2}
-    longer, heads, tails = _long_words()
-    for k in [
-        k for k, head, tail in zip(longer, heads, tails, strict=True) if head in pairs or tail in pairs
-    ]:
-        if words[k] in pieces:
-            continue
-        word, count = words[k], counts[k]
-        around.append((word, count))
-        if (
-            count >= NEAR_MIN
-            and len(word) <= 5
-            and tag_list[k]
-            and word[-1] in pieces
-            and word[:-1] in pieces
-        ):
-            near.append((word, tag_list[k]))
+    for entry in _DICT_ENTRY.finditer((Path(jieba.__file__).parent / "dict.txt").read_text("utf-8")):
+        word, count = entry[1], int(entry[2])
+        total += count
+        if word in pieces:
+            freq[word] = count
+            if entry[3]:
+                tags[word] = entry[3]
+        elif len(word) > 2 and (word[:2] in pieces or word[-2:] in pieces):
+            around.append((word, count))
+            if (
+                count >= NEAR_MIN
+                and len(word) <= 5
+                and entry[3]
+                and word[-1] in pieces
+                and word[:-1] in pieces
+            ):
+                near.append((word, entry[3]))
     freq.update(_extensions(around, {w for w, count in freq.items() if count and len(w) >= 2}))
     for word in list(freq):
         for end in range(1, len(word)):
