@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from content import terms as terms_mod
-from content.lessons import Lesson, build_lessons
+from content.lessons import Lesson, build_lessons, chunks
 from content.numerals import parse_ref
 from content.prompts import PromptMaker, audience_of
 from content.quiz import Question, QuizBuilder
@@ -185,12 +185,13 @@ def build_model(text: str) -> ContentModel:
         ],
         audience_of(speech.sections[0].text if speech.sections else ""),
     )
+    # The quiz first, on the plan's excerpts; then the prompts, which steer clear of its answers (a prompt
+    # that names a term would give away the cloze on it beside the lesson's quiz button).
+    plan = chunks(speech)
+    days = {(s.section_id, s.index): day for day, chunk in enumerate(plan, start=1) for s in chunk.sentences}
+    questions = QuizBuilder(speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text)).build(plan)
+    maker.avoid = {q.options[q.answer] for q in questions if q.kind != "section"}
     lessons = build_lessons(speech, maker.prompts)
-    days = {(s.section_id, s.index): lesson.day for lesson in lessons for s in lesson.sentences}
-    prompts = tuple(x.prompt for x in lessons)
-    questions = QuizBuilder(
-        speech, cut, quoted, is_word, tags, days, prompts, terms_mod.near_words(text)
-    ).build(lessons)
     index = SearchIndex(speech.all_sentences(), cut)
     return ContentModel(speech, lessons, questions, dictionary, index, tokenizer)
 

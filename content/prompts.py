@@ -183,6 +183,7 @@ class PromptMaker:
     ):
         self.headings = headings or []
         self.audience = audience
+        self.avoid: set[str] = set()  # the quiz's answers: a prompt that names one gives it away
         self.tag_of = tag_of
         self.is_noun = lambda w: (tag_of(w) or "n")[:1] == "n"
         self.text = speech_text
@@ -275,7 +276,8 @@ class PromptMaker:
         turn: dict[str, int] = {}
         out = []
         for chunk in plan:
-            options = [c for c in self.candidates(chunk) if c.phrase not in used_phrases]
+            fresh = [c for c in self.candidates(chunk) if c.phrase not in used_phrases]
+            options = [c for c in fresh if not any(a in c.phrase for a in self.avoid)] or fresh
             if not options:
                 words = [
                     w

@@ -194,7 +194,6 @@ class QuizBuilder:
         is_word: Callable[[str], bool] = lambda w: True,
         tags: dict[str, str] | None = None,
         days: dict[tuple[str, int], int] | None = None,
-        prompts: tuple[str, ...] = (),
         near: tuple[tuple[str, str], ...] = (),
     ):
         self.speech = speech
@@ -202,7 +201,6 @@ class QuizBuilder:
         self.is_word = is_word
         self.tags = tags or {}
         self.days = days or {}
-        self.prompts = list(prompts)
         # Common words one character longer than a piece of the speech (责任感), by that last character.
         self.near: dict[str, list[str]] = {}
         for word, tag in near:

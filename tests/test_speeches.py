@@ -284,6 +284,13 @@ def test_no_answer_visible_elsewhere(speech):
         assert answer not in shown_titles, answer
 
 
+def test_no_prompt_gives_an_answer_away(speech):
+    prompts = [lesson.prompt for lesson in speech.lessons]
+    for q in speech.questions:
+        if q.kind != "section":
+            assert not any(_answer(q) in p for p in prompts), (_answer(q), q.id)
+
+
 def test_blanks_on_whole_units(speech):
     cut = speech.tokenizer.cut
     for q in speech.questions:
