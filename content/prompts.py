@@ -90,8 +90,8 @@ _SPIRIT = re.compile(r"(精神|作风|品格|情怀|担当|劲头|干劲|境界|
 _PEOPLE = re.compile(r"(感|心事|难事|盼事|急事|愁事)$")
 _COUNTED = re.compile(r"^[一二两三四五六七八九十]个.+")
 _NUMERAL_START = re.compile(r"^[一二两三四五六七八九十百千万零]")
-# Heads of a quoted phrase that say what a metaphor stands for: “钉钉子”精神, “头雁”工程.
 _HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
+# Heads of a quoted image that say what it stands for: “钉钉子”精神.
 _IMAGE_HEADS = re.compile(r"^(精神|作风|效应|品格|劲头|干劲|情怀)")
 # Words that are too general or too widely shared to be a passage's own phrase.
 GENERIC = frozenset(
@@ -310,7 +310,8 @@ _HEAD_NOUN = re.compile(
 )
 # Words before a term that say it is a problem to fight.
 _PROBLEM_CUE = re.compile(
-    r"(防止|整治|反对|克服|杜绝|遏制|纠治|破除|警惕|避免|纠正|治理|根治|满足于|不搞|不能搞)$"
+    r"(防止|整治|反对|克服|杜绝|遏制|纠治|破除|警惕|避免|纠正|根治|满足于|不搞|不能|不要|决不|绝不|不再|"
+    r"严禁|摒弃|告别|消除|打破|破解|治理|整改|防范|力戒|不做)"
 )
 _ORG = re.compile(r"(会|委|局|部|厅|办|企业|公司|中心|单位|学校|医院|银行|社区|街道|乡镇|村)$")
 _TIMED = re.compile(r"^(日|周|旬|月|季|季度|半年|年|年度|每日|每周|每月|每季)")

@@ -224,7 +224,12 @@ def test_prompt_form_fits_the_phrase(speech):
         bare = lesson.phrase.rstrip("”")
         # A programme or mechanism is carried out, never checked against oneself (“对照‘堡垒工程’”).
         if re.search(r"(工程|行动|计划|机制|制度|平台|清单|工作法)$", bare):
-            assert lesson.form == FORM_NAMES["programme"], lesson.prompt
+            # 杜绝“带病工程”: a project the speech fights is a problem, not a programme to carry out.
+            at = lesson.text.find(lesson.phrase.strip("“”"))
+            fought = re.search(
+                r"(防止|杜绝|整治|不能|反对|避免|严禁|消除|纠治|破除)[^，。；]{0,4}$", lesson.text[:at]
+            )
+            assert lesson.form == FORM_NAMES["problem" if fought else "programme"], lesson.prompt
         if re.search(r"(问题|现象|难题)$", bare):
             assert lesson.form == FORM_NAMES["problem"], lesson.prompt
         if re.search(r"(会议|全会|大会|讲话)精神$", bare) or kind_of(lesson.phrase) == "principle":
