@@ -433,6 +433,9 @@ class QuizBuilder:
                     if t != term and self._like(term, t, shape)
                 ]
             pool.sort(key=lambda t: (-self._slot_fit(t, left, right), _digest(term, t)))
+            if not head:
+                # Then terms of the term's field in the common vocabulary (延安精神 for 长征精神).
+                pool += [t for t in self._lexicon([term], term, (len(term), ())) if t not in pool]
             pattern, pos = None, True
             if shape in {"counted", "numbered"}:
                 # 四个意识 ~ 四个全面: the numerals and 个 are the shape; the rest is what is asked.
@@ -502,6 +505,23 @@ class QuizBuilder:
         """Words of the list's shape from elsewhere in the speech: items of its other lists, its quoted terms
         and its words, with the characters the list's items share in the same places (X感, 涉企X, 早X);
         for a list with no such shape, items of other lists built the same way (讲政治 ~ 悟思想)."""
+        lexicon = self._lexicon(items, answer, pattern)
+        return lexicon + [o for o in self._speech_pool(items, answer, pattern) if o not in lexicon]
+
+    def _lexicon(self, items: list[str], answer: str, pattern) -> list[str]:
+        """Terms of the field the list's items belong to (content/data/fields.txt), of the answer's length
+        and shape: the surest wrong options, of the answer's own kind (获得感 → 归属感, 系统性 → 整体性)."""
+        from content.terms import field_terms
+
+        found = [t for t in field_terms(items) if t not in items]
+        fitting = [
+            t
+            for t in dict.fromkeys(found)
+            if len(t) == len(answer) and (not pattern[1] or fits_pattern(t, pattern))
+        ]
+        return sorted(fitting, key=lambda o: _digest(answer, o))
+
+    def _speech_pool(self, items: list[str], answer: str, pattern) -> list[str]:
         others = [
             it
             for lists in self.lists.values()
@@ -595,6 +615,7 @@ class QuizBuilder:
             head = token[-2:]
             here = self._section_text(sentence.section_id)
             pool = [w for w in self._by_head().get((head, len(token)), ()) if w not in here and self._noun(w)]
+            pool = self._lexicon([token], token, (len(token), ())) + pool
             pattern = (len(token), ((len(token) - 2, head[0]), (len(token) - 1, head[1])))
             pool.sort(key=lambda w: _digest(token, w))
             out += self._cloze(sentence, start, pos, pool, 3.0 + 0.5 * (token in self.fixed), set(), pattern)

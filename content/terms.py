@@ -301,3 +301,42 @@ def keywords(
         return weight * (3.0 if word in dictionary else 1.0) * math.log(1 + len(word))
 
     return sorted(counts, key=lambda w: (-score(w), w))[:limit]
+
+
+@functools.cache
+def fields() -> tuple[tuple[str, frozenset[str], str], ...]:
+    """The fields of common 讲话稿 vocabulary (content/data/fields.txt): name, terms, and the ending most
+    of its terms share (化, 精神, 监督…, or "" when they share none)."""
+    from importlib import resources
+
+    out = []
+    text = resources.files("content").joinpath("data", "fields.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, rest = line.partition(":")
+        terms = [t.strip() for t in rest.split("、") if t.strip()]
+        ending = ""
+        for size in (2, 1):
+            tails = Counter(t[-size:] for t in terms if len(t) > size)
+            if tails and tails.most_common(1)[0][1] >= 0.8 * len(terms):
+                ending = tails.most_common(1)[0][0]
+                break
+        out.append((name.strip(), frozenset(terms), ending))
+    return tuple(out)
+
+
+def field_terms(words: list[str]) -> list[str]:
+    """Terms of the fields some words belong to together: a field that names one of them, or, for a list,
+    whose ending they all have (系统性、持续性、针对性 → the 性 field; 学思想、强党性、重实践 → none)."""
+    found: list[str] = []
+    for _, terms, ending in fields():
+        named = any(w in terms for w in words)
+        # By ending only for a list (three or more items): a lone word ending in 精神 or 监督 may be a name
+        # of another kind (全会精神, “码上监督”平台).
+        ending_all = (
+            len(words) >= 3 and ending and all(w.endswith(ending) and len(w) > len(ending) for w in words)
+        )
+        if named or ending_all:
+            found += sorted(terms - set(words))
+    return list(dict.fromkeys(found))

@@ -289,6 +289,16 @@ def test_no_answer_visible_elsewhere(speech):
         assert answer not in shown_titles, answer
 
 
+def test_fields_of_the_common_vocabulary():
+    from content.terms import field_terms, fields
+
+    assert len(fields()) >= 25 and all(len(terms) >= 3 for _, terms, _ in fields())
+    assert {"归属感", "安全感"} <= set(field_terms(["获得感", "幸福感"]))  # named in a field
+    assert "整体性" in field_terms(["系统性", "持续性", "针对性"])  # a list by its ending
+    assert "工匠精神" not in field_terms(["全会精神"])  # a lone word is never matched by ending alone
+    assert field_terms(["学思想", "强党性", "重实践"]) == []
+
+
 def test_no_prompt_gives_an_answer_away(speech):
     prompts = [lesson.prompt for lesson in speech.lessons]
     for q in speech.questions:
