@@ -14,7 +14,8 @@ from content.speech import Section, Sentence, Speech
 
 MIN_CHARS = 80  # under this is not a day's reading, unless the part itself is shorter
 LOW_CHARS = 150  # the target range of a day
-MAX_CHARS = 350
+MAX_CHARS = 350  # the end of the target range
+HARD_MAX_CHARS = 400  # a whole paragraph may run a little over rather than lose its first or last sentence
 AIM_CHARS = 240
 READ_ROLES = frozenset({"body", "procedural"})  # what a lesson quotes
 
@@ -99,7 +100,7 @@ def partition(
 ) -> list[int]:
     """Best split of consecutive sentences into lessons; returns the index where each lesson starts.
 
-    Dynamic programming over cut points. A lesson of several sentences stays within MAX_CHARS; one under
+    Dynamic programming over cut points. A lesson of several sentences stays within HARD_MAX_CHARS; one under
     MIN_CHARS costs more than anything else (so a procedural sentence or a tiny sub-point joins a
     neighbour); one that runs across two sub-points costs a lot; the rest cost their distance from the
     150–350 range and a little their distance from AIM_CHARS, so lessons come out even; `cuts` adds what
@@ -114,11 +115,14 @@ def partition(
         size = 0
         for start in range(end - 1, -1, -1):
             size += lengths[start]
-            if size > MAX_CHARS and end - start > 1:
+            if size > HARD_MAX_CHARS and end - start > 1:
                 break
-            cost = (max(0, LOW_CHARS - size) ** 2 + max(0, size - MAX_CHARS) ** 2) + 0.05 * (
-                size - AIM_CHARS
-            ) ** 2
+            # Under 150 a day is thin and over 350 long: both cost more than cutting inside a paragraph
+            # would by 30 characters, and much less than peeling a paragraph's first or last sentence off.
+            cost = (
+                25 * (max(0, LOW_CHARS - size) ** 2 + max(0, size - MAX_CHARS) ** 2)
+                + 0.05 * (size - AIM_CHARS) ** 2
+            )
             cost += 300_000 * len(set(groups[start:end]) - {groups[start]})
             if size < MIN_CHARS:
                 cost += 1_000_000

@@ -311,7 +311,7 @@ _HEAD_NOUN = re.compile(
 # Words before a term that say it is a problem to fight.
 _PROBLEM_CUE = re.compile(
     r"(防止|整治|反对|克服|杜绝|遏制|纠治|破除|警惕|避免|纠正|根治|满足于|不搞|不能|不要|决不|绝不|不再|"
-    r"严禁|摒弃|告别|消除|打破|破解|治理|整改|防范|力戒|不做)"
+    r"严禁|摒弃|告别|消除|打破|破解|防范|力戒|不做)"
 )
 _ORG = re.compile(r"(会|委|局|部|厅|办|企业|公司|中心|单位|学校|医院|银行|社区|街道|乡镇|村)$")
 _TIMED = re.compile(r"^(日|周|旬|月|季|季度|半年|年|年度|每日|每周|每月|每季)")

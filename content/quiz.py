@@ -424,15 +424,19 @@ class QuizBuilder:
             if head:
                 pool = [t for t in self._quoted_before(head.group(0)) if t != term and len(t) == len(term)]
             elif shape == "counted":
-                pool = [t for t in self.terms if t != term and _COUNTED.fullmatch(t) and len(t) == len(term)]
-                pool += [t for t in NUMBERED_TERMS if _COUNTED.fullmatch(t) and len(t) == len(term)]
+                # Well-known counted terms the speech does not use first: one it uses goes with a verb of its
+                # own (增强“四个意识”、坚定“四个自信”), which would give the answer of 做到“＿＿” away.
+                pool = [t for t in NUMBERED_TERMS if _COUNTED.fullmatch(t) and len(t) == len(term)]
+                pool.sort(key=lambda t: t in self.full)
+                pool += [t for t in self.terms if t != term and _COUNTED.fullmatch(t) and len(t) == len(term)]
             else:
                 pool = [
                     t
                     for t in self._terms_of(shape, field_, len(term))
                     if t != term and self._like(term, t, shape)
                 ]
-            pool.sort(key=lambda t: (-self._slot_fit(t, left, right), _digest(term, t)))
+            if shape != "counted":
+                pool.sort(key=lambda t: (-self._slot_fit(t, left, right), _digest(term, t)))
             if not head:
                 # Then terms of the term's field in the common vocabulary (延安精神 for 长征精神).
                 pool += [t for t in self._lexicon([term], term, (len(term), ())) if t not in pool]
@@ -793,12 +797,16 @@ class QuizBuilder:
         per_section = Counter(c.sentence.section_id for c in chosen)
         share = {s.id: len([x for x in self.body if x.section_id == s.id]) for s in self.speech.sections}
         total = sum(share.values()) or 1
-        for which in ("other", "section"):
+        for which in ("other", "section", "section again"):
             for c in pool:
                 if len(chosen) >= target:
                     break
                 sections = sum(x.kind == "section" for x in chosen)
-                if (c.kind == "section") != (which == "section") or c in chosen:
+                if (c.kind == "section") != which.startswith("section") or c in chosen:
+                    continue
+                # Which-part questions go round the parts: a second on one part only after every part
+                # that has a candidate got its first.
+                if which == "section" and per_part_sections[c.sentence.section_id]:
                     continue
                 if c.kind == "section" and (sections + 1) * 3 > len(chosen) + 1:
                     continue

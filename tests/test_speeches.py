@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from content import build_model, bundled_text, read_text
-from content.lessons import MAX_CHARS, MIN_CHARS, READ_ROLES
+from content.lessons import HARD_MAX_CHARS, MIN_CHARS, READ_ROLES
 from content.prompts import FORM_NAMES, GENERIC, kind_of
 from content.quiz import BLANK, pattern_of
 from content.textfile import NotTextError, decode_text
@@ -156,7 +156,7 @@ def test_lesson_sizes(speech):
         section = speech.section(lesson.section_id)
         readable = sum(len(s.text) for s in section.sentences if s.role in READ_ROLES)
         assert size >= MIN_CHARS or readable < MIN_CHARS * 2, (lesson.day, lesson.text)
-        assert size <= MAX_CHARS or len(lesson.sentences) == 1, lesson.day
+        assert size <= HARD_MAX_CHARS or len(lesson.sentences) == 1, lesson.day
 
 
 def test_no_heading_inside_a_lesson(speech):
