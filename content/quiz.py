@@ -213,6 +213,7 @@ class QuizBuilder:
         self.body = [s for s in speech.all_sentences() if s.role == "body" and len(s.text) >= 10]
         from content.terms import enumerations, title_phrase
 
+        self._weak: set[str] = set()  # list items offered for a slot of another field, at most one a question
         self.lists = {
             (s.section_id, s.index): [items for items in enumerations(s.text, cut) if _parallel(items)]
             for s in self.body
@@ -549,7 +550,9 @@ class QuizBuilder:
                     (kin if same_field else rest).extend(other)
             ok = [o for o in dict.fromkeys(kin + rest) if len(o) == len(answer) and _HAN_ONLY.fullmatch(o)]
             ok = [o for o in ok if self.same_parts(answer, o)]
-            # Items of lists of the same field first (said before or after the same word), then the rest.
+            # Items of lists of the same field first (said before or after the same word), then the rest,
+            # which may be of another field: a question takes at most one of those (see `_weak`).
+            self._weak |= {o for o in ok if o not in kin}
             return sorted(ok, key=lambda o: (o not in kin, _digest(answer, o)))
         others += [t for t in self.terms if _shape(t) == "plain"]
         others += self._words()
@@ -576,9 +579,14 @@ class QuizBuilder:
             return []
         score = 5.0 - _trivia(items)
         pool = self._item_pool(items, items[k], pattern)
-        return self._cloze(
+        found = self._cloze(
             sentence, start, start + len(items[k]), pool, score, {_list_unit(sentence, items)}, pattern
         )
+        return [
+            c
+            for c in found
+            if len(set(c.distractors) & self._weak - set(self._lexicon(items, items[k], pattern))) <= 1
+        ]
 
     def _sequence(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
         """What comes next in a list: show the first items, ask for the following one."""
@@ -598,6 +606,8 @@ class QuizBuilder:
         distractors, quality = self._pick(answer, pool, f"{last}、", "、", question, pattern)
         if len(distractors) < 3 or self._is_theme(answer):
             return []
+        if len(set(distractors) & self._weak - set(self._lexicon(items, answer, pattern))) > 1:
+            return []  # two options of another field: a giveaway
         units = {_unit(sentence), _list_unit(sentence, items)}
         score = 4.5 - _trivia(items) + quality
         return [Candidate("sequence", sentence, question, answer, distractors, score, units, (answer,))]
