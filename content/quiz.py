@@ -801,6 +801,8 @@ class QuizBuilder:
                 continue
             mine = [c for c in pool if _key(c.sentence) in group]
             for c in sorted(mine, key=lambda c: c.kind == "section"):
+                if c.kind == "section" and per_part_sections[c.sentence.section_id]:
+                    continue  # a part's second which-part question waits until every part has one
                 if ok(c):
                     take(c)
                     break
@@ -833,7 +835,10 @@ class QuizBuilder:
             )
 
         while sum(x.kind == "section" for x in chosen) * 3 > len(chosen):
-            extra = sorted((x for x in chosen if x.kind == "section"), key=lambda x: (needed(x), x.score))
+            sections = [x for x in chosen if x.kind == "section"]
+            twice = Counter(x.sentence.section_id for x in sections)
+            # A part's second which-part question goes first, then one no lesson needs, then the weakest.
+            extra = sorted(sections, key=lambda x: (twice[x.sentence.section_id] == 1, needed(x), x.score))
             chosen.remove(extra[0])
         chosen.sort(key=lambda c: (self._position[_key(c.sentence)], c.kind))
         # The right answer's letter is spread evenly over the bank: each question takes the letter used least
