@@ -96,7 +96,10 @@ def cut_costs(sentences: list[Sentence]) -> list[float]:
 
 
 def partition(
-    lengths: list[int], groups: list[int] | None = None, cuts: list[float] | None = None
+    lengths: list[int],
+    groups: list[int] | None = None,
+    cuts: list[float] | None = None,
+    leads_in: frozenset[int] = frozenset(),
 ) -> list[int]:
     """Best split of consecutive sentences into lessons; returns the index where each lesson starts.
 
@@ -104,7 +107,8 @@ def partition(
     MIN_CHARS costs more than anything else (so a procedural sentence or a tiny sub-point joins a
     neighbour); one that runs across two sub-points costs a lot; the rest cost their distance from the
     150–350 range and a little their distance from AIM_CHARS, so lessons come out even; `cuts` adds what
-    it costs to begin a lesson at each sentence (see `cut_costs`).
+    it costs to begin a lesson at each sentence (see `cut_costs`); a group in `leads_in` (a part's words
+    before its first sub-point) joins the next one at a tenth of the price.
     """
     n = len(lengths)
     groups = groups or [0] * n
@@ -123,7 +127,9 @@ def partition(
                 25 * (max(0, LOW_CHARS - size) ** 2 + max(0, size - MAX_CHARS) ** 2)
                 + 0.05 * (size - AIM_CHARS) ** 2
             )
-            cost += 300_000 * len(set(groups[start:end]) - {groups[start]})
+            crossed = len(set(groups[start:end]) - {groups[start]})
+            # A part's few words before its first sub-point (`leads_in`) may open that sub-point's lesson.
+            cost += 30_000 if crossed == 1 and groups[start] in leads_in else 300_000 * crossed
             if size < MIN_CHARS:
                 cost += 1_000_000
             cost += cuts[start] if start else 0.0
@@ -144,11 +150,12 @@ def chunks(speech: Speech) -> list[Chunk]:
         sentences = [s for _, group in groups for s in group]
         marks = [k for k, (_, group) in enumerate(groups) for _ in group]
         owners = [sub for sub, group in groups for _ in group]
-        starts = partition([len(s.text) for s in sentences], marks, cut_costs(sentences))
+        leads_in = frozenset(k for k, (sub, _) in enumerate(groups) if sub is None and section.subsections)
+        starts = partition([len(s.text) for s in sentences], marks, cut_costs(sentences), leads_in)
         shown: set[int] = set()
         for k, start in enumerate(starts):
             end = starts[k + 1] if k + 1 < len(starts) else len(sentences)
-            sub = owners[start]
+            sub = owners[start] or owners[end - 1]
             lead = None
             for owner in (section, sub):
                 if (

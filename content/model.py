@@ -184,6 +184,7 @@ def build_model(text: str) -> ContentModel:
             if x.kind == "numbered" and x.title
         ],
         audience_of(speech.sections[0].text if speech.sections else ""),
+        speech.title,
     )
     # The quiz first, on the plan's excerpts; then the prompts, which steer clear of its answers (a prompt
     # that names a term would give away the cloze on it beside the lesson's quiz button).
@@ -192,6 +193,14 @@ def build_model(text: str) -> ContentModel:
     questions = QuizBuilder(speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text)).build(plan)
     maker.avoid = {q.options[q.answer] for q in questions if q.kind != "section"}
     lessons = build_lessons(speech, maker.prompts)
+    # Where no prompt could steer clear of an answer, the question goes: every lesson needs its prompt.
+    questions = [
+        q
+        for q in questions
+        if q.kind == "section" or not any(q.options[q.answer] in lesson.prompt for lesson in lessons)
+    ]
+    while 3 * sum(q.kind == "section" for q in questions) > len(questions):
+        questions.remove(next(q for q in reversed(questions) if q.kind == "section"))
     index = SearchIndex(speech.all_sentences(), cut)
     return ContentModel(speech, lessons, questions, dictionary, index, tokenizer)
 

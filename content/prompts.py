@@ -79,7 +79,8 @@ FORM_NAMES = {
 
 _PROGRAMME = re.compile(
     r"(工程|行动|计划|机制|制度|体系|平台|模式|清单|工作法|责任制|专项|试点|项目|活动|改革|办法|联动|服务|"
-    r"网格|中心|站|驿站|课堂|书屋|基金|品牌|示范区|一件事|就办|办好|一次办|跑一次)$"
+    r"网格|中心|站|驿站|课堂|书屋|基金|品牌|示范区|一件事|就办|办好|一次办|跑一次|导师|突击队|服务队|讲师团|团|队|"
+    r"议事厅|工作室|体验官)$"
 )
 _PRINCIPLE = re.compile(
     r"(理念|思想|原则|意义|观|宗旨|方针|战略|道路|初心|使命|定位|规律|方向|论|遵循|路线)$"
@@ -112,6 +113,14 @@ class Candidate:
     score: float
 
 
+def _is_problem(phrase: str) -> bool:
+    """A named problem of the common vocabulary (吃拿卡要, 信息孤岛, 一刀切: content/data/fields.txt)."""
+    from content.terms import fields
+
+    problems = next((terms for name, terms, _ in fields() if name == "问题"), frozenset())
+    return phrase in problems or any(len(p) >= 3 and p in phrase for p in problems)
+
+
 @functools.lru_cache(maxsize=4096)
 def kind_of(phrase: str) -> str:
     """The kind of a phrase, which decides the prompt's form."""
@@ -129,6 +138,8 @@ def kind_of(phrase: str) -> str:
         ):
             return "standard"
         return "programme"
+    if _is_problem(bare):
+        return "problem"
     if re.search(r"(会|大|全会|讲话|指示|批示|文件)精神$", core):
         return "principle"  # the spirit of a meeting is to be understood, not seen in people
     if re.search(
@@ -180,8 +191,10 @@ class PromptMaker:
         tag_of: Callable[[str], str | None] = lambda w: None,
         headings: list[str] | None = None,
         audience: str = "cadres",
+        title: str = "",
     ):
         self.headings = headings or []
+        self.title = title
         self.audience = audience
         self.avoid: set[str] = set()  # the quiz's answers: a prompt that names one gives it away
         self.tag_of = tag_of
@@ -265,8 +278,13 @@ class PromptMaker:
             if re.search(rf"[0-9０-９]{re.escape(word)}", excerpt):
                 continue  # the tail of a figure (2024级新生)
             if len(word) >= 3 and word not in GENERIC and self.is_word(word) and self.is_noun(word):
-                if (self.tag_of(word) or "n") not in {"ns", "nr", "nt"}:
-                    add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0)
+                if (self.tag_of(word) or "n") in {"ns", "nr", "nt"} or _VAGUE_END.search(word):
+                    continue  # a name, or a word that ends vaguely (…方向, …工作, …时期)
+                if word in self.title or any(
+                    ch.isdigit() for s in chunk.sentences if word in s.text for ch in s.text
+                ):
+                    continue  # the speech's theme, or a word of a sentence of figures
+                add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0)
         return sorted(found.values(), key=lambda c: -c.score)
 
     def prompts(self, plan: list[Chunk]) -> list[tuple[str, str, str]]:
@@ -313,6 +331,7 @@ _PROBLEM_CUE = re.compile(
     r"(防止|整治|反对|克服|杜绝|遏制|纠治|破除|警惕|避免|纠正|根治|满足于|不搞|不能|不要|决不|绝不|不再|"
     r"严禁|摒弃|告别|消除|打破|破解|防范|力戒|不做)"
 )
+_VAGUE_END = re.compile(r"(方向|工作|时期|汇报|倾斜|情况|方面|行动|过程|部署|任务)$")
 _ORG = re.compile(r"(会|委|局|部|厅|办|企业|公司|中心|单位|学校|医院|银行|社区|街道|乡镇|村)$")
 _TIMED = re.compile(r"^(日|周|旬|月|季|季度|半年|年|年度|每日|每周|每月|每季)")
 
@@ -353,7 +372,7 @@ def _list_kind(items: list[str]) -> str | None:
     if (
         sum(
             bool(
-                re.match(r"^(有|讲|守|重|敢|善|勤|严|忠|干净|担当)", i)
+                re.match(r"^(讲|守|重|敢|善|勤|严|忠|干净|担当)", i)
                 or re.search(r"[于][\u4e00-\u9fff]{2}$", i)
             )
             for i in items
@@ -389,18 +408,15 @@ def audience_of(opening: str) -> str:
 
 
 def _fill(form: str, phrase: str, audience: str = "cadres") -> str:
-    # Quotation marks inside the phrase become single ones, as Chinese typesetting nests them.
-    inner = phrase.replace("“", "‘").replace("”", "’")
+    if "“" in phrase:
+        # A phrase with its own quotation marks (“钉钉子”精神) is printed as it is, not quoted again.
+        form, inner = form.replace("“{p}”", "{p}"), phrase
+    else:
+        inner = phrase
     if audience == "students":
         for old, new in FOR_STUDENTS:
             form = form.replace(old, new)
     return form.format(p=inner)
-
-
-def _title_kind(title: str) -> str:
-    # A title says what to do (做强主导产业): unless it names a kind of its own, it is an action.
-    kind = kind_of(title)
-    return "action" if kind == "principle" else kind
 
 
 def _overlap(phrase: str, titles: str) -> float:

@@ -387,6 +387,9 @@ class QuizBuilder:
             return []
         piece, s, e = _window(text, start, end)
         shown = piece[:s] + piece[e:]
+        changing = _variable(answer, pattern) if pattern else answer
+        if len(changing) >= 3 and any(changing[i : i + 2] in shown for i in range(len(changing) - 1)):
+            return []  # part of the answer stands in the stem (由部门“揭榜”领题 … “＿＿”: 揭榜挂帅)
         distractors, quality = self._pick(answer, pool, text[:start], text[end:], shown, pattern, pos)
         if len(distractors) < 3:
             return []
@@ -447,7 +450,7 @@ class QuizBuilder:
                 pattern = (len(term), tuple((k, ch) for k, ch in enumerate(term) if ch in _NUMERALS + "个"))
                 pos = False
             found = self._cloze(sentence, match.start(1), match.end(1), pool, 6.0, set(), pattern, pos)
-            if not head and shape == "plain" and field_ == "principle":
+            if not head and (shape == "numbered" or (shape == "plain" and field_ == "principle")):
                 # A term of no kind of its own (方向标, 用人) only against terms the speech uses in such a
                 # slot: any other (安全带 in 抓好“＿＿”环节) would be a giveaway.
                 found = [
@@ -705,6 +708,8 @@ class QuizBuilder:
         section = next((s for s in places if s.id == sentence.section_id), None)
         if section is None or len(places) < 3:
             return []
+        if re.match(r"^(?:同志们|同学们|老师们|各位|最后|总之|让我们)", sentence.text):
+            return []  # a quote that opens with 同志们， or 最后， says it is the closing
         snippet = _snippet(sentence.text)
         if snippet is None:
             return []
