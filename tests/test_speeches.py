@@ -296,7 +296,7 @@ def test_fields_of_the_common_vocabulary():
     assert {"归属感", "安全感"} <= set(field_terms(["获得感", "幸福感"]))  # named in a field
     assert "整体性" in field_terms(["系统性", "持续性", "针对性"])  # a list by its ending
     assert "工匠精神" not in field_terms(["全会精神"])  # a lone word is never matched by ending alone
-    assert field_terms(["学思想", "强党性", "重实践"]) == []
+    assert field_terms(["循足迹", "悟思想", "铸忠魂"]) == []
 
 
 def test_no_prompt_gives_an_answer_away(speech):
