@@ -184,7 +184,7 @@ def build_model(text: str) -> ContentModel:
             if x.kind == "numbered" and x.title
         ],
         audience_of(speech.sections[0].text if speech.sections else ""),
-        speech.title,
+        f"{speech.title} {speech.subtitle or ''}",
     )
     # The quiz first, on the plan's excerpts; then the prompts, which steer clear of its answers (a prompt
     # that names a term would give away the cloze on it beside the lesson's quiz button).

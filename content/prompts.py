@@ -171,6 +171,7 @@ def _image(term: str, text: str) -> str:
     clause = re.split(r"[，。；：！？、”]", text[:at])[-1]
     if re.search(r"(不能|不要|不是|防止|避免|当成|当作|而非|决不|绝不)", clause):
         return ""  # said of what not to be: no image to live up to
+    clause = re.sub(r"^(?:作为|成为|当作|当成|是|为|把|将|要|也是|更是|就是)", "", clause)
     if 3 <= len(clause) <= 16 and clause.endswith("的"):
         return f"{clause}“{term}”"
     if re.fullmatch(r"(当好|争当|争做|做好|做|当|成为|甘当|扣好|系好|守好|把稳|筑牢)", clause):
@@ -245,12 +246,19 @@ class PromptMaker:
                 # 从“宽松软”走向“严紧硬”: the change is the point, not one side of it.
                 add(pair.group(0), "action", 6.5)
                 continue
-            if "、" in term:
+            if (
+                term in self.title
+                or re.match(r"[市县区镇乡村省]", after)
+                or before.endswith("”")
+                or after.startswith("“")
+            ):
+                continue  # the theme, a place (“枫林”市), or half of a pair (“八小时内”“八小时外”)
+            head = _HEAD_NOUN.match(after)
+            if "、" in term and not head:
                 kind = _list_kind(term.split("、"))
                 if kind:
                     add(term, kind, 6.0)
                 continue
-            head = _HEAD_NOUN.match(after)
             if head:
                 # “十四五”规划, “熟人社会”难题, “钉钉子”的韧劲: the term with what it names.
                 phrase = f"“{term}”{head.group(0)}"
@@ -261,6 +269,10 @@ class PromptMaker:
                 add(term, "problem", 6.0)
                 continue
             kind = kind_of(term)
+            image = _image(term, excerpt) if kind == "principle" and len(term) <= 4 else ""
+            if image:
+                add(image, "image", 5.5)
+                continue
             if kind != "principle" or len(term) >= 4 or _NUMERAL_START.match(term):
                 add(term, kind, 6.0)
                 continue
@@ -295,7 +307,10 @@ class PromptMaker:
         out = []
         for chunk in plan:
             fresh = [c for c in self.candidates(chunk) if c.phrase not in used_phrases]
-            options = [c for c in fresh if not any(a in c.phrase for a in self.avoid)] or fresh
+            # A phrase that a quiz answer stands in gives it away: take the best other one if it is nearly as
+            # good; if not, the prompt keeps its phrase and the question goes (build_model).
+            clear = [c for c in fresh if not any(a in c.phrase for a in self.avoid)]
+            options = clear if clear and clear[0].score >= fresh[0].score - 1.0 else fresh
             if not options:
                 words = [
                     w
@@ -342,7 +357,7 @@ def _head_kind(head: str, term: str) -> str:
     if head.endswith(("韧劲", "劲头", "干劲", "精神", "作风")):
         return "spirit"
     if head in {"规划", "工程", "行动", "计划", "机制", "制度", "品牌", "平台", "模式", "体系", "课程", "工作法",
-                "工作制度", "服务", "活动", "创建", "试点", "改革", "清单", "队伍", "人员"}:  # fmt: skip
+                "工作制度", "服务", "活动", "创建", "试点", "改革", "清单", "队伍", "人员", "环节"}:  # fmt: skip
         return "programme"
     if head in {"要求", "标准"}:
         return "standard"

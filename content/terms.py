@@ -246,6 +246,13 @@ def enumerations(clause_text: str, cut) -> list[list[str]]:
         target = Counter(len(p) for p in middle).most_common(1)[0][0]
         first = _trim(parts[0], target, cut, from_end=True)
         last = _trim(parts[-1], target, cut, from_end=False)
+        end = middle[0][-1]
+        if len({len(p) for p in middle}) == 1 and all(p[-1] == end for p in middle):
+            # Items of one ending (长期性、基础性、战略性工作): the outer ones end where the ending does.
+            if len(last) > target and last[target - 1] == end:
+                last = last[:target]
+            if len(first) > target and first[-1] == end:
+                first = first[-target:]
         items = [first, *middle, last]
         if all(it and 2 <= len(it) <= 12 and _HAN.search(it) for it in items):
             found.append(items)
