@@ -31,7 +31,7 @@ FORMS: dict[str, tuple[str, ...]] = {
     "principle": (
         "怎样理解“{p}”？它对你的工作提出了什么要求？",
         "讲话为什么强调“{p}”？结合实际谈谈你的认识。",
-        "你是怎样理解“{p}”的？在工作中应当怎样体现？",
+        "你是怎样理解“{p}”的？对你的工作有什么启发？",
     ),
     "problem": (
         "“{p}”的根源在哪里？你所在单位可以怎样破解？",
@@ -217,8 +217,10 @@ class PromptMaker:
 
         def add(phrase: str, kind: str, score: float) -> None:
             bare = phrase.replace("“", "").replace("”", "")
-            if _fragment(phrase) or phrase in found or bare in GENERIC:
+            if _fragment(phrase) or phrase in found or bare in GENERIC or _ORG_NAME.fullmatch(bare):
                 return
+            if bare in COMMON_FORMULAS:
+                score -= 2.0  # 两个确立, 四个意识: said in every speech, rarely a passage's own point
             # A heading is a title, never a prompt's phrase.
             if any(bare in h for h in self.headings):
                 return
@@ -228,6 +230,10 @@ class PromptMaker:
             score += 2.0 * (bare in main.replace("“", "").replace("”", "")) + 2.0 * _overlap(phrase, titles)
             found[phrase] = Candidate(phrase, kind, score)
 
+        # 从“宽松软”走向“严紧硬”: the change is the point, not one side of it; 以“表态”代替“表率”: a fault.
+        pairs = list(_PAIR.finditer(excerpt))
+        for p in pairs:
+            add(p.group(0), "problem" if p.group(0).startswith("以") else "action", 6.5)
         for match in re.finditer(r"“([^“”]{2,16})”", excerpt):
             term = match.group(1)
             if term not in self.quoted or term.endswith(("。", "！", "？")):
@@ -239,13 +245,8 @@ class PromptMaker:
             before, after = excerpt[: match.start()], excerpt[match.end() :]
             if re.search(r"(简称|以下称)$", before):
                 continue  # an abbreviation the speech defines
-            pair = _PAIR.match(excerpt, max(0, match.start() - 2)) or _PAIR.match(
-                excerpt, max(0, match.start() - 1)
-            )
-            if pair and pair.start() <= match.start() < pair.end():
-                # 从“宽松软”走向“严紧硬”: the change is the point, not one side of it.
-                add(pair.group(0), "action", 6.5)
-                continue
+            if any(p.start() <= match.start() < p.end() for p in pairs):
+                continue  # one side of a change or a substitution: the pair is the phrase
             if (
                 term in self.title
                 or re.match(r"[市县区镇乡村省]", after)
@@ -335,7 +336,9 @@ class PromptMaker:
 
 
 # 从“A”走向“B”, 由“A”转入“B”: a change named by its two ends.
-_PAIR = re.compile(r"[从由]“[^“”]{1,10}”(?:转向|转入|转为|变成|变为|走向|迈向|转变为|到|向)“[^“”]{1,10}”")
+_PAIR = re.compile(
+    r"(?:[从由]“[^“”]{1,10}”(?:转向|转入|转为|变成|变为|走向|迈向|转变为|到|向)|以“[^“”]{1,10}”(?:代替|代))“[^“”]{1,10}”"
+)
 # What a quoted term may name when a head follows it.
 _HEAD_NOUN = re.compile(
     r"^(?:的(?:韧劲|劲头|干劲|精神|作风)|规划|人员|工程|行动|计划|机制|制度|现象|问题|难题|精神|作风|品牌|平台|"
@@ -346,6 +349,8 @@ _PROBLEM_CUE = re.compile(
     r"(防止|整治|反对|克服|杜绝|遏制|纠治|破除|警惕|避免|纠正|根治|满足于|不搞|不能|不要|决不|绝不|不再|"
     r"严禁|摒弃|告别|消除|打破|破解|防范|力戒|不做)"
 )
+_ORG_NAME = re.compile(r"[\u4e00-\u9fff]{0,3}(?:委|政府|人大|政协|部门|纪委|监委)")
+COMMON_FORMULAS = frozenset("两个确立 两个维护 四个意识 四个自信 四个全面 两个务必 三个务必".split())
 _VAGUE_END = re.compile(r"(方向|工作|时期|汇报|倾斜|情况|方面|行动|过程|部署|任务)$")
 _ORG = re.compile(r"(会|委|局|部|厅|办|企业|公司|中心|单位|学校|医院|银行|社区|街道|乡镇|村)$")
 _TIMED = re.compile(r"^(日|周|旬|月|季|季度|半年|年|年度|每日|每周|每月|每季)")
@@ -360,7 +365,8 @@ def _head_kind(head: str, term: str) -> str:
                 "工作制度", "服务", "活动", "创建", "试点", "改革", "清单", "队伍", "人员", "环节"}:  # fmt: skip
         return "programme"
     if head in {"要求", "标准"}:
-        return "standard"
+        # “讲政治、重公道…”要求 is a standard to check oneself against; “云溪香米”标准 is a product's.
+        return "standard" if "、" in term else "principle"
     return "principle"
 
 

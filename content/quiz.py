@@ -783,6 +783,11 @@ class QuizBuilder:
             for term in c.answer_terms:
                 if any(term in text for text in shown_text) or term in titles_shown:
                     return False
+                # Half of a longer answer in a title shown as an option (腐败 of 微腐败) gives it away too.
+                halves = {term[i : i + 2] for i in range(len(term) - 1)} - self.generic
+                if len(term) >= 3 and any(h in titles_shown for h in halves):
+                    if c.kind != "section":
+                        return False
             for other in chosen:
                 if any(term in mine for term in other.answer_terms):
                     return False
