@@ -316,7 +316,12 @@ class PromptMaker:
                 words = [
                     w
                     for w in self.keywords(chunk.text)
-                    if len(w) >= 2 and w not in GENERIC and w not in used_phrases
+                    if len(w) >= 2
+                    and w not in GENERIC
+                    and w not in used_phrases
+                    and w not in self.title
+                    and not _ORG_NAME.fullmatch(w)
+                    and (self.tag_of(w) or "n")[:2] not in {"ns", "nr", "nt"}
                 ]
                 options = [Candidate(words[0], kind_of(words[0]), 0.0)] if words else []
             if not options:

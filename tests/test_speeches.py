@@ -206,6 +206,14 @@ def test_prompt_phrases_are_terms_not_fragments(speech):
         assert bare not in GENERIC and len(bare) >= 2, phrase
         assert not re.search(r"[。！？；]$", phrase)
         assert not re.fullmatch(r"[\u4e00-\u9fff]{1,2}[得的了着地]", bare), phrase  # 讲得, 好的
+        assert not re.fullmatch(r"[\u4e00-\u9fff]{0,3}(委|政府|人大|政协)", bare), phrase  # 县委, 区政府
+        assert bare not in speech.title, phrase  # the speech's theme
+        # Never one side of a change or a substitution (由“地上”转入“地下”, 以“表态”代替“表率”).
+        if "“" not in phrase[1:-1]:
+            for pair in re.finditer(
+                r"(?:[从由]“[^“”]+”(?:转向|转入|走向|变成|到)|以“[^“”]+”代替)“[^“”]+”", lesson.text
+            ):
+                assert f"“{bare}”" not in pair.group(0), (phrase, pair.group(0))
         if "“" not in phrase and "、" not in phrase and phrase in lesson.text:
             # A phrase of the excerpt starts and ends on the speech's own word boundaries.
             for sentence in lesson.sentences:
