@@ -303,9 +303,6 @@ class QuizBuilder:
             return False
         return True
 
-    def _visible(self, answer: str, shown: str) -> bool:
-        return answer in shown
-
     # -- distractors ---------------------------------------------------------------------------------
     def _pick(
         self, answer: str, pool: list[str], left: str, right: str, shown: str, pattern=None, pos: bool = True
