@@ -162,17 +162,28 @@ def kind_of(phrase: str) -> str:
     return "principle"
 
 
-def _image(term: str, text: str) -> str:
+def _image(term: str, text: str, known_noun: bool = True) -> str:
     """A short quoted image named with what it stands for: 把稳用权的“方向盘”, “三农”是应对风险挑战的“压舱石”,
     当好“领头雁”; "" when the clause before it does not say."""
     at = text.find(f"“{term}”")
     if at < 0:
         return ""
+    # What it is said of, when the sentence names it: “三农”是应对风险挑战的“压舱石”, 乡镇党委书记要当好“一线总指挥”.
+    said = re.search(
+        rf"((?:“[^“”]{{1,8}}”|[\u4e00-\u9fff]{{2,8}})(?:是|就是|要当好|要争当|要成为|成为)[^，。；！？“”]{{0,12}})“{re.escape(term)}”",
+        text,
+    )
+    if said and len(said.group(1)) <= 20 and not re.search(r"(不能|不要|不是|防止|避免)", said.group(1)):
+        return f"{said.group(1)}“{term}”"
     clause = re.split(r"[，。；：！？、”]", text[:at])[-1]
     if re.search(r"(不能|不要|不是|防止|避免|当成|当作|而非|决不|绝不)", clause):
         return ""  # said of what not to be: no image to live up to
-    clause = re.sub(r"^(?:作为|成为|当作|当成|是|为|把|将|要|也是|更是|就是)", "", clause)
-    if 3 <= len(clause) <= 16 and clause.endswith("的"):
+    if not known_noun:
+        return ""  # a word the dictionary does not know as a noun (急难愁盼) is a term, not an image
+    clause = re.sub(
+        r"^(?:真正|切实|努力|奋力|着力|作为|成为|当作|当成|是|为|把|将|要|也是|更是|就是)+", "", clause
+    )
+    if 3 <= len(clause) <= 10 and clause.endswith("的"):
         return f"{clause}“{term}”"
     if re.fullmatch(r"(当好|争当|争做|做好|做|当|成为|甘当|扣好|系好|守好|把稳|筑牢)", clause):
         return f"{clause}“{term}”"
@@ -270,7 +281,12 @@ class PromptMaker:
                 add(term, "problem", 6.0)
                 continue
             kind = kind_of(term)
-            image = _image(term, excerpt) if kind == "principle" and len(term) <= 4 else ""
+            known = (self.tag_of(term) or "")[:1] == "n"
+            image = (
+                _image(term, excerpt, known)
+                if kind == "principle" and len(term) <= 4 and not _NUMERAL_START.match(term)
+                else ""
+            )
             if image:
                 add(image, "image", 5.5)
                 continue
@@ -278,7 +294,7 @@ class PromptMaker:
                 add(term, kind, 6.0)
                 continue
             # A short plain term (方向盘, 压舱石) is an image: named with what it stands for, or not at all.
-            image = _image(term, excerpt)
+            image = _image(term, excerpt, known)
             if image:
                 add(image, "image", 5.0)
         for sentence in chunk.sentences:
