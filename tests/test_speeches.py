@@ -372,18 +372,20 @@ def test_distractors_match_part_of_speech(speech):
             out |= {"n", flag[:1]}
         return out
 
-    from content.terms import field_terms
+    from content.terms import fields
+
+    def fields_of(word: str) -> set[str]:
+        return {name for name, terms, _ in fields() if word in terms}
 
     mismatched = total = 0
     for q in speech.questions:
         answer = _answer(q)
         if q.kind == "section" or re.match(r"^[一二两三四五六七八九十]", answer):
             continue  # counted and numbered terms (四个意识, 一岗双责) go by their shape
-        kin = set(field_terms([answer]))
         for i, option in enumerate(q.options):
-            if (
-                i != q.answer and option not in kin
-            ):  # one field of the lexicon is one kind (形式主义 ~ 吃拿卡要)
+            others = set().union(*(fields_of(o) for o in q.options if o != option))
+            # Options that the lexicon puts in one field are of one kind (形式主义 ~ 吃拿卡要), whatever their tags.
+            if i != q.answer and not fields_of(option) & others:
                 total += 1
                 a, b = classes(answer), classes(option)
                 mismatched += "any" not in a | b and not a & b
