@@ -162,6 +162,12 @@ def kind_of(phrase: str) -> str:
     return "principle"
 
 
+# “三农”是应对风险挑战的“压舱石”, 乡镇党委书记要当好“一线总指挥”: what an image is said of, and the image.
+_SAID = re.compile(
+    r"((?:“[^“”]{1,8}”|[\u4e00-\u9fff]{2,8})(?:是|就是|要当好|要争当|要成为|成为)[^，。；！？“”]{0,12})“([^“”]{1,6})”"
+)
+
+
 def _image(term: str, text: str, known_noun: bool = True) -> str:
     """A short quoted image named with what it stands for: 把稳用权的“方向盘”, “三农”是应对风险挑战的“压舱石”,
     当好“领头雁”; "" when the clause before it does not say."""
@@ -169,10 +175,7 @@ def _image(term: str, text: str, known_noun: bool = True) -> str:
     if at < 0:
         return ""
     # What it is said of, when the sentence names it: “三农”是应对风险挑战的“压舱石”, 乡镇党委书记要当好“一线总指挥”.
-    said = re.search(
-        rf"((?:“[^“”]{{1,8}}”|[\u4e00-\u9fff]{{2,8}})(?:是|就是|要当好|要争当|要成为|成为)[^，。；！？“”]{{0,12}})“{re.escape(term)}”",
-        text,
-    )
+    said = next((m for m in _SAID.finditer(text) if m.group(2) == term), None)
     if said and len(said.group(1)) <= 20 and not re.search(r"(不能|不要|不是|防止|避免)", said.group(1)):
         return f"{said.group(1)}“{term}”"
     clause = re.split(r"[，。；：！？、”]", text[:at])[-1]

@@ -333,7 +333,13 @@ def fields() -> tuple[tuple[str, frozenset[str], str], ...]:
     return tuple(out)
 
 
-def field_terms(words: list[str]) -> list[str]:
+def field_terms(words: list[str] | tuple[str, ...]) -> list[str]:
+    """Terms of the fields some words belong to together (see `_field_terms`)."""
+    return list(_field_terms(tuple(words)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_terms(words: tuple[str, ...]) -> tuple[str, ...]:
     """Terms of the fields some words belong to together: a field that names one of them, or, for a list,
     whose ending they all have (系统性、持续性、针对性 → the 性 field; 学思想、强党性、重实践 → none)."""
     found: list[str] = []
@@ -346,4 +352,4 @@ def field_terms(words: list[str]) -> list[str]:
         )
         if named or ending_all:
             found += sorted(terms - set(words))
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
