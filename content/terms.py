@@ -344,7 +344,9 @@ def _field_terms(words: tuple[str, ...]) -> tuple[str, ...]:
     whose ending they all have (系统性、持续性、针对性 → the 性 field; 学思想、强党性、重实践 → none)."""
     found: list[str] = []
     for _, terms, ending in fields():
-        named = any(w in terms for w in words)
+        # A list's field names two of its items, not just one (银行 is a financial business, but in
+        # 交通、医院、学校、银行 it is a facility).
+        named = sum(w in terms for w in words) >= min(2, len(words))
         # By ending only for a list (three or more items): a lone word ending in 精神 or 监督 may be a name
         # of another kind (全会精神, “码上监督”平台).
         ending_all = (

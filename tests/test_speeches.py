@@ -301,7 +301,10 @@ def test_fields_of_the_common_vocabulary():
     from content.terms import field_terms, fields
 
     assert len(fields()) >= 25 and all(len(terms) >= 3 for _, terms, _ in fields())
-    assert {"归属感", "安全感"} <= set(field_terms(["获得感", "幸福感"]))  # named in a field
+    assert {"归属感", "安全感"} <= set(field_terms(["获得感", "幸福感"]))  # a field that names two of them
+    assert "期货" not in field_terms(
+        ["交通", "医院", "学校", "银行"]
+    )  # one item alone does not make the field
     assert "整体性" in field_terms(["系统性", "持续性", "针对性"])  # a list by its ending
     assert "工匠精神" not in field_terms(["全会精神"])  # a lone word is never matched by ending alone
     assert field_terms(["循足迹", "悟思想", "铸忠魂"]) == []
