@@ -176,9 +176,10 @@ def place_of(section: Section, sub: Section | None) -> str:
     return section.name if sub is None else f"{section.name} · {sub.name}"
 
 
-def build_lessons(speech: Speech, prompt_for) -> list[Lesson]:
-    """The lesson plan; `prompt_for(chunks)` returns (phrase, form, prompt) for each chunk."""
-    plan = chunks(speech)
+def build_lessons(speech: Speech, prompt_for, plan: list[Chunk] | None = None) -> list[Lesson]:
+    """The lesson plan (of `plan`, the speech's `chunks`, if already made); `prompt_for(chunks)` returns
+    (phrase, form, prompt) for each chunk."""
+    plan = plan if plan is not None else chunks(speech)
     prompts = prompt_for(plan)
     return [
         Lesson(

@@ -411,7 +411,7 @@ class QuizBuilder:
     def _quoted(self, sentence: Sentence) -> list[Candidate]:
         """Blank a quoted 提法; distractors are quoted terms of its own kind.
 
-        A term that names something by the word after it (“堡垒工程”…, “X”工程, “X”品牌) is asked only
+        A term that names something by the word after it (“头雁”工程, “清廉”品牌) is asked only
         against terms the speech also puts before that word; a counted term (四个意识) against counted
         terms; any other against terms of its build that the speech uses in a slot like this one.
         """
