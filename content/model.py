@@ -190,7 +190,9 @@ def build_model(text: str) -> ContentModel:
     # that names a term would give away the cloze on it beside the lesson's quiz button).
     plan = chunks(speech)
     days = {(s.section_id, s.index): day for day, chunk in enumerate(plan, start=1) for s in chunk.sentences}
-    questions = QuizBuilder(speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text)).build(plan)
+    questions = QuizBuilder(
+        speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text), terms_mod.head_words(text)
+    ).build(plan)
     maker.avoid = {q.options[q.answer] for q in questions if q.kind != "section"}
     lessons = build_lessons(speech, maker.prompts, plan)
     # Where no prompt could steer clear of an answer, the question goes: every lesson needs its prompt.

@@ -56,6 +56,13 @@ _COUNTED = re.compile(r"[一二两三四五六七八九十]个.+")  # 四个意�
 _NUMBERED = re.compile(r"[一二两三四五六七八九十].+")  # 三会一课, 一人一策
 _REQUIRE = re.compile(r"(要|必须|坚持|着力|务必|确保|推动|切实|严格|牢固树立|深入实施)")
 # Coarse part-of-speech classes of jieba's tags; idioms and unknown words fit any slot of their length.
+_MODIFIER_TAGS = frozenset({"n", "nz"})
+# Words jieba tags as nouns that modify as adverbs (全面建设) or make formulas (会议精神, 主义精神).
+_NOT_MODIFIERS = frozenset(
+    "会议 指示 全会 讲话 文件 批示 报告 主义 全面 整体 全局 全力 大力 全部 各项 一切 部分 体系 "
+    "大量 少量 多数 少数 各类 有关 相关 工作 方面".split()
+)
+_RUN_TAGS = frozenset({"n", "nz", "ng"})
 _NOUNISH = frozenset("n nr ns nt nz nw ng vn an j".split())
 _VERBISH = frozenset("v vd vg vi vn".split())
 _ADJISH = frozenset("a ad ag an".split())
@@ -195,6 +202,7 @@ class QuizBuilder:
         tags: dict[str, str] | None = None,
         days: dict[tuple[str, int], int] | None = None,
         near: tuple[tuple[str, str], ...] = (),
+        heads: dict[tuple[str, int], list[tuple[str, str]]] | None = None,
     ):
         self.speech = speech
         self.cut = cut
@@ -202,6 +210,7 @@ class QuizBuilder:
         self.tags = tags or {}
         self.days = days or {}
         # Common words one character longer than a piece of the speech (责任感), by that last character.
+        self.heads = heads or {}
         self.near: dict[str, list[str]] = {}
         for word, tag in near:
             self.near.setdefault(word[-1], []).append(word)
@@ -550,7 +559,12 @@ class QuizBuilder:
                         continue
                     if klass and _prefix_class(other) != klass:
                         continue  # 月调度、＿＿、年考核 wants another time, nothing else
-                    same_field = bool(frame & self._frames_of(other)) or bool(klass)
+                    same_field = (
+                        bool(frame & self._frames_of(other))
+                        or bool(klass)
+                        # requirements of one build (循足迹、悟思想 and 学思想、强党性) are of one field
+                        or (self._verb_led(items) and self._verb_led(other))
+                    )
                     (kin if same_field else rest).extend(other)
             ok = [o for o in dict.fromkeys(kin + rest) if len(o) == len(answer) and _HAN_ONLY.fullmatch(o)]
             ok = [o for o in ok if self.same_parts(answer, o)]
@@ -574,6 +588,20 @@ class QuizBuilder:
             key=lambda o: _digest(answer, o),
         )
 
+    def _verb_led(self, items: list[str]) -> bool:
+        """Whether the items are verbs with their objects: 讲政治, 铸忠魂 (a character and a word), 优化结构
+        (a verb and a noun). jieba's tags of lone characters and of such objects are guesses, so the
+        object decides and one item in a list may be unknown (建新功)."""
+
+        def led(item: str) -> bool:
+            if len(item) == 3:
+                return self.tags.get(item[1:], "")[:1] in {"n", "v"} and item[0] not in _NUMERALS + "不"
+            if len(item) == 4:
+                return self.tags.get(item[:2], "").startswith("v") and self.tags.get(item[2:]) in {"n", "vn"}
+            return False
+
+        return len({len(i) for i in items}) == 1 and sum(map(led, items)) >= len(items) - 1
+
     def _enumeration(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
         """Blank one item of a list; distractors are words of the same shape from other lists."""
         pattern = pattern_of(items)
@@ -583,8 +611,10 @@ class QuizBuilder:
             return []
         score = 5.0 - _trivia(items)
         pool = self._item_pool(items, items[k], pattern)
+        # jieba's tags of a verb and its object (重实践, 循足迹) are guesses: the build is checked already.
+        pos = not self._verb_led(items)
         found = self._cloze(
-            sentence, start, start + len(items[k]), pool, score, {_list_unit(sentence, items)}, pattern
+            sentence, start, start + len(items[k]), pool, score, {_list_unit(sentence, items)}, pattern, pos
         )
         return [
             c
@@ -617,27 +647,96 @@ class QuizBuilder:
         return [Candidate("sequence", sentence, question, answer, distractors, score, units, (answer,))]
 
     def _key_phrases(self, sentence: Sentence) -> list[Candidate]:
-        """Blank a key noun of four or more characters; distractors share its head (考核机制 for 工作机制).
+        """Blank a key noun phrase of four or more characters; distractors share its head (考核机制 for
+        工作机制, 思想建设 for 政治建设).
 
-        They come from the speech's own words in other parts: a word of the same part could be a
-        near-synonym of the answer there; one that shares any other character with it is not used either.
+        The phrase is a word of the dictionary or two nouns in a row (政治 + 建设). Distractors come from
+        the answer's field in the lexicon, from the speech's own phrases of that head in other parts (one
+        in the same part could be a near-synonym there), and from common nouns of that head whose modifier
+        the speech uses; one that shares any character of the modifier with the answer is not used.
         """
         out = []
         text = sentence.text
-        tokens = self.cut(text)
-        pos = 0
-        for token in tokens:
-            start, pos = pos, pos + len(token)
-            if len(token) < 4 or not self._keyable(token, text) or _PERSON_HEAD.search(token):
+        here = self._section_text(sentence.section_id)
+        for start, end, phrase, compound in self._noun_phrases(text):
+            if not self._keyable(phrase, text, compound) or _PERSON_HEAD.search(phrase):
                 continue  # 组工干部 against 党员干部: kinds of people are near-synonyms in a slot
-            head = token[-2:]
-            here = self._section_text(sentence.section_id)
-            pool = [w for w in self._by_head().get((head, len(token)), ()) if w not in here and self._noun(w)]
-            pool = self._lexicon([token], token, (len(token), ())) + pool
-            pattern = (len(token), ((len(token) - 2, head[0]), (len(token) - 1, head[1])))
-            pool.sort(key=lambda w: _digest(token, w))
-            out += self._cloze(sentence, start, pos, pool, 3.0 + 0.5 * (token in self.fixed), set(), pattern)
+            head = phrase[-2:]
+            lexicon = self._lexicon([phrase], phrase, (len(phrase), ()))
+            own = [
+                w
+                for w in self._by_head().get((head, len(phrase)), ())
+                if w not in here
+                and self._noun(w)
+                and self.tags.get(w[:2]) in _MODIFIER_TAGS
+                and w[:2] not in _NOT_MODIFIERS
+            ]
+            common = [w for w, _ in self.heads.get((head, len(phrase)), ()) if w not in here]
+            own.sort(key=lambda w: _digest(phrase, w))
+            # Common words whose modifier the speech says most first: of its own matters (消防设施 in a
+            # speech on safety), not of a field it touches once (数据结构).
+            common.sort(key=lambda w: (-self.full.count(w[:2]), _digest(phrase, w)))
+            pool = [w for w in dict.fromkeys(lexicon + own + common) if w[:2] not in _NOT_MODIFIERS]
+            pattern = (len(phrase), ((len(phrase) - 2, head[0]), (len(phrase) - 1, head[1])))
+            score = 3.0 + 0.5 * (phrase in self.fixed) + 0.5 * bool(lexicon)
+            out += self._cloze(sentence, start, end, pool, score, set(), pattern)
         return out
+
+    def _noun_phrases(self, text: str) -> list[tuple[int, int, str, bool]]:
+        """(start, end, phrase, compound) of the sentence's noun phrases worth a blank: a noun of four or
+        more characters, or two nouns of two characters in a row (政治建设, 干部作风).
+
+        The phrase is the whole run of nouns (not 生活准则 of 政治生活准则, nor 党员队伍 of 党员队伍素质),
+        outside quotes (a quoted term is asked as such), and its modifier is a noun: 优化结构 or 合理配置
+        is a requirement, asked as a list item if at all, and a noun of its head would not fit its slot.
+        """
+        spans = []
+        pos = 0
+        for token in self.cut(text):
+            spans.append((pos, pos + len(token), token))
+            pos += len(token)
+        out = []
+        for i, (start, end, token) in enumerate(spans):
+            for j, compound in ((i, False), (i + 1, True)):
+                if j >= len(spans):
+                    continue
+                stop = spans[j][1]
+                phrase = text[start:stop]
+                if compound and not (len(token) == 2 and len(spans[j][2]) == 2):
+                    continue
+                if len(phrase) < 4 or not _HAN_ONLY.fullmatch(phrase):
+                    continue
+                if not self._noun_like(phrase, compound):
+                    continue
+                before = spans[i - 1][2] if i else ""
+                after = spans[j + 1][2] if j + 1 < len(spans) else ""
+                if self.tags.get(before) in _RUN_TAGS or self.tags.get(after) in _RUN_TAGS:
+                    continue  # a piece of a run of nouns: 人才 + 发展环境, 基本知识 + 体系
+                if compound and (self.is_word(before + token) or self.is_word(spans[j][2] + after)):
+                    continue  # a piece of a longer phrase: 生活准则 of 政治生活 + 准则
+                if (start and text[start - 1] == "“") or (stop < len(text) and text[stop] == "”"):
+                    continue
+                if (start and text[start - 1] == "、") or (stop < len(text) and text[stop] == "、"):
+                    continue  # an item of a list, asked as one if at all (商场市场、宾馆饭店)
+                out.append((start, stop, phrase, compound))
+        return out
+
+    def _noun_like(self, phrase: str, compound: bool = False) -> bool:
+        """A noun phrase of a noun modifier and a noun head (政治建设, 基础设施), or a term of the lexicon."""
+        modifier, head = phrase[:2], phrase[-2:]
+        if phrase in self.terms or (len(phrase) == 4 and self._lexicon([phrase], phrase, (4, ()))):
+            return True
+        if modifier in _NOT_MODIFIERS:
+            return False  # 全面建设, 会议精神, 工作机制: a formula, not a phrase to recall
+        if compound:
+            # A verbal head makes a noun phrase only as a known term (政治建设); 原则 + 调查 is none.
+            head_tag = self.tags.get(head)
+            return self.tags.get(modifier) in _MODIFIER_TAGS and (
+                head_tag == "n" or (head_tag == "vn" and self.is_word(phrase))
+            )
+        if len(phrase) == 4:
+            return self.tags.get(modifier) in _MODIFIER_TAGS and self._noun(phrase)
+        return self._noun(phrase)
 
     def _section_text(self, section_id: str) -> str:
         return next((s.text for s in self.speech.sections if s.id == section_id), "")
@@ -646,9 +745,11 @@ class QuizBuilder:
         tag = self.tags.get(word)
         return (tag in {"n", "nz", "vn", "nt"} if tag else word in self.fixed) and word not in self.generic
 
-    def _keyable(self, token: str, text: str) -> bool:
+    def _keyable(self, token: str, text: str, compound: bool = False) -> bool:
         """A word worth a blank: a noun or term of the speech's own, once in the sentence, not generic."""
-        if not (2 <= len(token) <= 8 and _HAN_ONLY.fullmatch(token) and self._noun(token)):
+        if not (2 <= len(token) <= 8 and _HAN_ONLY.fullmatch(token)):
+            return False
+        if not (compound or self._noun(token)) or token in self.generic:
             return False
         if text.count(token) != 1 or "习近平" in token or "的" in token or token in self.title_words:
             return False

@@ -117,7 +117,7 @@ def make_tokenizer(words: Iterable[str], text: str | None = None):
 
 def speech_dictionary(text: str) -> tuple[dict[str, int], int]:
     """A fresh copy of `_speech_dictionary(text)` (a tokenizer adds words to its own)."""
-    freq, total, _, _ = _speech_dictionary(text)
+    freq, total, *_ = _speech_dictionary(text)
     return dict(freq), total
 
 
@@ -134,12 +134,28 @@ def near_words(text: str) -> tuple[tuple[str, str], ...]:
     return _speech_dictionary(text)[3]
 
 
+_HEAD_TAGS = frozenset({"n", "nz", "vn", "l"})
+_MODIFIER_TAGS = frozenset({"n", "vn", "nz"})
+_HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def head_words(text: str) -> dict[tuple[str, int], list[tuple[str, str]]]:
+    """Common nouns not in the text that end in a two-character word of it, by (that ending, length):
+    the most common first, with their tags."""
+    out: dict[tuple[str, int], list[tuple[str, str, int]]] = {}
+    for word, tag, count in _speech_dictionary(text)[4]:
+        out.setdefault((word[-2:], len(word)), []).append((word, tag, count))
+    return {k: [(w, t) for w, t, _ in sorted(v, key=lambda e: (-e[2], e[0]))] for k, v in out.items()}
+
+
 # A line of jieba's dict.txt: word, count and an optional part-of-speech tag.
 _DICT_ENTRY = re.compile(r"^(\S+) (\d+)(?: (\S+))?", re.MULTILINE)
 
 
 @functools.lru_cache(maxsize=4)
-def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...]]:
+def _speech_dictionary(
+    text: str,
+) -> tuple[dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...], tuple[tuple[str, str, int], ...]]:
     """jieba's main dictionary cut down to the words that occur in ``text``, and the dictionary's total count.
 
     Read from jieba's dict.txt line by line, as jieba's own loader reads it, keeping a word only if it
@@ -153,7 +169,9 @@ def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], 
 
     Also kept: the part-of-speech tags of the kept words (`speech_tags`), and common words not in the text
     that are one of its words with one character after it (责任感 in a speech with 责任 and 获得感,
-    `near_words`): quiz distractors of a list's own shape.
+    `near_words`): quiz distractors of a list's own shape; and common nouns not in the text that end in a
+    two-character word of it (思想建设, 作风建设 in a speech with 政治建设, `head_words`): distractors of a key
+    phrase's own head.
     """
     import jieba
 
@@ -165,6 +183,8 @@ def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], 
     # Words that may extend one of the speech's (see _extensions), sorted out once those are known.
     around: list[tuple[str, int]] = []
     near: list[tuple[str, str]] = []
+    heads: list[tuple[str, str, int]] = []
+    two: dict[str, str] = {}  # tags of all two-character words, to judge the modifier of a head word
     for entry in _DICT_ENTRY.finditer((Path(jieba.__file__).parent / "dict.txt").read_text("utf-8")):
         word, count = entry[1], int(entry[2])
         total += count
@@ -182,11 +202,23 @@ def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], 
                 and word[:-1] in pieces
             ):
                 near.append((word, entry[3]))
+            if 4 <= len(word) <= 6 and entry[3] in _HEAD_TAGS and word[-2:] in pieces:
+                heads.append((word, entry[3], count))
+        if len(word) == 2 and entry[3]:
+            two[word] = entry[3]
     freq.update(_extensions(around, {w for w, count in freq.items() if count and len(w) >= 2}))
     for word in list(freq):
         for end in range(1, len(word)):
             freq.setdefault(word[:end], 0)
-    return freq, total, tags, tuple(near)
+    # A head word whose modifier is a noun (理论修养, 基础设施), not an adjective or a verb: 优良传统 beside
+    # 光荣传统 would be a near-synonym, 改变传统 no noun phrase at all. And a noun the speech itself uses
+    # (思想作风 in a speech on 思想建党): 衙门作风 or 轴突导向 would be absurd in its slot.
+    heads = [
+        (w, t, c)
+        for w, t, c in heads
+        if len(w) == 4 and w[:2] in pieces and two.get(w[:2]) in _MODIFIER_TAGS and _HAN_ONLY.fullmatch(w)
+    ]
+    return freq, total, tags, tuple(near), tuple(heads)
 
 
 def _extensions(candidates: Iterable[tuple[str, int]], words: set[str]) -> dict[str, int]:
