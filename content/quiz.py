@@ -696,7 +696,7 @@ class QuizBuilder:
             spans.append((pos, pos + len(token), token))
             pos += len(token)
         out = []
-        for i, (start, end, token) in enumerate(spans):
+        for i, (start, _end, token) in enumerate(spans):
             for j, compound in ((i, False), (i + 1, True)):
                 if j >= len(spans):
                     continue
