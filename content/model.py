@@ -186,23 +186,17 @@ def build_model(text: str) -> ContentModel:
         audience_of(speech.sections[0].text if speech.sections else ""),
         f"{speech.title} {speech.subtitle or ''}",
     )
-    # The quiz first, on the plan's excerpts; then the prompts, which steer clear of its answers (a prompt
-    # that names a term would give away the cloze on it beside the lesson's quiz button).
+    # The lessons and their prompts first, each about its passage's main point; then the quiz, which
+    # leaves out an answer that a prompt of the same part names (it would stand beside the quiz button).
     plan = chunks(speech)
     days = {(s.section_id, s.index): day for day, chunk in enumerate(plan, start=1) for s in chunk.sentences}
+    lessons = build_lessons(speech, maker.prompts, plan)
+    prompts: dict[str, list[str]] = {}
+    for lesson in lessons:
+        prompts.setdefault(lesson.section_id, []).append(lesson.prompt)
     questions = QuizBuilder(
         speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text), terms_mod.head_words(text)
-    ).build(plan)
-    maker.avoid = {q.options[q.answer] for q in questions if q.kind != "section"}
-    lessons = build_lessons(speech, maker.prompts, plan)
-    # Where no prompt could steer clear of an answer, the question goes: every lesson needs its prompt.
-    questions = [
-        q
-        for q in questions
-        if q.kind == "section" or not any(q.options[q.answer] in lesson.prompt for lesson in lessons)
-    ]
-    while 3 * sum(q.kind == "section" for q in questions) > len(questions):
-        questions.remove(next(q for q in reversed(questions) if q.kind == "section"))
+    ).build(plan, prompts)
     index = SearchIndex(speech.all_sentences(), cut)
     return ContentModel(speech, lessons, questions, dictionary, index, tokenizer)
 

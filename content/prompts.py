@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from content.lessons import Chunk
+from content.terms import lexicon_terms_in
 
 # Forms by the kind of phrase, each with a few wordings used in turn.
 FORMS: dict[str, tuple[str, ...]] = {
@@ -306,6 +307,17 @@ class PromptMaker:
                 kind = _list_kind(items)
                 if kind and len(joined) <= 18 and len(items) <= 5:
                     add(joined, kind, 5.0)
+        # A term of the common vocabulary the main sentence says (政治建设, 人才强省战略): a concept to reflect on.
+        for term, _ in lexicon_terms_in(main):
+            at = main.find(term)
+            before, after = main[max(0, at - 2) : at], main[at + len(term) : at + len(term) + 2]
+            if len(term) < 4 or before[-1:] in {"“", "、"} or after[:1] in {"”", "、"}:
+                continue  # a quoted term or a list item is named as such
+            if (len(before) == 2 and self.is_word(before + term[:2])) or (
+                len(after) == 2 and self.is_word(term[-2:] + after)
+            ):
+                continue  # inside a longer word: 成果转化 of 科技成果转化
+            add(term, kind_of(term), 4.0)
         for word in self.keywords(main)[:3] + self.keywords(excerpt)[:4]:
             if re.search(rf"[0-9０-９]{re.escape(word)}", excerpt):
                 continue  # the tail of a figure (2024级新生)

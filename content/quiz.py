@@ -60,7 +60,7 @@ _MODIFIER_TAGS = frozenset({"n", "nz"})
 # Words jieba tags as nouns that modify as adverbs (全面建设) or make formulas (会议精神, 主义精神).
 _NOT_MODIFIERS = frozenset(
     "会议 指示 全会 讲话 文件 批示 报告 主义 全面 整体 全局 全力 大力 全部 各项 一切 部分 体系 "
-    "大量 少量 多数 少数 各类 有关 相关 工作 方面".split()
+    "大量 少量 多数 少数 各类 有关 相关 工作 方面 体制".split()
 )
 _RUN_TAGS = frozenset({"n", "nz", "ng"})
 _NOUNISH = frozenset("n nr ns nt nz nw ng vn an j".split())
@@ -369,6 +369,7 @@ class QuizBuilder:
                 out += self._enumeration(sentence, items)
                 out += self._sequence(sentence, items)
             out += self._key_phrases(sentence)
+            out += self._field_terms_in(sentence)
             out += self._section(sentence)
         return out
 
@@ -579,6 +580,9 @@ class QuizBuilder:
             # Common words of the list's ending whose stem is a word of the speech (规范化 beside 规范, 责任感
             # beside 责任): of its shape and its field.
             others += [w for w in self.near.get(suffix, ()) if w[:-1] in self._vocab_set()]
+        elif len(suffix) == 1 and len(answer) == 2:
+            # Two characters of one ending (真招、实招、新招): common words of it (高招, 妙招).
+            others += [w for w in self.near.get(suffix, ()) if len(w) == 2]
         return sorted(
             (
                 o
@@ -662,7 +666,7 @@ class QuizBuilder:
             if not self._keyable(phrase, text, compound) or _PERSON_HEAD.search(phrase):
                 continue  # 组工干部 against 党员干部: kinds of people are near-synonyms in a slot
             head = phrase[-2:]
-            lexicon = self._lexicon([phrase], phrase, (len(phrase), ()))
+            lexicon = self._lexicon([phrase], phrase, (len(phrase), ())) or self._head_field(phrase)
             own = [
                 w
                 for w in self._by_head().get((head, len(phrase)), ())
@@ -681,6 +685,53 @@ class QuizBuilder:
             score = 3.0 + 0.5 * (phrase in self.fixed) + 0.5 * bool(lexicon)
             out += self._cloze(sentence, start, end, pool, score, set(), pattern)
         return out
+
+    def _field_terms_in(self, sentence: Sentence) -> list[Candidate]:
+        """Blank a term of the lexicon the sentence says (人才强省战略, 舆论监督, 疲劳驾驶), with terms of its
+        field as distractors: the surest wrong options there are. Quoted terms and list items are asked
+        as such."""
+        out = []
+        text = sentence.text
+        from content.terms import lexicon_terms_in
+
+        for term, pool in lexicon_terms_in(text):
+            pool = sorted(pool, key=lambda o: _digest(term, o))
+            start = text.find(term)
+            end = start + len(term)
+            if text[start - 1 : start] in {"“", "、"} or text[end : end + 1] in {"”", "、"}:
+                continue
+            tokens = self.cut(term)
+            after = _token_starting(self.cut(text), end)
+            if (
+                len(tokens) > 1
+                and self.tags.get(tokens[0], "").startswith("v")
+                and self.tags.get(after) in {"n", "vn"}
+            ):
+                continue  # a verb and its object that happen to spell a term: 创新 + 人才发展体制机制
+            # The ending the term shares with its field (建设 of 政治建设) is fixed; the rest is what is asked,
+            # and a distractor that shares any of it (人才强国战略 for 人才强省战略) could be right too.
+            ends = Counter(_common_suffix(term, t) for t in pool)
+            suffix = ends.most_common(1)[0][0] if ends else ""
+            pool = [t for t in pool if t.endswith(suffix)]
+            fixed = tuple((len(term) - len(suffix) + k, ch) for k, ch in enumerate(suffix))
+            out += self._cloze(sentence, start, end, pool, 4.5, set(), (len(term), fixed))
+        return out
+
+    def _head_field(self, phrase: str) -> list[str]:
+        """Terms of the lexicon's fields whose terms end as the phrase does (考察机制 → the 机制 field), of its
+        length; the modifier must be a noun or verb (a name such as “码上监督” is not of the field)."""
+        from content.terms import fields
+
+        if (self.tags.get(phrase[:-2]) or "")[:1] not in {"n", "v"} or phrase[:-2] in _NOT_MODIFIERS:
+            return []
+        found = [
+            t
+            for _, terms, ending in fields()
+            if len(ending) == 2 and phrase.endswith(ending)
+            for t in sorted(terms)
+            if len(t) == len(phrase) and t != phrase
+        ]
+        return sorted(dict.fromkeys(found), key=lambda t: _digest(phrase, t))
 
     def _noun_phrases(self, text: str) -> list[tuple[int, int, str, bool]]:
         """(start, end, phrase, compound) of the sentence's noun phrases worth a blank: a noun of four or
@@ -724,7 +775,7 @@ class QuizBuilder:
     def _noun_like(self, phrase: str, compound: bool = False) -> bool:
         """A noun phrase of a noun modifier and a noun head (政治建设, 基础设施), or a term of the lexicon."""
         modifier, head = phrase[:2], phrase[-2:]
-        if phrase in self.terms or (len(phrase) == 4 and self._lexicon([phrase], phrase, (4, ()))):
+        if phrase in self.terms or self._lexicon([phrase], phrase, (len(phrase), ())):
             return True
         if modifier in _NOT_MODIFIERS:
             return False  # 全面建设, 会议精神, 工作机制: a formula, not a phrase to recall
@@ -848,8 +899,12 @@ class QuizBuilder:
         ]
 
     # -- the bank --------------------------------------------------------------------------------------
-    def build(self, lessons=None) -> list[Question]:
-        """The bank, in reading order of the sources."""
+    def build(self, lessons=None, prompts: dict[str, list[str]] | None = None) -> list[Question]:
+        """The bank, in reading order of the sources.
+
+        `prompts` are the 思考题 of each part's lessons: an answer one of them names is given away beside the
+        quiz button of that part's lessons, so such a candidate is not taken."""
+        prompts = prompts or {}
         pool = sorted(self.candidates(), key=lambda c: (-c.score, self._position[_key(c.sentence)], c.kind))
         pool = [c for c in pool if c.score >= MIN_SCORE]
         body_chars = sum(len(s.text) for s in self.body)
@@ -876,6 +931,8 @@ class QuizBuilder:
                 day = self.days.get(_key(c.sentence))
                 if per_lesson_sections[day] or per_part_sections[c.sentence.section_id] >= section_cap:
                     return False
+            if any(term in p for term in c.answer_terms for p in prompts.get(c.sentence.section_id, ())):
+                return False
             mine = c.question + "\n" + "\n".join([c.answer, *c.distractors])
             # No answer of this question shows elsewhere, and no answer of another shows here.
             for term in c.answer_terms:
@@ -1015,6 +1072,13 @@ def _suffix(pattern, word: str) -> str:
     while end - 1 in places:
         end -= 1
     return word[end:] if end < len(word) and end > 0 else ""
+
+
+def _common_suffix(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) - 1 and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return a[len(a) - n :]
 
 
 def _key(sentence: Sentence) -> tuple[str, int]:

@@ -155,7 +155,9 @@ _DICT_ENTRY = re.compile(r"^(\S+) (\d+)(?: (\S+))?", re.MULTILINE)
 @functools.lru_cache(maxsize=4)
 def _speech_dictionary(
     text: str,
-) -> tuple[dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...], tuple[tuple[str, str, int], ...]]:
+) -> tuple[
+    dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...], tuple[tuple[str, str, int], ...]
+]:
     """jieba's main dictionary cut down to the words that occur in ``text``, and the dictionary's total count.
 
     Read from jieba's dict.txt line by line, as jieba's own loader reads it, keeping a word only if it
@@ -363,6 +365,23 @@ def fields() -> tuple[tuple[str, frozenset[str], str], ...]:
                 break
         out.append((name.strip(), frozenset(terms), ending))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def lexicon_terms_in(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The lexicon's terms of three or more characters said once in the text (人才强省战略, 舆论监督), longest
+    first, each with the other terms of its fields of its length. A term inside a longer one found
+    (人才强国 in 人才强国战略) is left out."""
+    found: dict[str, list[str]] = {}
+    for _, terms, _ending in fields():
+        for term in terms:
+            if len(term) >= 3 and text.count(term) == 1:
+                found.setdefault(term, []).extend(
+                    t for t in sorted(terms) if len(t) == len(term) and t != term
+                )
+    ordered = sorted(found, key=lambda t: (-len(t), text.find(t)))
+    kept = [t for i, t in enumerate(ordered) if not any(t in longer for longer in ordered[:i])]
+    return tuple((t, tuple(dict.fromkeys(found[t]))) for t in kept)
 
 
 def field_terms(words: list[str] | tuple[str, ...]) -> list[str]:
