@@ -127,6 +127,8 @@ def speech_tags(text: str) -> dict[str, str]:
 
 
 NEAR_MIN = 50
+# A line of jieba's dict.txt: word, count and an optional part-of-speech tag.
+_DICT_ENTRY = re.compile(r"^(\S+) (\d+)(?: (\S+))?", re.MULTILINE)
 
 
 def near_words(text: str) -> tuple[tuple[str, str], ...]:
@@ -146,10 +148,6 @@ def head_words(text: str) -> dict[tuple[str, int], list[tuple[str, str]]]:
     for word, tag, count in _speech_dictionary(text)[4]:
         out.setdefault((word[-2:], len(word)), []).append((word, tag, count))
     return {k: [(w, t) for w, t, _ in sorted(v, key=lambda e: (-e[2], e[0]))] for k, v in out.items()}
-
-
-# A line of jieba's dict.txt: word, count and an optional part-of-speech tag.
-_DICT_ENTRY = re.compile(r"^(\S+) (\d+)(?: (\S+))?", re.MULTILINE)
 
 
 @functools.lru_cache(maxsize=4)
@@ -179,35 +177,31 @@ def _speech_dictionary(
 
     longest = 16  # the longest word in jieba's dictionary
     pieces = {text[i:j] for i in range(len(text)) for j in range(i + 1, min(len(text), i + longest) + 1)}
+    total, inside, outside = 0, [], []
+    dict_txt = (Path(jieba.__file__).parent / "dict.txt").read_text("utf-8")
+    for entry in _DICT_ENTRY.finditer(dict_txt):
+        word, count = entry[1], int(entry[2])
+        total += count
+        if word in pieces:
+            inside.append((word, count, entry[3]))
+        elif len(word) > 2 and (word[:2] in pieces or word[-2:] in pieces):
+            outside.append((word, count, entry[3]))
     freq: dict[str, int] = {}
     tags: dict[str, str] = {}
-    total = 0
+    for word, count, tag in inside:
+        freq[word] = count
+        if tag:
+            tags[word] = tag
     # Words that may extend one of the speech's (see _extensions), sorted out once those are known.
     around: list[tuple[str, int]] = []
     near: list[tuple[str, str]] = []
     heads: list[tuple[str, str, int]] = []
-    two: dict[str, str] = {}  # tags of all two-character words, to judge the modifier of a head word
-    for entry in _DICT_ENTRY.finditer((Path(jieba.__file__).parent / "dict.txt").read_text("utf-8")):
-        word, count = entry[1], int(entry[2])
-        total += count
-        if word in pieces:
-            freq[word] = count
-            if entry[3]:
-                tags[word] = entry[3]
-        elif len(word) > 2 and (word[:2] in pieces or word[-2:] in pieces):
-            around.append((word, count))
-            if (
-                count >= NEAR_MIN
-                and len(word) <= 5
-                and entry[3]
-                and word[-1] in pieces
-                and word[:-1] in pieces
-            ):
-                near.append((word, entry[3]))
-            if 4 <= len(word) <= 6 and entry[3] in _HEAD_TAGS and word[-2:] in pieces:
-                heads.append((word, entry[3], count))
-        if len(word) == 2 and entry[3]:
-            two[word] = entry[3]
+    for word, count, tag in outside:
+        around.append((word, count))
+        if count >= NEAR_MIN and len(word) <= 5 and tag and word[-1] in pieces and word[:-1] in pieces:
+            near.append((word, tag))
+        if 4 <= len(word) <= 6 and tag in _HEAD_TAGS and word[-2:] in pieces:
+            heads.append((word, tag, count))
     freq.update(_extensions(around, {w for w, count in freq.items() if count and len(w) >= 2}))
     for word in list(freq):
         for end in range(1, len(word)):
@@ -218,7 +212,7 @@ def _speech_dictionary(
     heads = [
         (w, t, c)
         for w, t, c in heads
-        if len(w) == 4 and w[:2] in pieces and two.get(w[:2]) in _MODIFIER_TAGS and _HAN_ONLY.fullmatch(w)
+        if len(w) == 4 and w[:2] in pieces and tags.get(w[:2]) in _MODIFIER_TAGS and _HAN_ONLY.fullmatch(w)
     ]
     return freq, total, tags, tuple(near), tuple(heads)
 
@@ -367,18 +361,37 @@ def fields() -> tuple[tuple[str, frozenset[str], str], ...]:
     return tuple(out)
 
 
+@functools.cache
+def _lexicon_index() -> tuple[dict[str, list[str]], dict[str, list[int]]]:
+    """The lexicon's terms of three or more characters by their first two characters, and the fields each
+    term is in (by index into `fields()`)."""
+    by_start: dict[str, list[str]] = {}
+    in_fields: dict[str, list[int]] = {}
+    for k, (_, terms, _ending) in enumerate(fields()):
+        for term in sorted(terms):
+            in_fields.setdefault(term, []).append(k)
+            if len(term) >= 3 and term not in by_start.get(term[:2], ()):
+                by_start.setdefault(term[:2], []).append(term)
+    return by_start, in_fields
+
+
 @functools.lru_cache(maxsize=4096)
 def lexicon_terms_in(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The lexicon's terms of three or more characters said once in the text (人才强省战略, 舆论监督), longest
     first, each with the other terms of its fields of its length. A term inside a longer one found
     (人才强国 in 人才强国战略) is left out."""
+    by_start, in_fields = _lexicon_index()
+    all_fields = fields()
     found: dict[str, list[str]] = {}
-    for _, terms, _ending in fields():
-        for term in terms:
-            if len(term) >= 3 and text.count(term) == 1:
-                found.setdefault(term, []).extend(
-                    t for t in sorted(terms) if len(t) == len(term) and t != term
-                )
+    for i in range(len(text) - 2):
+        for term in by_start.get(text[i : i + 2], ()):
+            if text.startswith(term, i) and term not in found and text.count(term) == 1:
+                found[term] = [
+                    t
+                    for k in in_fields[term]
+                    for t in sorted(all_fields[k][1])
+                    if len(t) == len(term) and t != term
+                ]
     ordered = sorted(found, key=lambda t: (-len(t), text.find(t)))
     kept = [t for i, t in enumerate(ordered) if not any(t in longer for longer in ordered[:i])]
     return tuple((t, tuple(dict.fromkeys(found[t]))) for t in kept)
@@ -394,10 +407,16 @@ def _field_terms(words: tuple[str, ...]) -> tuple[str, ...]:
     """Terms of the fields some words belong to together: a field that names one of them, or, for a list,
     whose ending they all have (系统性、持续性、针对性 → the 性 field; 学思想、强党性、重实践 → none)."""
     found: list[str] = []
-    for _, terms, ending in fields():
+    _, in_fields = _lexicon_index()
+    named_in = Counter(k for w in set(words) for k in in_fields.get(w, ()))
+    all_fields = fields()
+    ends = {w[-n:] for w in words for n in (1, 2) if len(w) > n} if len(words) >= 3 else set()
+    which = sorted(set(named_in) | {k for k, (_, _, ending) in enumerate(all_fields) if ending in ends})
+    for k in which:
+        _, terms, ending = all_fields[k]
         # A list's field names two of its items, not just one (银行 is a financial business, but in
         # 交通、医院、学校、银行 it is a facility).
-        named = sum(w in terms for w in words) >= min(2, len(words))
+        named = named_in[k] >= min(2, len(words))
         # By ending only for a list (three or more items): a lone word ending in 精神 or 监督 may be a name
         # of another kind (全会精神, “码上监督”平台).
         ending_all = (
