@@ -593,7 +593,10 @@ class Actions:
     ) -> list[str]:
         """A varied set: a lesson's questions first if asked, then its part's, else across parts and kinds;
         fresh ones first."""
-        pool = [q for q in self.model.questions if section_id is None or q.section_id == section_id]
+        if day is not None:
+            pool = self.model.lesson_questions(day)
+        else:
+            pool = [q for q in self.model.questions if section_id is None or q.section_id == section_id]
         if not pool:
             pool = list(self.model.questions)
         seed = hashlib.sha1(f"{ctx.chat_key}|{ctx.user_key}|{ctx.now.isoformat()}".encode()).digest()

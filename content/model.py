@@ -93,6 +93,16 @@ class ContentModel:
             return next((s for s in self.numbered if s.number == value), None)
         return None
 
+    def lesson_questions(self, day: int) -> list[Question]:
+        """The questions of a lesson's 🧠 button: its own, then the rest of its part, leaving out any whose
+        answer the lesson's prompt names (it stands right above the button)."""
+        lesson = next((x for x in self.lessons if x.day == day), None)
+        if lesson is None:
+            return []
+        part = [q for q in self.questions if q.section_id == lesson.section_id]
+        part = [q for q in part if q.kind == "section" or q.options[q.answer] not in lesson.prompt]
+        return [q for q in part if q.day == day] + [q for q in part if q.day != day]
+
     @functools.cached_property
     def question_by_id(self) -> dict[str, Question]:
         """Questions by id."""
@@ -186,17 +196,17 @@ def build_model(text: str) -> ContentModel:
         audience_of(speech.sections[0].text if speech.sections else ""),
         f"{speech.title} {speech.subtitle or ''}",
     )
-    # The lessons and their prompts first, each about its passage's main point; then the quiz, which
-    # leaves out an answer that a prompt of the same part names (it would stand beside the quiz button).
+    # The quiz's first choice, then the prompts, which steer clear of its answers where another phrase is
+    # nearly as good (a prompt that names an answer gives it away beside the lesson's quiz button); then
+    # the quiz again, leaving out an answer that its own lesson's prompt still names.
     plan = chunks(speech)
     days = {(s.section_id, s.index): day for day, chunk in enumerate(plan, start=1) for s in chunk.sentences}
-    lessons = build_lessons(speech, maker.prompts, plan)
-    prompts: dict[str, list[str]] = {}
-    for lesson in lessons:
-        prompts.setdefault(lesson.section_id, []).append(lesson.prompt)
-    questions = QuizBuilder(
+    builder = QuizBuilder(
         speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text), terms_mod.head_words(text)
-    ).build(plan, prompts)
+    )
+    maker.avoid = {q.options[q.answer] for q in builder.build(plan) if q.kind != "section"}
+    lessons = build_lessons(speech, maker.prompts, plan)
+    questions = builder.build(plan, {lesson.day: lesson.prompt for lesson in lessons})
     index = SearchIndex(speech.all_sentences(), cut)
     return ContentModel(speech, lessons, questions, dictionary, index, tokenizer)
 

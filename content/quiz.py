@@ -111,6 +111,7 @@ class Candidate:
     score: float
     units: set[str] = field(default_factory=set)  # the sentence, the enumeration: one question each
     answer_terms: tuple[str, ...] = ()  # what this question gives away if shown elsewhere
+    core: str = ""  # the part of the answer the options differ in (政治 of 政治建设); all of it if empty
 
 
 def _digest(*parts: str) -> str:
@@ -253,7 +254,8 @@ class QuizBuilder:
         return words
 
     def _is_theme(self, answer: str) -> bool:
-        return answer in self.title_words or (len(answer) >= 3 and answer in self.speech.title)
+        titles = self.speech.title + " " + (self.speech.subtitle or "")
+        return answer in self.title_words or (len(answer) >= 3 and answer in titles)
 
     def _coarse(self, tag: str | None) -> frozenset[str] | None:
         """Noun, verb, adjective classes of a jieba tag; None when unknown or an idiom (fits anything)."""
@@ -395,8 +397,8 @@ class QuizBuilder:
         piece, s, e = _window(text, start, end)
         shown = piece[:s] + piece[e:]
         changing = _variable(answer, pattern) if pattern else answer
-        if len(changing) >= 3 and any(changing[i : i + 2] in shown for i in range(len(changing) - 1)):
-            return []  # part of the answer stands in the stem (由部门“揭榜”领题 … “＿＿”: 揭榜挂帅)
+        if self._hinted(changing, shown):
+            return []
         distractors, quality = self._pick(answer, pool, text[:start], text[end:], shown, pattern, pos)
         if len(distractors) < 3:
             return []
@@ -415,8 +417,19 @@ class QuizBuilder:
                 score + quality,
                 units | {_unit(sentence)},
                 (answer,),
+                changing,
             )
         ]
+
+    def _hinted(self, changing: str, shown: str) -> bool:
+        """Whether the stem points to the answer: a piece of what the options differ in stands there
+        (由部门“揭榜”领题 … “＿＿”: 揭榜挂帅). A word the speech says everywhere (政治) points only where the
+        stem repeats it (把好政治关，把＿＿放在第一位，做深做实干部政治素质考察: 政治标准)."""
+        for i in range(len(changing) - 1):
+            piece = changing[i : i + 2]
+            if piece in shown and (len(changing) >= 3 or shown.count(piece) >= 2 or self.full.count(piece) < 8):
+                return True
+        return False
 
     def _quoted(self, sentence: Sentence) -> list[Candidate]:
         """Blank a quoted 提法; distractors are quoted terms of its own kind.
@@ -460,6 +473,14 @@ class QuizBuilder:
                 # 四个意识 ~ 四个全面: the numerals and 个 are the shape; the rest is what is asked.
                 pattern = (len(term), tuple((k, ch) for k, ch in enumerate(term) if ch in _NUMERALS + "个"))
                 pos = False
+            elif shape == "plain" and len(term) >= 4 and not head:
+                # “铸魂工程” against “塑形工程”, “民心工程”: the head they share is the shape, fixed.
+                affix = next(
+                    (a for a in (term[-2:],) if sum(t.endswith(a) for t in pool if t != term) >= 3), None
+                )
+                if affix:
+                    pool = [t for t in pool if t.endswith(affix)]
+                    pattern = (len(term), ((len(term) - 2, affix[0]), (len(term) - 1, affix[1])))
             found = self._cloze(sentence, match.start(1), match.end(1), pool, 6.0, set(), pattern, pos)
             if not head and (shape == "numbered" or (shape == "plain" and field_ == "principle")):
                 # A term of no kind of its own (方向标, 用人) only against terms the speech uses in such a
@@ -655,9 +676,10 @@ class QuizBuilder:
         工作机制, 思想建设 for 政治建设).
 
         The phrase is a word of the dictionary or two nouns in a row (政治 + 建设). Distractors come from
-        the answer's field in the lexicon, from the speech's own phrases of that head in other parts (one
-        in the same part could be a near-synonym there), and from common nouns of that head whose modifier
-        the speech uses; one that shares any character of the modifier with the answer is not used.
+        the answer's field in the lexicon and from the speech's own phrases of that head in other parts (one
+        in the same part could be a near-synonym there); one that shares any character of the modifier with
+        the answer is not used. Common words of the head from the dictionary are not: of no field of the
+        speech's, they read absurdly in its slot (工程质量 for 党员质量, 官僚资产).
         """
         out = []
         text = sentence.text
@@ -665,8 +687,10 @@ class QuizBuilder:
         for start, end, phrase, compound in self._noun_phrases(text):
             if not self._keyable(phrase, text, compound) or _PERSON_HEAD.search(phrase):
                 continue  # 组工干部 against 党员干部: kinds of people are near-synonyms in a slot
+            if not self._bounded(text, start, end):
+                continue
             head = phrase[-2:]
-            lexicon = self._lexicon([phrase], phrase, (len(phrase), ())) or self._head_field(phrase)
+            lexicon = self._lexicon([phrase], phrase, (len(phrase), ()))
             own = [
                 w
                 for w in self._by_head().get((head, len(phrase)), ())
@@ -675,63 +699,103 @@ class QuizBuilder:
                 and self.tags.get(w[:2]) in _MODIFIER_TAGS
                 and w[:2] not in _NOT_MODIFIERS
             ]
-            common = [w for w, _ in self.heads.get((head, len(phrase)), ()) if w not in here]
             own.sort(key=lambda w: _digest(phrase, w))
-            # Common words whose modifier the speech says most first: of its own matters (消防设施 in a
-            # speech on safety), not of a field it touches once (数据结构).
-            common.sort(key=lambda w: (-self.full.count(w[:2]), _digest(phrase, w)))
-            pool = [w for w in dict.fromkeys(lexicon + own + common) if w[:2] not in _NOT_MODIFIERS]
+            pool = [w for w in dict.fromkeys(lexicon + own) if w[:2] not in _NOT_MODIFIERS]
             pattern = (len(phrase), ((len(phrase) - 2, head[0]), (len(phrase) - 1, head[1])))
             score = 3.0 + 0.5 * (phrase in self.fixed) + 0.5 * bool(lexicon)
             out += self._cloze(sentence, start, end, pool, score, set(), pattern)
         return out
 
+    def _bounded(self, text: str, start: int, end: int, right_noun: bool = False) -> bool:
+        """The blank text[start:end] is a whole noun phrase in its sentence: no noun joins it on either side
+        (建设 + 用地指标, 生活 + 垃圾分类, 人才 + 发展环境), it does not begin with a conjunction, adverb or
+        pronoun (结果 + 项目) nor end in a verb (全市 + 计划)."""
+        tokens = self.cut(text)
+        spans, pos = [], 0
+        for token in tokens:
+            spans.append((pos, pos + len(token), token))
+            pos += len(token)
+        inner = [t for a, b, t in spans if a >= start and b <= end]
+        before = next((t for a, b, t in spans if b == start), "")
+        after = next((t for a, b, t in spans if a == end), "")
+        if not inner:
+            return False
+        # A term of the lexicon may stand before the noun it qualifies (舆论监督 + 作用, 根本性 + 建设).
+        if self.tags.get(before) in _RUN_TAGS or (not right_noun and self.tags.get(after) in _RUN_TAGS):
+            return False
+        if (before and self.is_word(before + inner[0])) or (after and self.is_word(inner[-1] + after)):
+            return False
+        if (self.tags.get(inner[0]) or "")[:1] in {"c", "d", "r", "m", "q"}:
+            return False
+        if (
+            len(inner) > 1
+            and (self.tags.get(inner[-1]) or "").startswith("v")
+            and self.tags.get(inner[-1]) != "vn"
+        ):
+            return False
+        return True
+
     def _field_terms_in(self, sentence: Sentence) -> list[Candidate]:
-        """Blank a term of the lexicon the sentence says (人才强省战略, 舆论监督, 疲劳驾驶), with terms of its
-        field as distractors: the surest wrong options there are. Quoted terms and list items are asked
-        as such."""
+        """Blank a term of the lexicon the sentence says (人才强省战略, 舆论监督, 根本性 of 根本性建设), with
+        terms of its field as distractors: the surest wrong options there are. A quoted term and a list
+        item are asked as such; a term inside a longer quote (第一资源 of “人才是第一资源”) is asked here."""
         out = []
         text = sentence.text
+        tokens_of_text = self.cut(text)
         from content.terms import lexicon_terms_in
 
         for term, pool in lexicon_terms_in(text):
-            pool = sorted(pool, key=lambda o: _digest(term, o))
             start = text.find(term)
             end = start + len(term)
-            if text[start - 1 : start] in {"“", "、"} or text[end : end + 1] in {"”", "、"}:
+            before, after = text[start - 1 : start], text[end : end + 1]
+            if (before == "“" and after == "”") or "、" in (before, after):
+                continue
+            affix = self._shared_affix(term, pool, text[end:])
+            if affix is None:
+                continue
+            if not self._bounded(text, start, end, right_noun=True):
                 continue
             tokens = self.cut(term)
-            after = _token_starting(self.cut(text), end)
+            following = _token_starting(tokens_of_text, end)
             if (
                 len(tokens) > 1
                 and self.tags.get(tokens[0], "").startswith("v")
-                and self.tags.get(after) in {"n", "vn"}
+                and self.tags.get(following) in {"n", "vn"}
             ):
                 continue  # a verb and its object that happen to spell a term: 创新 + 人才发展体制机制
-            # The ending the term shares with its field (建设 of 政治建设) is fixed; the rest is what is asked,
-            # and a distractor that shares any of it (人才强国战略 for 人才强省战略) could be right too.
-            ends = Counter(_common_suffix(term, t) for t in pool)
-            suffix = ends.most_common(1)[0][0] if ends else ""
-            pool = [t for t in pool if t.endswith(suffix)]
-            fixed = tuple((len(term) - len(suffix) + k, ch) for k, ch in enumerate(suffix))
+            # The affix the term shares with its field (建设 of 政治建设, 第一 of 第一资源) is fixed; the rest
+            # is what is asked, and a distractor that shares any of it (人才强国战略 for 人才强省战略) could be
+            # right too.
+            pool = sorted(
+                (t for t in pool if t.startswith(affix) or t.endswith(affix)), key=lambda o: _digest(term, o)
+            )
+            if term.startswith(affix) and not term.endswith(affix):
+                fixed = tuple(enumerate(affix))
+                pool = [t for t in pool if t.startswith(affix)]
+            else:
+                fixed = tuple((len(term) - len(affix) + k, ch) for k, ch in enumerate(affix))
+                pool = [t for t in pool if t.endswith(affix)]
             out += self._cloze(sentence, start, end, pool, 4.5, set(), (len(term), fixed))
         return out
 
-    def _head_field(self, phrase: str) -> list[str]:
-        """Terms of the lexicon's fields whose terms end as the phrase does (考察机制 → the 机制 field), of its
-        length; the modifier must be a noun or verb (a name such as “码上监督” is not of the field)."""
-        from content.terms import fields
-
-        if (self.tags.get(phrase[:-2]) or "")[:1] not in {"n", "v"} or phrase[:-2] in _NOT_MODIFIERS:
-            return []
-        found = [
-            t
-            for _, terms, ending in fields()
-            if len(ending) == 2 and phrase.endswith(ending)
-            for t in sorted(terms)
-            if len(t) == len(phrase) and t != phrase
-        ]
-        return sorted(dict.fromkeys(found), key=lambda t: _digest(phrase, t))
+    def _shared_affix(self, term: str, pool: tuple[str, ...] | list[str], rest: str) -> str | None:
+        """The head (建设 of 政治建设, 战略 of 人才强省战略) or beginning (第一 of 第一资源) a term shares with
+        three or more of its field, so that they read alike in its slot; or a one-character ending (性 of
+        根本性) where the term modifies the noun after it (根本性建设: any X性 reads as well there, unlike
+        after a verb: 调动积极性). None for a field of mixed build (灯下黑, 微腐败, 卡脖子) or a generic head
+        (工作机制: the head is not what to recall)."""
+        if term[:2] in _NOT_MODIFIERS:
+            return None
+        if len(term) >= 4:
+            for affix in (term[-2:], term[:2]):
+                if sum(t.endswith(affix) if affix == term[-2:] else t.startswith(affix) for t in pool) >= 3:
+                    return affix
+            return None
+        if len(term) == 3 and sum(t.endswith(term[-1]) for t in pool) >= 3:
+            following = self.cut(rest)[:1]
+            if following and self.tags.get(following[0]) in {"n", "vn"} and len(following[0]) >= 2:
+                return term[-1]
+        return None
 
     def _noun_phrases(self, text: str) -> list[tuple[int, int, str, bool]]:
         """(start, end, phrase, compound) of the sentence's noun phrases worth a blank: a noun of four or
@@ -874,6 +938,16 @@ class QuizBuilder:
             p in sentence.text for p in self.title_phrases if len(p) >= 2
         ):
             return []
+        if sentence.text.rstrip().endswith(("：", ":")):
+            return []  # a sentence that only announces what follows (具体来讲，要突出三个方向：)
+        # Four characters of the part's own headings in the quote (政治监督 under 坚守政治监督定位) answer it.
+        own_titles = [t for x in (section, *section.subsections) for t in (x.title, x.heading or "") if t]
+        if any(
+            _HAN_ONLY.fullmatch(t[i : i + 4]) and t[i : i + 4] in core
+            for t in own_titles
+            for i in range(len(t) - 3)
+        ):
+            return []
         own = {w for w in self.cut(section.title) if len(w) >= 2 and w not in self.generic}
         # and the heading's own terms (思想建党 of 突出思想建党、理论强党): a quote that says them echoes it
         own |= {w for w in self.cut(section.heading or "") if len(w) >= 4 and w not in self.generic}
@@ -899,13 +973,15 @@ class QuizBuilder:
         ]
 
     # -- the bank --------------------------------------------------------------------------------------
-    def build(self, lessons=None, prompts: dict[str, list[str]] | None = None) -> list[Question]:
+    def build(self, lessons=None, prompts: dict[int, str] | None = None) -> list[Question]:
         """The bank, in reading order of the sources.
 
-        `prompts` are the 思考题 of each part's lessons: an answer one of them names is given away beside the
-        quiz button of that part's lessons, so such a candidate is not taken."""
+        `prompts` are the lessons' 思考题 by day: an answer its own lesson's prompt names is given away beside
+        that lesson's quiz button, so such a candidate is not taken."""
         prompts = prompts or {}
-        pool = sorted(self.candidates(), key=lambda c: (-c.score, self._position[_key(c.sentence)], c.kind))
+        if not hasattr(self, "_candidates"):
+            self._candidates = self.candidates()
+        pool = sorted(self._candidates, key=lambda c: (-c.score, self._position[_key(c.sentence)], c.kind))
         pool = [c for c in pool if c.score >= MIN_SCORE]
         body_chars = sum(len(s.text) for s in self.body)
         target = max(4, round(body_chars / CHARS_PER_QUESTION))
@@ -931,7 +1007,7 @@ class QuizBuilder:
                 day = self.days.get(_key(c.sentence))
                 if per_lesson_sections[day] or per_part_sections[c.sentence.section_id] >= section_cap:
                     return False
-            if any(term in p for term in c.answer_terms for p in prompts.get(c.sentence.section_id, ())):
+            if any(term in prompts.get(self.days.get(_key(c.sentence)), "") for term in c.answer_terms):
                 return False
             mine = c.question + "\n" + "\n".join([c.answer, *c.distractors])
             # No answer of this question shows elsewhere, and no answer of another shows here.
@@ -939,7 +1015,8 @@ class QuizBuilder:
                 if any(term in text for text in shown_text) or term in titles_shown:
                     return False
                 # Half of a longer answer in a title shown as an option (腐败 of 微腐败) gives it away too.
-                halves = {term[i : i + 2] for i in range(len(term) - 1)} - self.generic
+                core = c.core or term
+                halves = {core[i : i + 2] for i in range(len(core) - 1)} - self.generic
                 if len(term) >= 3 and any(h in titles_shown for h in halves):
                     if c.kind != "section":
                         return False
