@@ -427,7 +427,9 @@ class QuizBuilder:
         stem repeats it (把好政治关，把＿＿放在第一位，做深做实干部政治素质考察: 政治标准)."""
         for i in range(len(changing) - 1):
             piece = changing[i : i + 2]
-            if piece in shown and (len(changing) >= 3 or shown.count(piece) >= 2 or self.full.count(piece) < 8):
+            if piece in shown and (
+                len(changing) >= 3 or shown.count(piece) >= 2 or self.full.count(piece) < 8
+            ):
                 return True
         return False
 
