@@ -271,6 +271,10 @@ class QuizBuilder:
         """The classes of a word's parts: (v, n) for 讲政治, (n,) for 方向盘."""
         if word in self.tags:
             return (self._coarse(self.tags[word]),)
+        if word not in self.full:
+            # A word of the lexicon the speech does not say: the speech's part of the dictionary would cut
+            # it by guess. Its field vouches for it.
+            return (None,)
         return tuple(self._coarse(self.tags.get(t)) for t in self.cut(word))
 
     def same_parts(self, a: str, b: str) -> bool:
