@@ -184,7 +184,7 @@ def build_model(text: str) -> ContentModel:
         text,
         quoted,
         lambda sentence: terms_mod.enumerations(sentence, cut),
-        lambda excerpt: terms_mod.keywords(excerpt, tokenizer, dictionary, idf),
+        lambda excerpt: terms_mod.keywords(excerpt, cut, dictionary, idf),
         is_word,
         tags.get,
         [

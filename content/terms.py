@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 _QUOTED = re.compile(r"“([^“”]{1,30})”")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+_SENTENCE_END = re.compile(r"(?<=[。！？；\n])")
 # Fixed phrases of political writing that jieba would otherwise cut apart; added only where they occur.
 FIXED_PHRASES = (
     "习近平新时代中国特色社会主义思想",
@@ -366,11 +367,15 @@ def _trim(item: str, target: int, cut, from_end: bool) -> str:
 
 
 def keywords(
-    text: str, tokenizer, dictionary: frozenset[str], idf: tuple[dict[str, float], float], limit: int = 8
+    text: str, cut, dictionary: frozenset[str], idf: tuple[dict[str, float], float], limit: int = 8
 ) -> list[str]:
-    """Keywords of a passage by TF-IDF (`idf` from `idf_table`), the speech's own phrases first."""
+    """Keywords of a passage by TF-IDF (`idf` from `idf_table`), the speech's own phrases first.
+
+    `cut` segments one sentence; the passage is cut sentence by sentence (jieba never joins words across
+    punctuation, so the words are the same, and the speech's sentences are cut once for all callers)."""
     idf, median = idf
-    counts = Counter(w for w in tokenizer.cut(text) if len(w) >= 2 and _HAN.search(w) and w not in STOPWORDS)
+    words = (w for piece in _SENTENCE_END.split(text) if piece for w in cut(piece))
+    counts = Counter(w for w in words if len(w) >= 2 and _HAN.search(w) and w not in STOPWORDS)
     total = sum(counts.values()) or 1
 
     def score(word: str) -> float:
