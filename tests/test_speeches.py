@@ -311,10 +311,15 @@ def test_fields_of_the_common_vocabulary():
 
 
 def test_no_prompt_gives_an_answer_away(speech):
-    prompts = [lesson.prompt for lesson in speech.lessons]
+    # A lesson's prompt stands right above its 🧠 button: no question that button asks has its answer there.
+    prompts = {lesson.day: lesson.prompt for lesson in speech.lessons}
     for q in speech.questions:
-        if q.kind != "section":
-            assert not any(_answer(q) in p for p in prompts), (_answer(q), q.id)
+        if q.kind != "section" and q.day is not None:
+            assert _answer(q) not in prompts[q.day], (_answer(q), q.id)
+    for lesson in speech.lessons:
+        for q in speech.lesson_questions(lesson.day):
+            assert q.kind == "section" or _answer(q) not in lesson.prompt, (lesson.day, _answer(q))
+            assert q.section_id == lesson.section_id
 
 
 def test_blanks_on_whole_units(speech):
@@ -340,6 +345,20 @@ def test_blanks_on_whole_units(speech):
         assert not (left[-1:].isdigit() or right[:1].isdigit()), answer
         heading_texts = {x.heading for s in speech.sections for x in (s, *s.subsections) if x.heading}
         assert q.source not in heading_texts
+        # The words just outside the blank do not join its edges into a word (生活 + 垃圾分类, 建设 + 用地).
+        if (
+            not quoted
+            and q.source[at - 1 : at] != "、"
+            and q.source[at + len(answer) : at + len(answer) + 1] != "、"
+        ):
+            tokens = list(cut(q.source))
+            spans, pos = [], 0
+            for token in tokens:
+                spans.append((pos, token))
+                pos += len(token)
+            before = next((t for p, t in spans if p + len(t) == at), "")
+            first = next((t for p, t in spans if p == at), "")
+            assert not (before and speech.tokenizer.FREQ.get(before + first)), (before, answer)
 
 
 def test_distractors_of_the_answers_shape_and_wrong(speech):
@@ -412,6 +431,15 @@ def test_section_questions(speech):
             for clause in re.split(r"[，。；：]", heading):
                 if len(clause) >= 8:
                     assert clause not in quote, (clause, quote)
+        # Nor four characters of its own part's headings (政治监督 under 坚守政治监督定位), nor a sentence
+        # that only announces what follows.
+        part = speech.section(q.section_id)
+        own = [t for x in (part, *part.subsections) for t in (x.title, x.heading or "") if t]
+        for title in own:
+            for i in range(len(title) - 3):
+                piece = title[i : i + 4]
+                assert not (re.fullmatch(r"[\u4e00-\u9fff]{4}", piece) and piece in quote), (piece, quote)
+        assert not q.source.endswith(("：", ":"))
         assert 3 <= len(q.options) <= 4
 
 
@@ -430,7 +458,7 @@ def test_sequence_questions(speech):
 
 
 def test_theme_word_is_never_an_answer(speech):
-    title = speech.title
+    title = speech.title + (speech.speech.subtitle or "")
     for q in speech.questions:
         if q.kind != "section":
             assert len(_answer(q)) < 3 or _answer(q) not in title, _answer(q)
