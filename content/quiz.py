@@ -63,6 +63,9 @@ _NOT_MODIFIERS = frozenset(
     "大量 少量 多数 少数 各类 有关 相关 工作 方面 体制".split()
 )
 _RUN_TAGS = frozenset({"n", "nz", "ng"})
+# Heads whose kinds overlap in use: a cloze on the modifier of one offers options that are arguably right
+# (督办机制 for a mechanism of 调度 and 考核, 综合考核 for 年度考核, 重点行业 for 重点领域).
+_GENERIC_HEADS = frozenset("机制 考核 意识 领域 行业 手段 责任 资源 方式 水平 质量 领导 一线 干部".split())
 _NOUNISH = frozenset("n nr ns nt nz nw ng vn an j".split())
 _VERBISH = frozenset("v vd vg vi vn".split())
 _ADJISH = frozenset("a ad ag an".split())
@@ -327,6 +330,7 @@ class QuizBuilder:
         quality = 0.0
         seen: set[str] = set()
         variable = _variable(answer, pattern) if pattern else answer
+        off_topic = 0
         for cand in pool:
             if (
                 cand in seen
@@ -346,11 +350,29 @@ class QuizBuilder:
                 continue
             if self.fits(left, cand, right) or (pos and not self.same_pos(answer, cand)):
                 continue
+            if len(cand_var) >= 2 and cand_var in shown:
+                continue  # its own part stands in the stem (督办机制 beside 跟踪督办): arguably right
+            if len(cand_var) >= 2 and cand not in self.full and not self._on_topic(cand_var):
+                # Of a field the speech never touches (全球治理, 养老金融 in a speech on neither): one such
+                # option at most, or the others give the answer away as the one on topic.
+                if off_topic:
+                    continue
+                off_topic += 1
             out.append(cand)
             quality += self._slot_fit(cand, left, right)
             if len(out) == 3:
                 break
         return out, quality / 3 if out else 0.0
+
+    def _on_topic(self, piece: str) -> bool:
+        """Whether the speech itself speaks of what a wrong option's own part names: a word of it (思想 for
+        思想建设, 作风 for 作风建设) or, for a longer piece, one of its two-character words."""
+        if piece in self.full:
+            return True
+        return len(piece) > 2 and any(
+            piece[i : i + 2] in self.full and piece[i : i + 2] not in self.generic
+            for i in range(len(piece) - 1)
+        )
 
     def _slot_fit(self, cand: str, left: str, right: str) -> float:
         """1 when the speech uses the candidate in a slot like this one (the same word after it), else 0.5."""
@@ -689,8 +711,12 @@ class QuizBuilder:
         """
         out = []
         text = sentence.text
+        if _figures(text):
+            return []  # a sentence of figures reports; the term in it is no requirement to recall
         here = self._section_text(sentence.section_id)
         for start, end, phrase, compound in self._noun_phrases(text):
+            if phrase[-2:] in _GENERIC_HEADS:
+                continue  # 考察机制 against 考核机制: the options of a generic head overlap
             if not self._keyable(phrase, text, compound) or _PERSON_HEAD.search(phrase):
                 continue  # 组工干部 against 党员干部: kinds of people are near-synonyms in a slot
             if not self._bounded(text, start, end):
@@ -747,6 +773,8 @@ class QuizBuilder:
         item are asked as such; a term inside a longer quote (第一资源 of “人才是第一资源”) is asked here."""
         out = []
         text = sentence.text
+        if _figures(text):
+            return []  # a sentence of figures reports; the term in it is no requirement to recall
         tokens_of_text = self.cut(text)
         from content.terms import lexicon_terms_in
 
@@ -790,8 +818,8 @@ class QuizBuilder:
         根本性) where the term modifies the noun after it (根本性建设: any X性 reads as well there, unlike
         after a verb: 调动积极性). None for a field of mixed build (灯下黑, 微腐败, 卡脖子) or a generic head
         (工作机制: the head is not what to recall)."""
-        if term[:2] in _NOT_MODIFIERS:
-            return None
+        if term[:2] in _NOT_MODIFIERS or term[-2:] in _GENERIC_HEADS:
+            return None  # 工作机制; 年度考核 against 综合考核, 忧患意识 against 风险意识: arguably right
         if len(term) >= 4:
             for affix in (term[-2:], term[:2]):
                 if sum(t.endswith(affix) if affix == term[-2:] else t.startswith(affix) for t in pool) >= 3:
@@ -946,6 +974,10 @@ class QuizBuilder:
             return []
         if sentence.text.rstrip().endswith(("：", ":")):
             return []  # a sentence that only announces what follows (具体来讲，要突出三个方向：)
+        if _CONTEXTUAL.match(sentence.text):
+            return []  # it points back (这些问题…) or is a formula any part could say (今天，我们召开…)
+        if re.match(r"^(?:[一二三四五六七八九十]是|要|必须)", sentence.text) and len(sentence.text) < 24:
+            return []  # a lead line that heads its passage (要落实党政同责、一岗双责。)
         # Four characters of the part's own headings in the quote (政治监督 under 坚守政治监督定位) answer it.
         own_titles = [t for x in (section, *section.subsections) for t in (x.title, x.heading or "") if t]
         if any(
@@ -955,6 +987,8 @@ class QuizBuilder:
         ):
             return []
         own = {w for w in self.cut(section.title) if len(w) >= 2 and w not in self.generic}
+        # and any two characters of those (河湖长 of 河湖长制)
+        own |= {w[i : i + 2] for w in list(own) if len(w) > 2 for i in range(len(w) - 1)} - self.generic
         # and the heading's own terms (思想建党 of 突出思想建党、理论强党): a quote that says them echoes it
         own |= {w for w in self.cut(section.heading or "") if len(w) >= 4 and w not in self.generic}
         if any(w in core for w in own):
@@ -1128,6 +1162,12 @@ _QUOTE_HEAD = re.compile(
     r"作风|现象|问题|难题|规划|标准|要求|线路|志愿服务队|服务队|工作室|驿站|中心)"
 )
 _PERSON_HEAD = re.compile(r"(干部|党员|人员|人才|群众|同志|书记|教师|老师|学生|青年|职工|代表)$")
+# A sentence that points back to what was said before it, or a formula of any speech's opening or closing:
+# quoted alone, it does not say which part it is from.
+_CONTEXTUAL = re.compile(
+    r"^(?:这些|这个|这是|这就|这说明|这让|对这些|对此|上述|以上|总的来看|总的来说|今天，?我们|我们的差距|"
+    r"具体来讲|具体来说|各地各单位要加强)"
+)
 _PREFIX_CLASSES = {"time": set("日周旬月季年"), "early": set("早先")}
 
 
@@ -1155,6 +1195,11 @@ def _suffix(pattern, word: str) -> str:
     while end - 1 in places:
         end -= 1
     return word[end:] if end < len(word) and end > 0 else ""
+
+
+def _figures(text: str) -> bool:
+    """Whether a sentence reports figures: two or more numbers (全市现有非煤矿山37座、尾矿库9座)."""
+    return len(re.findall(r"[0-9０-９]+(?:[.．][0-9]+)?", text)) >= 2
 
 
 def _common_suffix(a: str, b: str) -> str:
