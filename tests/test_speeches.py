@@ -264,7 +264,7 @@ def _answer(q):
 
 def test_bank_size_and_spread(speech):
     # Fewer and better: never more than one question per 80 characters, and no part asked about more
-    # than its share. (The target of one per 80–150 is not met yet: see README, "Content engine".)
+    # than its share. (The target of one per 80–150 is not met yet: see README, "How the content is built".)
     body = sum(len(s.text) for s in speech.speech.all_sentences() if s.role == "body")
     n = len(speech.questions)
     assert 1 <= n <= body / 80, (n, body)
