@@ -328,8 +328,30 @@ class PromptMaker:
                     ch.isdigit() for s in chunk.sentences if word in s.text for ch in s.text
                 ):
                     continue  # the speech's theme, or a word of a sentence of figures
+                if not self._concept(word, excerpt):
+                    continue
                 add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0)
         return sorted(found.values(), key=lambda c: -c.score)
+
+    def _concept(self, word: str, excerpt: str) -> bool:
+        """Whether a keyword is a concept to reflect on: a noun the dictionary knows as one (or a term of
+        the speech's own), not a kind of people (党员干部, 一把手), and whole where it stands: not a piece
+        of a longer word (颗粒物 of 细颗粒物, 全体会议 of 省安委会全体会议)."""
+        if not ((self.tag_of(word) or "")[:1] == "n" or self.tag_of(word) == "vn" or word in self.quoted):
+            return False  # 关键在于, 积极探索: no noun
+        if _PEOPLE.search(word):
+            return False
+        for m in re.finditer(re.escape(word), excerpt):
+            before, after = excerpt[max(0, m.start() - 2) : m.start()], excerpt[m.end() : m.end() + 2]
+            if (before and self.is_word(before[-1:] + word[:2])) or (
+                after and self.is_word(word[-2:] + after[:1])
+            ):
+                return False
+            if (len(before) == 2 and self.is_word(before + word[:2])) or (
+                len(after) == 2 and self.is_word(word[-2:] + after)
+            ):
+                return False
+        return True
 
     def prompts(self, plan: list[Chunk]) -> list[tuple[str, str, str]]:
         """(phrase, form name, prompt) for each chunk, every phrase and prompt used once."""
@@ -353,6 +375,8 @@ class PromptMaker:
                     and w not in self.title
                     and not _ORG_NAME.fullmatch(w)
                     and (self.tag_of(w) or "n")[:2] not in {"ns", "nr", "nt"}
+                    and not _VAGUE_END.search(w)
+                    and self._concept(w, chunk.text)
                 ]
                 options = [Candidate(words[0], kind_of(words[0]), 0.0)] if words else []
             if not options:
@@ -364,6 +388,15 @@ class PromptMaker:
                 prompt = _fill(forms[(k + offset) % len(forms)], pick.phrase, self.audience)
                 if prompt not in used_prompts:
                     break
+            if chunk.section.kind != "numbered" and pick.phrase == chunk.section.title:
+                # Nothing in the passage to name: ask about it as a whole, quoting nothing.
+                prompt = (
+                    "读完开篇，你认为这次会议要解决的最紧迫的问题是什么？"
+                    if chunk.section.kind == "opening"
+                    else "这段讲话提出的要求中，你所在单位下一步最该落实的是哪一条？"
+                )
+                if prompt in used_prompts:
+                    prompt = f"这段讲话（第 {len(out) + 1} 天）中，哪一句对你触动最深？为什么？"
             turn[pick.kind] = k + 1
             used_phrases.add(pick.phrase)
             used_prompts.add(prompt)
@@ -387,7 +420,8 @@ _PROBLEM_CUE = re.compile(
 )
 _ORG_NAME = re.compile(r"[\u4e00-\u9fff]{0,3}(?:委|政府|人大|政协|部门|纪委|监委)")
 COMMON_FORMULAS = frozenset("两个确立 两个维护 四个意识 四个自信 四个全面 两个务必 三个务必".split())
-_VAGUE_END = re.compile(r"(方向|工作|时期|汇报|倾斜|情况|方面|行动|过程|部署|任务)$")
+_VAGUE_END = re.compile(r"(方向|工作|时期|阶段|汇报|倾斜|情况|方面|行动|过程|部署|任务|会议|在于)$")
+_PEOPLE = re.compile(r"(干部|党员|群众|书记|一把手|同志|人员|代表|同学|老师)$")
 _ORG = re.compile(r"(会|委|局|部|厅|办|企业|公司|中心|单位|学校|医院|银行|社区|街道|乡镇|村)$")
 _TIMED = re.compile(r"^(日|周|旬|月|季|季度|半年|年|年度|每日|每周|每月|每季)")
 
@@ -497,4 +531,4 @@ def _fallback(chunk: Chunk) -> str:
     title = chunk.sub.title if chunk.sub else chunk.section.title
     if chunk.section.kind == "numbered" and title:
         return title
-    return "这段讲话的要求"
+    return chunk.section.title  # 开篇, 结语: the prompt then asks about the passage as a whole

@@ -495,7 +495,13 @@ class QuizBuilder:
                 pool.sort(key=lambda t: (-self._slot_fit(t, left, right), _digest(term, t)))
             if not head:
                 # Then terms of the term's field in the common vocabulary (延安精神 for 长征精神).
-                pool += [t for t in self._lexicon([term], term, (len(term), ())) if t not in pool]
+                # Only those of its head or beginning: one field may hold several kinds (坐办公室 beside
+                # 带病提拔, 良好家风 beside 道德模范), and only terms built alike read alike in a slot.
+                pool += [
+                    t
+                    for t in self._lexicon([term], term, (len(term), ()))
+                    if t not in pool and _built_alike(term, t)
+                ]
             pattern, pos = None, True
             if shape in {"counted", "numbered"}:
                 # 四个意识 ~ 四个全面: the numerals and 个 are the shape; the rest is what is asked.
@@ -732,6 +738,7 @@ class QuizBuilder:
                 and w[:2] not in _NOT_MODIFIERS
             ]
             own.sort(key=lambda w: _digest(phrase, w))
+            lexicon = [w for w in lexicon if w.endswith(head)]  # the head is the shape (胸怀天下 ≠ 人民至上)
             pool = [w for w in dict.fromkeys(lexicon + own) if w[:2] not in _NOT_MODIFIERS]
             pattern = (len(phrase), ((len(phrase) - 2, head[0]), (len(phrase) - 1, head[1])))
             score = 3.0 + 0.5 * (phrase in self.fixed) + 0.5 * bool(lexicon)
@@ -1195,6 +1202,14 @@ def _suffix(pattern, word: str) -> str:
     while end - 1 in places:
         end -= 1
     return word[end:] if end < len(word) and end > 0 else ""
+
+
+def _built_alike(a: str, b: str) -> bool:
+    """Two terms of one build: the same head or beginning of two characters (民心工程 ~ 铸魂工程, 第一资源 ~
+    第一动力), or the same last character for three-character terms (政绩观 ~ 权力观)."""
+    if len(a) >= 4 and len(b) >= 4:
+        return a[-2:] == b[-2:] or a[:2] == b[:2]
+    return len(a) == len(b) == 3 and a[-1] == b[-1]
 
 
 def _figures(text: str) -> bool:
