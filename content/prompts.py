@@ -281,8 +281,18 @@ class PromptMaker:
                 add(phrase, _head_kind(head.group(0), term), 6.0)
                 continue
             clause = re.split(r"[，。；：！？]", before)[-1]
-            if _PROBLEM_CUE.search(clause):
+            # The sentence around the quote says what kind of thing it is: a fault it criticises (有的同志…
+            # “换一任领导换一个思路”; …“本领恐慌”问题) or a measure it puts in place (推行“一案双查”).
+            sentence_before = re.split(r"[。！？]", before)[-1]
+            sentence_after = re.split(r"[。！？]", after)[0]
+            if _PROBLEM_CUE.search(clause) or (
+                kind_of(term) == "principle"
+                and (_CRITICISM.search(sentence_before) or _CRITICISM_AFTER.match(sentence_after))
+            ):
                 add(term, "problem", 6.0)
+                continue
+            if kind_of(term) == "principle" and _MEASURE_VERB.search(clause[-4:]):
+                add(term, "programme", 6.0)
                 continue
             kind = kind_of(term)
             known = (self.tag_of(term) or "")[:1] == "n"
@@ -414,6 +424,15 @@ _HEAD_NOUN = re.compile(
     r"模式|理念|环节|体系|课程|工作法|工作制度|服务|队伍|活动|创建|试点|改革|要求|标准|清单|效应|意识|格局)"
 )
 # Words before a term that say it is a problem to fight.
+# A sentence that criticises: some people or places do something, or it names a shortfall.
+_CRITICISM = re.compile(
+    r"(有的|一些|少数|个别|仍然存在|依然存在|还存在|存在着|不同程度|习惯于|热衷于|满足于|甚至)"
+)
+_CRITICISM_AFTER = re.compile(r"^(?:的)?(?:问题|现象|倾向|情况依然|仍然|依然|还不同程度)")
+# A verb that puts a measure in place, right before the quoted term: 推行“一案双查”, 建立“一本账”.
+_MEASURE_VERB = re.compile(
+    r"(推行|实行|实施|开展|建立|健全|打造|创建|推进|深化|落实|推广|探索|启动|用好|完善)$"
+)
 _PROBLEM_CUE = re.compile(
     r"(防止|整治|反对|克服|杜绝|遏制|纠治|破除|警惕|避免|纠正|根治|满足于|不搞|不能|不要|决不|绝不|不再|"
     r"严禁|摒弃|告别|消除|打破|破解|防范|力戒|不做)"

@@ -264,3 +264,24 @@ def test_import_does_not_load_jieba():
     code = "import sys, content; content.parse_speech('标题\\n正文。'); print('jieba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_prompt_form_follows_what_the_sentence_says_of_the_term():
+    # The sentence around a quoted term says its kind: a fault it criticises, a measure it puts in place.
+    text = (
+        "在全县作风建设推进会上的讲话\n"
+        "同志们：\n今天召开这次会议，主要任务是部署今年的作风建设工作。下面，我讲三点意见。\n"
+        "一、正视问题\n"
+        "一段时间以来，我们的作风建设取得了明显成效，群众满意度持续提升，干部精气神明显提振。"
+        "但也要看到，有的同志热衷于“撒胡椒面”，资金项目分散使用，钱花了不少，事情没办成几件，"
+        "群众看在眼里、急在心上，这种状况必须下决心扭转，决不能让它继续蔓延下去。\n"
+        "二、健全机制\n"
+        "各乡镇各部门要推行“周交办”，每周梳理群众反映强烈的问题，明确责任人和完成时限，"
+        "逐项跟踪问效，办结一件销号一件，确保件件有着落、事事有回音，让群众真正感受到变化。\n"
+        "三、压实责任\n"
+        "各级党组织书记要履行第一责任人职责，亲自研究、亲自部署、亲自督办，"
+        "把作风建设同业务工作一起谋划、一起推进、一起考核，以作风建设的实际成效取信于民。\n"
+    )
+    forms = {lesson.phrase: lesson.form for lesson in build_model(text).lessons}
+    assert forms.get("撒胡椒面") == "原因办法", forms
+    assert forms.get("周交办") == "举措落实", forms
