@@ -201,9 +201,7 @@ def build_model(text: str) -> ContentModel:
     # the quiz again, leaving out an answer that its own lesson's prompt still names.
     plan = chunks(speech)
     days = {(s.section_id, s.index): day for day, chunk in enumerate(plan, start=1) for s in chunk.sentences}
-    builder = QuizBuilder(
-        speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text), terms_mod.head_words(text)
-    )
+    builder = QuizBuilder(speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text))
     maker.avoid = {q.options[q.answer] for q in builder.build(plan) if q.kind != "section"}
     lessons = build_lessons(speech, maker.prompts, plan)
     questions = builder.build(plan, {lesson.day: lesson.prompt for lesson in lessons})

@@ -206,7 +206,6 @@ class QuizBuilder:
         tags: dict[str, str] | None = None,
         days: dict[tuple[str, int], int] | None = None,
         near: tuple[tuple[str, str], ...] = (),
-        heads: dict[tuple[str, int], list[tuple[str, str]]] | None = None,
     ):
         self.speech = speech
         self.cut = cut
@@ -214,7 +213,6 @@ class QuizBuilder:
         self.tags = tags or {}
         self.days = days or {}
         # Common words one character longer than a piece of the speech (责任感), by that last character.
-        self.heads = heads or {}
         self.near: dict[str, list[str]] = {}
         for word, tag in near:
             self.near.setdefault(word[-1], []).append(word)

@@ -138,26 +138,8 @@ def near_words(text: str) -> tuple[tuple[str, str], ...]:
     return _speech_dictionary(text)[3]
 
 
-_HEAD_TAGS = frozenset({"n", "nz", "vn", "l"})
-_MODIFIER_TAGS = frozenset({"n", "vn", "nz"})
-_HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
-
-
-def head_words(text: str) -> dict[tuple[str, int], list[tuple[str, str]]]:
-    """Common nouns not in the text that end in a two-character word of it, by (that ending, length):
-    the most common first, with their tags."""
-    out: dict[tuple[str, int], list[tuple[str, str, int]]] = {}
-    for word, tag, count in _speech_dictionary(text)[4]:
-        out.setdefault((word[-2:], len(word)), []).append((word, tag, count))
-    return {k: [(w, t) for w, t, _ in sorted(v, key=lambda e: (-e[2], e[0]))] for k, v in out.items()}
-
-
 @functools.lru_cache(maxsize=4)
-def _speech_dictionary(
-    text: str,
-) -> tuple[
-    dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...], tuple[tuple[str, str, int], ...]
-]:
+def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...]]:
     """jieba's main dictionary cut down to the words that occur in ``text``, and the dictionary's total count.
 
     Read from jieba's dict.txt line by line, as jieba's own loader reads it, keeping a word only if it
@@ -171,9 +153,7 @@ def _speech_dictionary(
 
     Also kept: the part-of-speech tags of the kept words (`speech_tags`), and common words not in the text
     that are one of its words with one character after it (责任感 in a speech with 责任 and 获得感,
-    `near_words`): quiz distractors of a list's own shape; and common nouns not in the text that end in a
-    two-character word of it (思想建设, 作风建设 in a speech with 政治建设, `head_words`): distractors of a key
-    phrase's own head.
+    `near_words`): quiz distractors of a list's own shape.
     """
     import jieba
 
@@ -200,26 +180,15 @@ def _speech_dictionary(
     # Words that may extend one of the speech's (see _extensions), sorted out once those are known.
     around: list[tuple[str, int]] = []
     near: list[tuple[str, str]] = []
-    heads: list[tuple[str, str, int]] = []
     for word, count, tag in outside:
         around.append((word, count))
         if count >= NEAR_MIN and len(word) <= 5 and tag and word[-1] in pieces and word[:-1] in pieces:
             near.append((word, tag))
-        if 4 <= len(word) <= 6 and tag in _HEAD_TAGS and word[-2:] in pieces:
-            heads.append((word, tag, count))
     freq.update(_extensions(around, {w for w, count in freq.items() if count and len(w) >= 2}))
     for word in list(freq):
         for end in range(1, len(word)):
             freq.setdefault(word[:end], 0)
-    # A head word whose modifier is a noun (理论修养, 基础设施), not an adjective or a verb: 优良传统 beside
-    # 光荣传统 would be a near-synonym, 改变传统 no noun phrase at all. And a noun the speech itself uses
-    # (思想作风 in a speech on 思想建党): 衙门作风 or 轴突导向 would be absurd in its slot.
-    heads = [
-        (w, t, c)
-        for w, t, c in heads
-        if len(w) == 4 and w[:2] in pieces and tags.get(w[:2]) in _MODIFIER_TAGS and _HAN_ONLY.fullmatch(w)
-    ]
-    return freq, total, tags, tuple(near), tuple(heads)
+    return freq, total, tags, tuple(near)
 
 
 def _entry(word: str, rest: str) -> tuple[str, int, str | None]:
