@@ -230,7 +230,7 @@ class PromptMaker:
         )
         found: dict[str, Candidate] = {}
 
-        def add(phrase: str, kind: str, score: float) -> None:
+        def add(phrase: str, kind: str, score: float, strong: bool = True) -> None:
             bare = phrase.replace("“", "").replace("”", "")
             if _fragment(phrase) or phrase in found or bare in GENERIC or _ORG_NAME.fullmatch(bare):
                 return
@@ -242,13 +242,35 @@ class PromptMaker:
             # A phrase the whole speech keeps repeating (两个维护) is not this passage's own point.
             shared = self.text.count(bare) if "“" not in phrase[1:-1] else 1
             score -= 1.5 * max(0, shared - 1)
-            score += 2.0 * (bare in main.replace("“", "").replace("”", "")) + 2.0 * _overlap(phrase, titles)
+            # The main requirement carries the passage's point: a term of it before a term of an example.
+            in_main = bare in main.replace("“", "").replace("”", "")
+            score += (3.5 if strong else 2.0) * in_main + 2.0 * _overlap(phrase, titles)
             found[phrase] = Candidate(phrase, kind, score)
 
         # 从“宽松软”走向“严紧硬”: the change is the point, not one side of it; 以“表态”代替“表率”: a fault.
         pairs = list(_PAIR.finditer(excerpt))
         for p in pairs:
             add(p.group(0), "problem" if p.group(0).startswith("以") else "action", 6.5)
+        # Two quoted terms said as one (防止“非农化”、“非粮化”; “八小时内”与“八小时外”): both, never one half.
+        joined = []
+        for j in _JOINED.finditer(excerpt):
+            a, b = j.group(1), j.group(2)
+            if any(p.start() <= j.start() < p.end() for p in pairs):
+                continue
+            if not (
+                a in self.quoted
+                and b in self.quoted
+                and len(a) == len(b)  # two sides of one thing are built alike (“八小时内”“八小时外”)
+                and kind_of(a) == kind_of(b) == "principle"
+                and not {a, b} & COMMON_FORMULAS
+                and not excerpt[j.end() : j.end() + 2].lstrip("、和与").startswith("“")
+            ):
+                continue  # items of a list of terms (“青苗工程”、“百名英才计划”): each its own
+            clause = re.split(r"[，。；：！？]", excerpt[: j.start()])[-1]
+            kind = "problem" if _PROBLEM_CUE.search(clause) or _CRITICISM.search(clause) else "principle"
+            add(j.group(0), kind, 6.0)
+            joined.append(j)
+        pairs += joined
         for match in re.finditer(r"“([^“”]{2,16})”", excerpt):
             term = match.group(1)
             if term not in self.quoted or term.endswith(("。", "！", "？")):
@@ -340,7 +362,7 @@ class PromptMaker:
                     continue  # the speech's theme, or a word of a sentence of figures
                 if not self._concept(word, excerpt):
                     continue
-                add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0)
+                add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0, strong=False)
         return sorted(found.values(), key=lambda c: -c.score)
 
     def _concept(self, word: str, excerpt: str) -> bool:
@@ -415,6 +437,7 @@ class PromptMaker:
 
 
 # 从“A”走向“B”, 由“A”转入“B”: a change named by its two ends.
+_JOINED = re.compile(r"“([^“”]{1,10})”[、和与及同]?“([^“”]{1,10})”")
 _PAIR = re.compile(
     r"(?:[从由]“[^“”]{1,10}”(?:转向|转入|转为|变成|变为|走向|迈向|转变为|到|向)|以“[^“”]{1,10}”(?:代替|代))“[^“”]{1,10}”"
 )

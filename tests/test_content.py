@@ -285,3 +285,20 @@ def test_prompt_form_follows_what_the_sentence_says_of_the_term():
     forms = {lesson.phrase: lesson.form for lesson in build_model(text).lessons}
     assert forms.get("撒胡椒面") == "原因办法", forms
     assert forms.get("周交办") == "举措落实", forms
+
+
+def test_a_prompt_names_both_sides_of_a_pair():
+    # “八小时内”与“八小时外” are one thought: a prompt that names one half misses it.
+    text = (
+        "在全市机关作风建设大会上的讲话\n"
+        "同志们：\n今天召开这次会议，主要任务是部署机关作风建设。下面，我讲两点意见。\n"
+        "一、严管干部\n"
+        "要把对干部的监督管理贯穿始终，推动“八小时内”与“八小时外”相贯通，既管工作圈，也管生活圈、社交圈，"
+        "让干部时刻绷紧纪律这根弦，做到台上台下一个样、人前人后一个样。\n"
+        "二、厚爱干部\n"
+        "要落实谈心谈话制度，及时掌握干部思想动态，帮助解决实际困难，"
+        "对受到不实举报的干部及时澄清正名，让敢于担当的干部放下包袱、轻装上阵。\n"
+    )
+    phrases = [lesson.phrase for lesson in build_model(text).lessons]
+    assert "“八小时内”与“八小时外”" in phrases, phrases
+    assert "八小时内" not in phrases and "八小时外" not in phrases
