@@ -311,6 +311,20 @@ class PromptMaker:
                 kind_of(term) == "principle"
                 and (_CRITICISM.search(sentence_before) or _CRITICISM_AFTER.match(sentence_after))
             ):
+                known = (self.tag_of(term) or "")[:1] == "n"
+                if known and len(term) <= 4 and kind_of(term) == "principle":
+                    # A fault told by an image (把容错纠错当成“挡箭牌”): named with what it is said of.
+                    told = re.sub(
+                        r"^(?:有的|一些|少数|个别|甚至|还有的|也有的|更不能|决不能|绝不能|不能|不要|防止|避免|严禁)+",
+                        "",
+                        clause,
+                    )
+                    if 2 <= len(told) <= 14 and re.search(r"(当成|当作|留下|成了|变成|沦为)$", told):
+                        add(f"{told}“{term}”", "problem", 6.0)
+                        continue
+                    if not re.search(r"(当成|当作|留下|成了|变成|沦为)$", clause):
+                        add(term, "problem", 6.0)  # the fault itself (热衷于“撒胡椒面”)
+                    continue
                 add(term, "problem", 6.0)
                 continue
             if kind_of(term) == "principle" and _MEASURE_VERB.search(clause[-4:]):
@@ -326,6 +340,18 @@ class PromptMaker:
             if image:
                 add(image, "image", 5.5)
                 continue
+            if kind == "principle" and 4 <= len(term) <= 6 and not _NUMERAL_START.match(term):
+                # A longer image said of something (巡察是一次“政治体检”): named with it.
+                said = next((m for m in _SAID.finditer(excerpt) if m.group(2) == term), None)
+                if said and len(said.group(1)) <= 16 and not re.search(r"(不能|不要|不是)", said.group(1)):
+                    add(f"{said.group(1)}“{term}”", "image", 6.0)
+                    continue
+                taken = re.search(
+                    rf"把([^，。；！？“”]{{2,10}})(?:当作|当成|作为|视为)“{re.escape(term)}”", excerpt
+                )
+                if taken and not re.search(r"(不能|不要|防止|避免)$", excerpt[: taken.start()]):
+                    add(taken.group(0), "image", 6.0)  # 把安全责任当作“千斤重担”
+                    continue
             if kind != "principle" or len(term) >= 4 or _NUMERAL_START.match(term):
                 add(term, kind, 6.0)
                 continue

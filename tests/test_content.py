@@ -302,3 +302,18 @@ def test_a_prompt_names_both_sides_of_a_pair():
     phrases = [lesson.phrase for lesson in build_model(text).lessons]
     assert "“八小时内”与“八小时外”" in phrases, phrases
     assert "八小时内" not in phrases and "八小时外" not in phrases
+
+
+def test_a_fault_told_by_an_image_is_named_with_what_it_is_said_of():
+    text = (
+        "在全县债务风险防控工作会议上的讲话\n"
+        "同志们：\n今天召开这次会议，主要任务是部署债务风险防控。下面，我讲两点意见。\n"
+        "一、守住底线\n"
+        "各乡镇要量力而行、尽力而为，坚持有多少钱办多少事，更不能借债搞建设、留下“后遗症”，"
+        "对新增隐性债务的，要严肃追责问责，决不姑息，切实守住不发生系统性风险的底线。\n"
+        "二、压实责任\n"
+        "各级党委政府要扛起主体责任，主要负责同志要亲自抓、负总责，定期研究债务化解工作，"
+        "把化债任务分解到年度、落实到项目、明确到责任人，确保按期完成化解任务。\n"
+    )
+    phrases = {lesson.phrase: lesson.form for lesson in build_model(text).lessons}
+    assert phrases.get("借债搞建设、留下“后遗症”") == "原因办法", phrases
