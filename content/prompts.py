@@ -89,6 +89,7 @@ _PRINCIPLE = re.compile(
 _STANDARD = re.compile(r"(标准|要求|底线|红线|本领|能力|纪律|规矩|准则|规范|导向|责任|职责)$")
 _PROBLEM = re.compile(r"(问题|短板|弱项|风险|隐患|矛盾|难题|不足|顽疾|主义|乱象|现象|梗阻|堵点|痛点|难点)$")
 _SPIRIT = re.compile(r"(精神|作风|品格|情怀|担当|劲头|干劲|境界|品质|气节|风骨|韧劲|闯劲)$")
+_ADVERBS = frozenset("认真 积极 深入 切实 大力 全面 不断 努力 主动 持续 扎实 进一步 坚决 严格 加快".split())
 _PEOPLE = re.compile(r"(感|心事|难事|盼事|急事|愁事)$")
 _COUNTED = re.compile(r"^[一二两三四五六七八九十]个.+")
 _NUMERAL_START = re.compile(r"^[一二两三四五六七八九十百千万零]")
@@ -315,7 +316,8 @@ class PromptMaker:
                 if known and len(term) <= 4 and kind_of(term) == "principle":
                     # A fault told by an image (把容错纠错当成“挡箭牌”): named with what it is said of.
                     told = re.sub(
-                        r"^(?:有的|一些|少数|个别|甚至|还有的|也有的|更不能|决不能|绝不能|不能|不要|防止|避免|严禁)+",
+                        r"^(?:[一二三四五六七八九十]是|有的|一些|少数|个别|甚至|还有的|也有的|更不能|决不能|"
+                        r"绝不能|不能|不要|防止|避免|严禁)+",
                         "",
                         clause,
                     )
@@ -397,8 +399,8 @@ class PromptMaker:
         of a longer word (颗粒物 of 细颗粒物, 全体会议 of 省安委会全体会议)."""
         if not ((self.tag_of(word) or "")[:1] == "n" or self.tag_of(word) == "vn" or word in self.quoted):
             return False  # 关键在于, 积极探索: no noun
-        if _PEOPLE.search(word):
-            return False
+        if _PEOPLE.search(word) or word[:2] in _ADVERBS:
+            return False  # 认真学习, 积极探索: a verb with its adverb (jieba calls them nouns)
         for m in re.finditer(re.escape(word), excerpt):
             before, after = excerpt[max(0, m.start() - 2) : m.start()], excerpt[m.end() : m.end() + 2]
             if (before and self.is_word(before[-1:] + word[:2])) or (
