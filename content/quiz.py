@@ -484,11 +484,19 @@ class QuizBuilder:
                 pool.sort(key=lambda t: t in self.full)
                 pool += [t for t in self.terms if t != term and _COUNTED.fullmatch(t) and len(t) == len(term)]
             else:
-                pool = [
-                    t
-                    for t in self._terms_of(shape, field_, len(term))
-                    if t != term and self._like(term, t, shape)
-                ]
+                if field_ == "problem" and shape in {"plain", "numbered"}:
+                    # The speech's own faults (灯下黑, 两张皮, 一阵风) are one kind, whatever their build or
+                    # jieba's tags of them.
+                    faults = self._terms_of("plain", field_, len(term)) + self._terms_of(
+                        "numbered", field_, len(term)
+                    )
+                    pool = [t for t in faults if t != term]
+                else:
+                    pool = [
+                        t
+                        for t in self._terms_of(shape, field_, len(term))
+                        if t != term and self._like(term, t, shape)
+                    ]
             if shape != "counted":
                 pool.sort(key=lambda t: (-self._slot_fit(t, left, right), _digest(term, t)))
             if not head:
