@@ -276,8 +276,9 @@ class PromptMaker:
             term = match.group(1)
             if term not in self.quoted or term.endswith(("。", "！", "？")):
                 continue
+            # A couplet (不驰于空想，不骛于虚声) is one saying; a list (讲政治、重公道) one phrase.
             if re.search(r"(什么|怎么|怎样|为何|吗|呢|？|百分之)", term) or not _HAN_ONLY.fullmatch(
-                term.replace("、", "")
+                re.sub(r"(?<=[\u4e00-\u9fff])[、，](?=[\u4e00-\u9fff])", "", term)
             ):
                 continue  # a quoted question, a figure or a mixed string is not a term
             before, after = excerpt[: match.start()], excerpt[match.end() :]
@@ -377,6 +378,8 @@ class PromptMaker:
                 len(after) == 2 and self.is_word(term[-2:] + after)
             ):
                 continue  # inside a longer word: 成果转化 of 科技成果转化
+            if len(before) == 2 and (self.tag_of(before) or "")[:1] == "n" and _HAN_ONLY.fullmatch(before):
+                continue  # a piece of a longer name: 干部 + 政治素质 (考察)
             add(term, kind_of(term), 4.0)
         for word in self.keywords(main)[:3] + self.keywords(excerpt)[:4]:
             if re.search(rf"[0-9０-９]{re.escape(word)}", excerpt):
