@@ -81,8 +81,12 @@ _CONTINUES = re.compile(
 
 def cut_costs(sentences: list[Sentence]) -> list[float]:
     """What it costs to begin a lesson at each sentence: nothing at a paragraph start, more inside one,
-    much more after a ；-piece of a long sentence or before a sentence that continues the last one."""
+    much more after a ；-piece of a long sentence, before a sentence that continues the last one, or
+    within a run of ——bullets."""
     costs = []
+    opens: dict[object, str] = {}  # each paragraph's first sentence
+    for sentence in sentences:
+        opens.setdefault(sentence.paragraph, sentence.text)
     for i, sentence in enumerate(sentences):
         cost = 0.0
         if i and sentence.paragraph == sentences[i - 1].paragraph:
@@ -91,6 +95,9 @@ def cut_costs(sentences: list[Sentence]) -> list[float]:
                 cost += 200_000
         if _CONTINUES.match(sentence.text):
             cost += 100_000
+        if i and opens[sentence.paragraph].startswith("——"):
+            # A ——bullet and its sisters are one list: where a lesson must end inside one, at a bullet.
+            cost += 100_000 if sentence.text.startswith("——") else 150_000
         costs.append(cost)
     return costs
 

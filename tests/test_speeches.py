@@ -184,6 +184,21 @@ def test_procedural_sentence_is_not_a_day_of_its_own(speech):
         assert not all(s.role == "procedural" for s in lesson.sentences), lesson.text
 
 
+def test_a_run_of_bullets_stays_in_one_lesson_where_it_fits(speech):
+    # ——到基层一线去。——到发展一线去。——到急难险重一线去。 are one list: never two days, if one holds them.
+    from content.lessons import HARD_MAX_CHARS
+
+    lessons = speech.lessons
+    for before, lesson in zip(lessons, lessons[1:], strict=False):
+        if lesson.section_id != before.section_id or not lesson.sentences[0].text.startswith("——"):
+            continue
+        if any(s.text.startswith("——") for s in before.sentences):
+            run = [s for s in before.sentences if s.text.startswith("——")]
+            first = before.sentences.index(run[0])
+            rest = sum(len(s.text) for s in before.sentences[first:])
+            assert rest + len(lesson.text) > HARD_MAX_CHARS, (before.day, lesson.day)
+
+
 # -- prompts ------------------------------------------------------------------------------------------
 
 
