@@ -59,6 +59,12 @@ FORMS: dict[str, tuple[str, ...]] = {
         "讲话提出“{p}”，你对哪一点体会最深？为什么？",
         "讲话列举了“{p}”，结合实际，你最有感触的是哪一项？",
     ),
+    # A requirement in the speech's own words, a verb and its object (深化河湖‘清四乱’常态化规范化).
+    "requirement": (
+        "围绕“{p}”，你所在单位下一步最该做的一件事是什么？",
+        "结合本职工作，你打算怎样落实“{p}”？",
+        "落实“{p}”，你所在单位还有哪些差距？",
+    ),
     "action": (
         "围绕“{p}”，你所在单位下一步最该做的一件事是什么？",
         "做到“{p}”，你自己可以从哪里着手？",
@@ -74,6 +80,7 @@ FORM_NAMES = {
     "image": "比喻释义",
     "people": "群众视角",
     "action": "行动落实",
+    "requirement": "举措落实",
     "enumeration": "列举体会",
     "great_spirit": "榜样践行",
 }
@@ -213,6 +220,7 @@ class PromptMaker:
         self.headings = headings or []
         self.title = title
         self.audience = audience
+        self.clauses: set[str] = set()  # phrases that are a requirement clause: quoted whole, inner quotes ‘’
         self.avoid: set[str] = set()  # the quiz's answers: a prompt that names one gives it away
         self.tag_of = tag_of
         self.is_noun = lambda w: (tag_of(w) or "n")[:1] == "n"
@@ -368,6 +376,13 @@ class PromptMaker:
                 kind = _list_kind(items)
                 if kind and len(joined) <= 18 and len(items) <= 5:
                     add(joined, kind, 5.0)
+        # The main requirement itself, where it is one clause (坚持严管和厚爱结合、激励和约束并重, 牢固树立正确的
+        # 政绩观, 深化河湖“清四乱”常态化规范化): what the passage asks, in its own words.
+        for sentence in chunk.sentences:
+            requirement = _requirement(sentence.text, self.is_word) if sentence.role == "body" else None
+            if requirement and not any(requirement[1] in h or h in requirement[1] for h in self.headings):
+                add(requirement[1], requirement[0], 5.5 if sentence.text == main else 4.5)
+                self.clauses.add(requirement[1])
         # A term of the common vocabulary the main sentence says (政治建设, 人才强省战略): a concept to reflect on.
         for term, _ in lexicon_terms_in(main):
             at = main.find(term)
@@ -448,7 +463,9 @@ class PromptMaker:
             forms = FORMS[pick.kind]
             k = turn.get(pick.kind, 0)
             for offset in range(len(forms)):
-                prompt = _fill(forms[(k + offset) % len(forms)], pick.phrase, self.audience)
+                prompt = _fill(
+                    forms[(k + offset) % len(forms)], pick.phrase, self.audience, pick.phrase in self.clauses
+                )
                 if prompt not in used_prompts:
                     break
             if chunk.section.kind != "numbered" and pick.phrase == chunk.section.title:
@@ -571,8 +588,11 @@ def audience_of(opening: str) -> str:
     return "students" if re.search(r"同学们|青年学子|新同学", opening[:60]) else "cadres"
 
 
-def _fill(form: str, phrase: str, audience: str = "cadres") -> str:
-    if "“" in phrase:
+def _fill(form: str, phrase: str, audience: str = "cadres", clause: bool = False) -> str:
+    if clause:
+        # A requirement clause is quoted whole; its own quoted terms take the inner marks (‘清四乱’).
+        form, inner = form, phrase.replace("“", "‘").replace("”", "’")
+    elif "“" in phrase:
         # A phrase with its own quotation marks (“钉钉子”精神) is printed as it is, not quoted again.
         form, inner = form.replace("“{p}”", "{p}"), phrase
     else:
@@ -587,6 +607,68 @@ def _overlap(phrase: str, titles: str) -> float:
     """How much of the phrase the part's and sub-point's titles share (0–1)."""
     chars = [c for c in phrase if "\u4e00" <= c <= "\u9fff"]
     return sum(c in titles for c in chars) / len(chars) if chars and titles else 0.0
+
+
+# The subject before 要 (各级党组织要, 我们要) and the adverbs after it are not part of the requirement.
+_REQUIRE_LEAD = re.compile(r"^(?:[^，。；：！？“”]{0,12}?(?:要|必须|务必))?")
+_REQUIRE_ADVERBS = re.compile(
+    r"^(?:坚决|切实|进一步|深入|大力|更加|着力|不断|持续|全面|认真|扎实|始终|自觉|积极|努力|加快|真正|"
+    r"严格|全力|主动|牢牢|一以贯之地|毫不动摇地|更加自觉地)+"
+)
+_REQUIRE_VERBS = (
+    "坚持 树立 落实 推动 推进 建立 健全 完善 深化 强化 加强 提升 提高 做到 抓好 用好 防止 破解 实施 开展 "
+    "发扬 弘扬 践行 扛起 压实 守牢 筑牢 把好 把握 锻造 培育 营造 构建 打造 创建 推行 整治 纠治 克服 解决 "
+    "增强 涵养 保持 领悟 树牢 擦亮 织密 守住 严守 用活 盘活 聚焦 紧盯 突出 打好"
+).split()
+_PROBLEM_VERBS = ("防止", "破解", "整治", "纠治", "克服", "解决")
+
+
+def _requirement(sentence: str, is_word=lambda w: False) -> tuple[str, str] | None:
+    """(kind, clause) of a sentence's requirement: its first clause after 要/必须, without the subject and the
+    adverbs, when it is a verb and its object of 6–24 characters (坚持“控源、截污、治河、补水”一体推进)."""
+    head = re.split(r"[，。；：！？]", sentence)[0]
+    lead = _REQUIRE_LEAD.match(head)
+    clause = head[lead.end() :] if lead and lead.group(0) else head
+    clause = _REQUIRE_ADVERBS.sub("", clause)
+    start = len(head) - len(clause)
+    if start and is_word(head[start - 1] + clause[0]):
+        return None  # 要用 + 好…: the clause would begin inside a word
+    verb = next((v for v in _REQUIRE_VERBS if clause.startswith(v)), None)
+    if verb is None or not 6 <= len(clause) <= 24 or clause.count("“") != clause.count("”"):
+        return None
+    if re.search(r"(既要|既|一方面|是[^，。]{2,}的)", clause):
+        return None  # half of 既要…更要, or a statement (推动绿色低碳发展是…的治本之策), not one requirement
+    obj = clause[len(verb) :]
+    if verb == "落实" and len(obj) >= 4:
+        clause = obj  # 落实“党政同责、一岗双责”, not 落实“落实…”
+    if verb in _PROBLEM_VERBS:
+        kind = "problem"
+    elif verb in {"发扬", "弘扬", "践行"} or obj.endswith(("精神", "作风")):
+        kind = "spirit"
+    elif re.search(r"(机制|制度|工程|行动|体系|平台|格局|链条|活动|试点|清单)$", obj) or verb in {
+        "建立",
+        "健全",
+        "完善",
+        "实施",
+        "开展",
+        "推行",
+        "打造",
+        "创建",
+        "构建",
+    }:
+        kind = "programme"
+    elif re.search(r"(观|理念|原则|结合|并重|统一|相结合|思想|意识)$", obj) or verb in {
+        "树立",
+        "树牢",
+        "领悟",
+    }:
+        kind = "principle"
+    elif re.search(r"(标准|要求)$", obj) or (verb == "做到" and "、" in obj):
+        # A standard to measure oneself by is named without its verb (对照“讲政治、守纪律…”).
+        return "standard", obj if verb == "做到" else clause
+    else:
+        kind = "requirement"
+    return kind, clause
 
 
 def _main_sentence(chunk: Chunk) -> str:

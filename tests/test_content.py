@@ -317,3 +317,21 @@ def test_a_fault_told_by_an_image_is_named_with_what_it_is_said_of():
     )
     phrases = {lesson.phrase: lesson.form for lesson in build_model(text).lessons}
     assert phrases.get("借债搞建设、留下“后遗症”") == "原因办法", phrases
+
+
+def test_a_prompt_may_name_the_passage_s_requirement_in_its_own_words():
+    # The main requirement, one clause after 要, is what the passage asks: named whole, its quotes nested.
+    text = (
+        "在全市生态环境保护大会上的讲话\n"
+        "同志们：\n今天召开这次会议，主要任务是部署今年的生态环境保护工作。下面，我讲两点意见。\n"
+        "一、治水\n"
+        "全市各级各部门要坚持“控源、截污、治河、补水”一体推进，把治水的责任压到每一个排口、每一段河道，"
+        "做到问题在一线发现、措施在一线落实、成效在一线检验，让群众看到实实在在的变化。\n"
+        "二、治气\n"
+        "要深入推进工业源、移动源、面源协同治理，加快淘汰落后产能，推广清洁能源，"
+        "持续压减燃煤消费总量，确保全年空气质量优良天数比例稳中有升，让蓝天白云成为常态。\n"
+    )
+    lessons = build_model(text).lessons
+    first = next(lesson for lesson in lessons if "控源" in lesson.text)
+    assert first.phrase == "坚持“控源、截污、治河、补水”一体推进", first.phrase
+    assert "“坚持‘控源、截污、治河、补水’一体推进”" in first.prompt, first.prompt
