@@ -639,6 +639,8 @@ def _requirement(sentence: str, is_word=lambda w: False) -> tuple[str, str] | No
     if re.search(r"(既要|既|一方面|是[^，。]{2,}的)", clause):
         return None  # half of 既要…更要, or a statement (推动绿色低碳发展是…的治本之策), not one requirement
     obj = clause[len(verb) :]
+    if re.fullmatch(r"“[^“”]+”[\u4e00-\u9fff]{0,2}", obj):
+        return None  # 坚持“一乡一业、一村一品”, 落实“三个区分开来”要求: the quoted term is the phrase
     if verb == "落实" and len(obj) >= 4:
         clause = obj  # 落实“党政同责、一岗双责”, not 落实“落实…”
     if verb in _PROBLEM_VERBS:

@@ -993,12 +993,13 @@ class QuizBuilder:
             return []  # a lead line that heads its passage (要落实党政同责、一岗双责。)
         # Four characters of the part's own headings in the quote (政治监督 under 坚守政治监督定位) answer it.
         own_titles = [t for x in (section, *section.subsections) for t in (x.title, x.heading or "") if t]
+        bare = re.sub(r"[“”‘’]", "", sentence.text)
         if any(
-            _HAN_ONLY.fullmatch(t[i : i + 4]) and t[i : i + 4] in core
-            for t in own_titles
+            _HAN_ONLY.fullmatch(t[i : i + 4]) and t[i : i + 4] in bare
+            for t in (re.sub(r"[“”‘’]", "", x) for x in own_titles)
             for i in range(len(t) - 3)
         ):
-            return []
+            return []  # the sentence, not only the stretch quoted: 全面提高党员队伍素质 under 抓实做好队伍建设
         own = {w for w in self.cut(section.title) if len(w) >= 2 and w not in self.generic}
         # and any two characters of those (河湖长 of 河湖长制)
         own |= {w[i : i + 2] for w in list(own) if len(w) > 2 for i in range(len(w) - 1)} - self.generic
