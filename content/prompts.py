@@ -382,7 +382,8 @@ class PromptMaker:
             requirement = _requirement(sentence.text, self.is_word) if sentence.role == "body" else None
             if requirement and not any(requirement[1] in h or h in requirement[1] for h in self.headings):
                 add(requirement[1], requirement[0], 5.5 if sentence.text == main else 4.5)
-                self.clauses.add(requirement[1])
+                if not requirement[1].startswith("“"):
+                    self.clauses.add(requirement[1])  # a clause, quoted whole (a quoted term prints as it is)
         # A term of the common vocabulary the main sentence says (政治建设, 人才强省战略): a concept to reflect on.
         for term, _ in lexicon_terms_in(main):
             at = main.find(term)
@@ -640,7 +641,8 @@ def _requirement(sentence: str, is_word=lambda w: False) -> tuple[str, str] | No
         return None  # half of 既要…更要, or a statement (推动绿色低碳发展是…的治本之策), not one requirement
     obj = clause[len(verb) :]
     if re.fullmatch(r"“[^“”]+”[\u4e00-\u9fff]{0,2}", obj):
-        return None  # 坚持“一乡一业、一村一品”, 落实“三个区分开来”要求: the quoted term is the phrase
+        # 坚持“一乡一业、一村一品”, 坚持“农业+”理念: the quoted term (with its head) is the phrase, not the verb.
+        clause = obj
     if verb == "落实" and len(obj) >= 4:
         clause = obj  # 落实“党政同责、一岗双责”, not 落实“落实…”
     if verb in _PROBLEM_VERBS:
