@@ -74,9 +74,11 @@ def _groups(section: Section) -> list[tuple[Section | None, list[Sentence]]]:
 
 
 # A lesson should not begin where the speech goes on with what came before.
-_CONTINUES = re.compile(
-    r"^(?:[二三四五六七八九十]是|究其原因|可以说|这些|此外|同时|因此|所以|其次|再次|另一方面|与此同时)"
-)
+# A sentence that continues the one before it: never the first of a lesson.
+_CONTINUES = re.compile(r"^(?:[二三四五六七八九十]是|究其原因|其次|再次|另一方面)")
+# One that links to what came before (这些问题…, 同时…): a continuation inside a paragraph, but at a
+# paragraph's start it opens what that paragraph goes on to say.
+_LINKS = re.compile(r"^(?:可以说|这些|此外|同时|因此|所以|与此同时)")
 
 
 def cut_costs(sentences: list[Sentence]) -> list[float]:
@@ -93,7 +95,8 @@ def cut_costs(sentences: list[Sentence]) -> list[float]:
             cost += 20_000
             if not sentences[i - 1].text.endswith(("。", "！", "？", "!", "?", "”")):
                 cost += 200_000
-        if _CONTINUES.match(sentence.text):
+        starts_paragraph = not i or sentence.paragraph != sentences[i - 1].paragraph
+        if _CONTINUES.match(sentence.text) or (_LINKS.match(sentence.text) and not starts_paragraph):
             cost += 100_000
         if i and opens[sentence.paragraph].startswith("——"):
             # A ——bullet and its sisters are one list: where a lesson must end inside one, at a bullet.

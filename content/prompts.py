@@ -184,6 +184,8 @@ def _image(term: str, text: str, known_noun: bool = True) -> str:
     if at < 0:
         return ""
     # What it is said of, when the sentence names it: “三农”是应对风险挑战的“压舱石”, 乡镇党委书记要当好“一线总指挥”.
+    if re.search(r"[之者于而其乎]", term):
+        return ""  # a classical saying (国之大者) is a 提法, not an image
     said = next((m for m in _SAID.finditer(text) if m.group(2) == term), None)
     if said and len(said.group(1)) <= 20 and not re.search(r"(不能|不要|不是|防止|避免)", said.group(1)):
         return f"{said.group(1)}“{term}”"
@@ -342,7 +344,7 @@ class PromptMaker:
                 add(term, "programme", 6.0)
                 continue
             kind = kind_of(term)
-            known = (self.tag_of(term) or "")[:1] == "n"
+            known = self._concrete(term)
             image = (
                 _image(term, excerpt, known)
                 if kind == "principle" and len(term) <= 4 and not _NUMERAL_START.match(term)
@@ -354,7 +356,12 @@ class PromptMaker:
             if kind == "principle" and 4 <= len(term) <= 6 and not _NUMERAL_START.match(term):
                 # A longer image said of something (巡察是一次“政治体检”): named with it.
                 said = next((m for m in _SAID.finditer(excerpt) if m.group(2) == term), None)
-                if said and len(said.group(1)) <= 16 and not re.search(r"(不能|不要|不是)", said.group(1)):
+                if (
+                    said
+                    and self._concrete(term)
+                    and len(said.group(1)) <= 16
+                    and not re.search(r"(不能|不要|不是)", said.group(1))
+                ):
                     add(f"{said.group(1)}“{term}”", "image", 6.0)
                     continue
                 taken = re.search(
@@ -411,6 +418,13 @@ class PromptMaker:
                     continue
                 add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0, strong=False)
         return sorted(found.values(), key=lambda c: -c.score)
+
+    def _concrete(self, term: str) -> bool:
+        """Whether a quoted term is a thing an image could be made of: a dictionary noun, or a word the
+        dictionary knows ending it (体检 of 政治体检, 卫士 of 纯洁性卫士); 国之大者 is a 提法."""
+        if (self.tag_of(term) or "")[:1] == "n":
+            return True
+        return len(term) >= 4 and any(self.tag_of(term[-k:]) for k in (2, 3))
 
     def _concept(self, word: str, excerpt: str) -> bool:
         """Whether a keyword is a concept to reflect on: a noun the dictionary knows as one (or a term of
