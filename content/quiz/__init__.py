@@ -1,0 +1,22 @@
+"""The quiz bank: fewer and better questions, each one an editor would print.
+
+`QuizBuilder` builds a speech's bank. It is read from the bottom up: `reading` (what the quiz knows of the
+speech, and the checks every question passes), `options` (wrong options), `clozes` and `which_part` (the
+candidates), `bank` (the choice under the editor's rules); `shapes` and `question` hold the pure helpers and
+the data.
+"""
+
+from content.quiz.bank import QuizBuilder
+from content.quiz.question import BLANK, EXPLANATION_MAX, OPTION_MAX, QUESTION_MAX, Question
+from content.quiz.shapes import fits_pattern, pattern_of
+
+__all__ = [
+    "BLANK",
+    "EXPLANATION_MAX",
+    "OPTION_MAX",
+    "QUESTION_MAX",
+    "Question",
+    "QuizBuilder",
+    "fits_pattern",
+    "pattern_of",
+]

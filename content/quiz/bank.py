@@ -1,0 +1,173 @@
+"""The quiz bank: fewer and better questions, each one an editor would print.
+
+Candidates of four kinds are made from the speech's body sentences (never a heading, a salutation or a
+procedural sentence): a cloze on a quoted 提法, on one item of an enumeration or on a key phrase; a
+what-comes-next on an enumeration; a which-part on a stretch that stands in one part only. Each is scored
+(提法 and requirements above trivia, distractors that fit the slot above ones that merely match in length)
+and the bank is chosen from the best under the rules of EDITOR.md: one question per sentence and per
+enumeration, no answer visible in another question or in the part titles a which-part question shows, every
+lesson and every part asked about, which-part questions at most a third, about one question per 110
+characters. A candidate whose blank would cut a number or a fixed term, or that has not three distractors
+of the answer's own shape and field, is dropped rather than padded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from content.quiz.question import CHARS_PER_QUESTION, MIN_SCORE, Candidate, Question, stable_digest
+from content.quiz.shapes import explanation_of, sentence_key
+from content.quiz.which_part import WhichPart
+
+
+class QuizBuilder(WhichPart):
+    """Builds the bank for one speech."""
+
+    # -- the bank --------------------------------------------------------------------------------------
+    def build(self, lessons=None, prompts: dict[int, str] | None = None) -> list[Question]:
+        """The bank, in reading order of the sources.
+
+        `prompts` are the lessons' 思考题 by day: an answer its own lesson's prompt names is given away beside
+        that lesson's quiz button, so such a candidate is not taken."""
+        prompts = prompts or {}
+        if not hasattr(self, "_candidates"):
+            self._candidates = self.candidates()
+        pool = sorted(
+            self._candidates, key=lambda c: (-c.score, self._position[sentence_key(c.sentence)], c.kind)
+        )
+        pool = [c for c in pool if c.score >= MIN_SCORE]
+        body_chars = sum(len(s.text) for s in self.body)
+        target = max(4, round(body_chars / CHARS_PER_QUESTION))
+        chosen: list[Candidate] = []
+        used_units: set[str] = set()
+        used_answers: set[str] = set()
+        shown_text: list[str] = []
+        titles_shown = " ".join(s.name for s in self._places())
+
+        used_options: set[str] = set()
+        per_lesson_sections: Counter[int | None] = Counter()
+        numbered = [s for s in self.speech.sections if s.kind == "numbered"]
+        section_cap = math.ceil(target / 3 / max(1, len(numbered))) + 1
+        per_part_sections: Counter[str] = Counter()
+
+        def ok(c: Candidate) -> bool:
+            if c.units & used_units or (c.answer_terms and set(c.answer_terms) & used_answers):
+                return False
+            # One set of wrong options is not offered again in another slot (one shared option may be).
+            if c.kind != "section" and len(set(c.distractors) & used_options) >= 2:
+                return False
+            if c.kind == "section":
+                day = self.days.get(sentence_key(c.sentence))
+                if per_lesson_sections[day] or per_part_sections[c.sentence.section_id] >= section_cap:
+                    return False
+            if any(
+                term in prompts.get(self.days.get(sentence_key(c.sentence)), "") for term in c.answer_terms
+            ):
+                return False
+            mine = c.question + "\n" + "\n".join([c.answer, *c.distractors])
+            # No answer of this question shows elsewhere, and no answer of another shows here.
+            for term in c.answer_terms:
+                if any(term in text for text in shown_text) or term in titles_shown:
+                    return False
+                # Half of a longer answer in a title shown as an option (腐败 of 微腐败) gives it away too.
+                core = c.core or term
+                halves = {core[i : i + 2] for i in range(len(core) - 1)} - self.generic
+                if len(term) >= 3 and any(h in titles_shown for h in halves):
+                    if c.kind != "section":
+                        return False
+            for other in chosen:
+                if any(term in mine for term in other.answer_terms):
+                    return False
+            return True
+
+        def take(c: Candidate) -> None:
+            if c.kind == "section":
+                per_lesson_sections[self.days.get(sentence_key(c.sentence))] += 1
+                per_part_sections[c.sentence.section_id] += 1
+            else:
+                used_options.update(c.distractors)
+            chosen.append(c)
+            used_units.update(c.units)
+            used_answers.update(c.answer_terms)
+            shown_text.append(c.question + "\n" + "\n".join([c.answer, *c.distractors]))
+
+        # Every lesson, then every part, gets its best question first (a which-part question only where
+        # nothing else fits); then the best of the rest; then which-part questions, up to a third.
+        groups: list[set[tuple[str, int]]] = []
+        if lessons:
+            groups += [{(s.section_id, s.index) for s in lesson.sentences} for lesson in lessons]
+        groups += [{(s.section_id, s.index) for s in section.sentences} for section in self.speech.sections]
+        for group in groups:
+            if any(sentence_key(c.sentence) in group for c in chosen):
+                continue
+            mine = [c for c in pool if sentence_key(c.sentence) in group]
+            for c in sorted(mine, key=lambda c: c.kind == "section"):
+                if c.kind == "section" and per_part_sections[c.sentence.section_id]:
+                    continue  # a part's second which-part question waits until every part has one
+                if ok(c):
+                    take(c)
+                    break
+        per_section = Counter(c.sentence.section_id for c in chosen)
+        share = {s.id: len([x for x in self.body if x.section_id == s.id]) for s in self.speech.sections}
+        total = sum(share.values()) or 1
+        for which in ("other", "section", "section again"):
+            for c in pool:
+                if len(chosen) >= target:
+                    break
+                sections = sum(x.kind == "section" for x in chosen)
+                if (c.kind == "section") != which.startswith("section") or c in chosen:
+                    continue
+                # Which-part questions go round the parts: a second on one part only after every part
+                # that has a candidate got its first.
+                if which == "section" and per_part_sections[c.sentence.section_id]:
+                    continue
+                if c.kind == "section" and (sections + 1) * 3 > len(chosen) + 1:
+                    continue
+                sid = c.sentence.section_id
+                cap = math.ceil(target * share.get(sid, 0) / total * 1.5) + 1
+                if per_section[sid] < cap and ok(c):
+                    take(c)
+                    per_section[sid] += 1
+
+        # At most a third: drop the weakest which-part questions, those a lesson does not rely on first.
+        def needed(c: Candidate) -> bool:
+            return any(
+                sentence_key(c.sentence) in g and sum(sentence_key(x.sentence) in g for x in chosen) == 1
+                for g in groups
+            )
+
+        while sum(x.kind == "section" for x in chosen) * 3 > len(chosen):
+            sections = [x for x in chosen if x.kind == "section"]
+            twice = Counter(x.sentence.section_id for x in sections)
+            # A part's second which-part question goes first, then one no lesson needs, then the weakest.
+            extra = sorted(sections, key=lambda x: (twice[x.sentence.section_id] == 1, needed(x), x.score))
+            chosen.remove(extra[0])
+        chosen.sort(key=lambda c: (self._position[sentence_key(c.sentence)], c.kind))
+        # The right answer's letter is spread evenly over the bank: each question takes the letter used least
+        # so far (ties by the question's own digest), so no letter gives the answer away.
+        used: Counter[int] = Counter()
+        out = []
+        for c in chosen:
+            n = 1 + len(c.distractors[:3])
+            key = stable_digest(c.kind, c.sentence.section_id, c.sentence.text, c.answer)
+            index = min(range(n), key=lambda i: (used[i], stable_digest(key, str(i))))
+            used[index] += 1
+            out.append(self._question(c, index))
+        return out
+
+    def _question(self, c: Candidate, index: int) -> Question:
+        key = stable_digest(c.kind, c.sentence.section_id, c.sentence.text, c.answer)
+        wrong = sorted(c.distractors[:3], key=lambda o: stable_digest(key, o))
+        options = tuple(wrong[:index] + [c.answer] + wrong[index:])
+        return Question(
+            f"{c.kind[0]}{key[:9]}",
+            c.kind,
+            c.sentence.section_id,
+            c.question,
+            options,
+            index,
+            c.sentence.text,
+            explanation_of(self.labels[c.sentence.section_id], c.sentence.text),
+            self.days.get(sentence_key(c.sentence)),
+        )

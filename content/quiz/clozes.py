@@ -1,0 +1,306 @@
+"""Cloze and what-comes-next candidates: a quoted 提法, a term of the lexicon, a key noun phrase, an item of
+an enumeration, the item after the first ones of a list.
+"""
+
+from __future__ import annotations
+
+import re
+
+from content.quiz.options import Options
+from content.quiz.question import BLANK, Candidate, stable_digest
+from content.quiz.shapes import (
+    COUNTED,
+    GENERIC_HEADS,
+    HAN_ONLY,
+    MODIFIER_TAGS,
+    NOT_MODIFIERS,
+    NUMBERED_TERMS,
+    NUMERALS,
+    PERSON_HEAD,
+    QUOTE_HEAD,
+    REQUIRE,
+    built_alike,
+    ellipsis,
+    find_item,
+    list_unit,
+    pattern_of,
+    reports_figures,
+    sentence_unit,
+    term_shape,
+    token_starting,
+    trivia_weight,
+    variable_part,
+    window,
+)
+from content.speech import Sentence
+
+
+class Clozes(Options):
+    """Cloze and what-comes-next candidates: a quoted 提法, a term of the lexicon, a key noun phrase, an item of"""
+
+    # -- candidates ----------------------------------------------------------------------------------
+    def candidates(self) -> list[Candidate]:
+        out: list[Candidate] = []
+        for sentence in self.body:
+            out += self._quoted(sentence)
+            for items in self.lists[(sentence.section_id, sentence.index)]:
+                if any(self.tags.get(i, "")[:2] in {"ns", "nr", "nt"} for i in items):
+                    continue  # a list of places or names: no blank on a name
+                if trivia_weight(items):
+                    continue  # a list of facilities is not what a study group should memorise
+                out += self._enumeration(sentence, items)
+                out += self._sequence(sentence, items)
+            out += self._key_phrases(sentence)
+            out += self._field_terms_in(sentence)
+            out += self._section(sentence)
+        return out
+
+    def _cloze(
+        self,
+        sentence: Sentence,
+        start: int,
+        end: int,
+        pool: list[str],
+        score: float,
+        units: set[str],
+        pattern=None,
+        pos: bool = True,
+    ) -> list[Candidate]:
+        text = sentence.text
+        answer = text[start:end]
+        if (
+            self._is_theme(answer)
+            or re.search(r"[0-9０-９%％]", answer)
+            or not self._whole_unit(text, start, end)
+        ):
+            return []
+        piece, s, e = window(text, start, end)
+        shown = piece[:s] + piece[e:]
+        changing = variable_part(answer, pattern) if pattern else answer
+        if self._hinted(changing, shown):
+            return []
+        distractors, quality = self._pick(answer, pool, text[:start], text[end:], shown, pattern, pos)
+        if len(distractors) < 3:
+            return []
+        if len(shown.strip("，。；：“”、 ")) < 12:
+            return []  # too little around the blank to recall it by
+        question = "填空：" + ellipsis(piece[:s] + BLANK + piece[e:], piece, text)
+        if REQUIRE.search(text):
+            score += 0.5
+        return [
+            Candidate(
+                "cloze",
+                sentence,
+                question,
+                answer,
+                distractors,
+                score + quality,
+                units | {sentence_unit(sentence)},
+                (answer,),
+                changing,
+            )
+        ]
+
+    def _quoted(self, sentence: Sentence) -> list[Candidate]:
+        """Blank a quoted 提法; distractors are quoted terms of its own kind.
+
+        A term that names something by the word after it (“头雁”工程, “清廉”品牌) is asked only
+        against terms the speech also puts before that word; a counted term (四个意识) against counted
+        terms; any other against terms of its build that the speech uses in a slot like this one.
+        """
+        out = []
+        text = sentence.text
+        for match in re.finditer(r"“([^“”]{2,12})”", text):
+            term = match.group(1)
+            if not HAN_ONLY.fullmatch(term):
+                continue
+            left, right = text[: match.start()], text[match.end() :]
+            shape, field_ = term_shape(term), self._kind(term)
+            head = QUOTE_HEAD.match(right)
+            if head:
+                pool = [t for t in self._quoted_before(head.group(0)) if t != term and len(t) == len(term)]
+            elif shape == "counted":
+                # Well-known counted terms the speech does not use first: one it uses goes with a verb of its
+                # own (增强“四个意识”、坚定“四个自信”), which would give the answer of 做到“＿＿” away.
+                # The well-known ones only for a well-known one: 三个课堂 against 两个确立 is out of field.
+                known = term in NUMBERED_TERMS
+                pool = [t for t in NUMBERED_TERMS if known and COUNTED.fullmatch(t) and len(t) == len(term)]
+                pool.sort(key=lambda t: t in self.full)
+                pool += [t for t in self.terms if t != term and COUNTED.fullmatch(t) and len(t) == len(term)]
+            else:
+                if field_ == "problem" and shape in {"plain", "numbered"}:
+                    # The speech's own faults (灯下黑, 两张皮, 一阵风) are one kind, whatever their build or
+                    # jieba's tags of them.
+                    faults = self._terms_of("plain", field_, len(term)) + self._terms_of(
+                        "numbered", field_, len(term)
+                    )
+                    pool = [t for t in faults if t != term]
+                else:
+                    pool = [
+                        t
+                        for t in self._terms_of(shape, field_, len(term))
+                        if t != term and self._like(term, t, shape)
+                    ]
+            if shape != "counted":
+                pool.sort(key=lambda t: (-self._slot_fit(t, left, right), stable_digest(term, t)))
+            if not head:
+                # Then terms of the term's field in the common vocabulary (延安精神 for 长征精神).
+                # Only those of its head or beginning: one field may hold several kinds (坐办公室 beside
+                # 带病提拔, 良好家风 beside 道德模范), and only terms built alike read alike in a slot.
+                pool += [
+                    t
+                    for t in self._lexicon([term], term, (len(term), ()))
+                    if t not in pool and built_alike(term, t)
+                ]
+            pattern, pos = None, True
+            if shape in {"counted", "numbered"}:
+                # 四个意识 ~ 四个全面: the numerals and 个 are the shape; the rest is what is asked.
+                pattern = (len(term), tuple((k, ch) for k, ch in enumerate(term) if ch in NUMERALS + "个"))
+                pos = False
+            elif shape == "plain" and len(term) >= 4 and not head:
+                # “铸魂工程” against “塑形工程”, “民心工程”: the head they share is the shape, fixed.
+                affix = next(
+                    (a for a in (term[-2:],) if sum(t.endswith(a) for t in pool if t != term) >= 3), None
+                )
+                if affix:
+                    pool = [t for t in pool if t.endswith(affix)]
+                    pattern = (len(term), ((len(term) - 2, affix[0]), (len(term) - 1, affix[1])))
+            found = self._cloze(sentence, match.start(1), match.end(1), pool, 6.0, set(), pattern, pos)
+            if not head and (shape == "numbered" or (shape == "plain" and field_ == "principle")):
+                # A term of no kind of its own (方向标, 用人) only against terms the speech uses in such a
+                # slot: any other (安全带 in 抓好“＿＿”环节) would be a giveaway.
+                found = [
+                    c for c in found if all(self._slot_fit(d, left, right) == 1.0 for d in c.distractors)
+                ]
+            out += found
+        return out
+
+    def _enumeration(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
+        """Blank one item of a list; distractors are words of the same shape from other lists."""
+        pattern = pattern_of(items)
+        k = len(items) // 2
+        start = find_item(sentence.text, items, k)
+        if start < 0:
+            return []
+        score = 5.0 - trivia_weight(items)
+        pool = self._item_pool(items, items[k], pattern)
+        # jieba's tags of a verb and its object (重实践, 循足迹) are guesses: the build is checked already.
+        pos = not self._verb_led(items)
+        found = self._cloze(
+            sentence, start, start + len(items[k]), pool, score, {list_unit(sentence, items)}, pattern, pos
+        )
+        return [
+            c
+            for c in found
+            if len(set(c.distractors) & self._weak - set(self._lexicon(items, items[k], pattern))) <= 1
+        ]
+
+    def _sequence(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
+        """What comes next in a list: show the first items, ask for the following one."""
+        if len(items) < 3 or set(items) <= self.title_phrases:
+            return []
+        shown_n = len(items) - 2 if len(items) >= 4 else 2
+        answer = items[shown_n]
+        prefix = "、".join(items[:shown_n]).replace("“", "‘").replace("”", "’")
+        question = f"讲话中“{prefix}”之后，紧接着的一项是？"
+        pattern = pattern_of(items)
+        last = items[shown_n - 1]
+        pool = [
+            p
+            for p in self._item_pool(items, answer, pattern)
+            if p not in sentence.text and f"{last}、{p}" not in self.full
+        ]
+        distractors, quality = self._pick(answer, pool, f"{last}、", "、", question, pattern)
+        if len(distractors) < 3 or self._is_theme(answer):
+            return []
+        if len(set(distractors) & self._weak - set(self._lexicon(items, answer, pattern))) > 1:
+            return []  # two options of another field: a giveaway
+        units = {sentence_unit(sentence), list_unit(sentence, items)}
+        score = 4.5 - trivia_weight(items) + quality
+        return [Candidate("sequence", sentence, question, answer, distractors, score, units, (answer,))]
+
+    def _key_phrases(self, sentence: Sentence) -> list[Candidate]:
+        """Blank a key noun phrase of four or more characters; distractors share its head (考核机制 for
+        工作机制, 思想建设 for 政治建设).
+
+        The phrase is a word of the dictionary or two nouns in a row (政治 + 建设). Distractors come from
+        the answer's field in the lexicon and from the speech's own phrases of that head in other parts (one
+        in the same part could be a near-synonym there); one that shares any character of the modifier with
+        the answer is not used. Common words of the head from the dictionary are not: of no field of the
+        speech's, they read absurdly in its slot (工程质量 for 党员质量, 官僚资产).
+        """
+        out = []
+        text = sentence.text
+        if reports_figures(text):
+            return []  # a sentence of figures reports; the term in it is no requirement to recall
+        here = self._section_text(sentence.section_id)
+        for start, end, phrase, compound in self._noun_phrases(text):
+            if phrase[-2:] in GENERIC_HEADS:
+                continue  # 考察机制 against 考核机制: the options of a generic head overlap
+            if not self._keyable(phrase, text, compound) or PERSON_HEAD.search(phrase):
+                continue  # 组工干部 against 党员干部: kinds of people are near-synonyms in a slot
+            if not self._bounded(text, start, end):
+                continue
+            head = phrase[-2:]
+            lexicon = self._lexicon([phrase], phrase, (len(phrase), ()))
+            own = [
+                w
+                for w in self._by_head().get((head, len(phrase)), ())
+                if w not in here
+                and self._noun(w)
+                and self.tags.get(w[:2]) in MODIFIER_TAGS
+                and w[:2] not in NOT_MODIFIERS
+            ]
+            own.sort(key=lambda w: stable_digest(phrase, w))
+            lexicon = [w for w in lexicon if w.endswith(head)]  # the head is the shape (胸怀天下 ≠ 人民至上)
+            pool = [w for w in dict.fromkeys(lexicon + own) if w[:2] not in NOT_MODIFIERS]
+            pattern = (len(phrase), ((len(phrase) - 2, head[0]), (len(phrase) - 1, head[1])))
+            score = 3.0 + 0.5 * (phrase in self.fixed) + 0.5 * bool(lexicon)
+            out += self._cloze(sentence, start, end, pool, score, set(), pattern)
+        return out
+
+    def _field_terms_in(self, sentence: Sentence) -> list[Candidate]:
+        """Blank a term of the lexicon the sentence says (人才强省战略, 舆论监督, 根本性 of 根本性建设), with
+        terms of its field as distractors: the surest wrong options there are. A quoted term and a list
+        item are asked as such; a term inside a longer quote (第一资源 of “人才是第一资源”) is asked here."""
+        out = []
+        text = sentence.text
+        if reports_figures(text):
+            return []  # a sentence of figures reports; the term in it is no requirement to recall
+        tokens_of_text = self.cut(text)
+        from content.terms import lexicon_terms_in
+
+        for term, pool in lexicon_terms_in(text):
+            start = text.find(term)
+            end = start + len(term)
+            before, after = text[start - 1 : start], text[end : end + 1]
+            if (before == "“" and after == "”") or "、" in (before, after):
+                continue
+            affix = self._shared_affix(term, pool, text[end:])
+            if affix is None:
+                continue
+            if not self._bounded(text, start, end, right_noun=True):
+                continue
+            tokens = self.cut(term)
+            following = token_starting(tokens_of_text, end)
+            if (
+                len(tokens) > 1
+                and self.tags.get(tokens[0], "").startswith("v")
+                and self.tags.get(following) in {"n", "vn"}
+            ):
+                continue  # a verb and its object that happen to spell a term: 创新 + 人才发展体制机制
+            # The affix the term shares with its field (建设 of 政治建设, 第一 of 第一资源) is fixed; the rest
+            # is what is asked, and a distractor that shares any of it (人才强国战略 for 人才强省战略) could be
+            # right too.
+            pool = sorted(
+                (t for t in pool if t.startswith(affix) or t.endswith(affix)),
+                key=lambda o: stable_digest(term, o),
+            )
+            if term.startswith(affix) and not term.endswith(affix):
+                fixed = tuple(enumerate(affix))
+                pool = [t for t in pool if t.startswith(affix)]
+            else:
+                fixed = tuple((len(term) - len(affix) + k, ch) for k, ch in enumerate(affix))
+                pool = [t for t in pool if t.endswith(affix)]
+            out += self._cloze(sentence, start, end, pool, 4.5, set(), (len(term), fixed))
+        return out

@@ -1,0 +1,175 @@
+"""Wrong options: three that read like the answer in its slot, of its own shape and field, and are wrong."""
+
+from __future__ import annotations
+
+from content.quiz.question import stable_digest
+from content.quiz.reading import Reading
+from content.quiz.shapes import (
+    GENERIC_HEADS,
+    HAN_ONLY,
+    NOT_MODIFIERS,
+    fits_pattern,
+    fixed_suffix,
+    pattern_of,
+    prefix_class,
+    term_shape,
+    variable_part,
+)
+
+
+class Options(Reading):
+    """Wrong options: three that read like the answer in its slot, of its own shape and field, and are wrong."""
+
+    # -- distractors ---------------------------------------------------------------------------------
+    def _pick(
+        self, answer: str, pool: list[str], left: str, right: str, shown: str, pattern=None, pos: bool = True
+    ) -> tuple[list[str], float]:
+        """Three wrong options from the pool that read like the answer; and how well they fit (0–1)."""
+        out: list[str] = []
+        quality = 0.0
+        seen: set[str] = set()
+        variable = variable_part(answer, pattern) if pattern else answer
+        off_topic = 0
+        for cand in pool:
+            if (
+                cand in seen
+                or cand == answer
+                or not cand
+                or cand in shown
+                or answer in cand
+                or cand in answer
+            ):
+                continue
+            seen.add(cand)
+            if abs(len(cand) - len(answer)) > max(1, len(answer) // 3):
+                continue
+            cand_var = variable_part(cand, pattern) if pattern else cand
+            # A near-synonym (用才 for 用人) could be right too: the changing part shares no character.
+            if set(cand_var) & set(variable):
+                continue
+            if self.fits(left, cand, right) or (pos and not self.same_pos(answer, cand)):
+                continue
+            if len(cand_var) >= 2 and cand_var in shown:
+                continue  # its own part stands in the stem (督办机制 beside 跟踪督办): arguably right
+            if len(cand_var) >= 2 and cand not in self.full and not self._on_topic(cand_var):
+                # Of a field the speech never touches (全球治理, 养老金融 in a speech on neither): one such
+                # option at most, or the others give the answer away as the one on topic.
+                if off_topic:
+                    continue
+                off_topic += 1
+            out.append(cand)
+            quality += self._slot_fit(cand, left, right)
+            if len(out) == 3:
+                break
+        return out, quality / 3 if out else 0.0
+
+    def _on_topic(self, piece: str) -> bool:
+        """Whether the speech itself speaks of what a wrong option's own part names: a word of it (思想 for
+        思想建设, 作风 for 作风建设) or, for a longer piece, one of its two-character words."""
+        if piece in self.full:
+            return True
+        return len(piece) > 2 and any(
+            piece[i : i + 2] in self.full and piece[i : i + 2] not in self.generic
+            for i in range(len(piece) - 1)
+        )
+
+    def _slot_fit(self, cand: str, left: str, right: str) -> float:
+        """1 when the speech uses the candidate in a slot like this one (the same word after it), else 0.5."""
+        after = right[:2]
+        before = left[-2:]
+        if after and (cand + after) in self.full:
+            return 1.0
+        if before and (before + cand) in self.full:
+            return 1.0
+        return 0.5
+
+    def _item_pool(self, items: list[str], answer: str, pattern) -> list[str]:
+        """Words of the list's shape from elsewhere in the speech: items of its other lists, its quoted terms
+        and its words, with the characters the list's items share in the same places (X感, 涉企X, 早X);
+        for a list with no such shape, items of other lists built the same way (讲政治 ~ 悟思想)."""
+        lexicon = self._lexicon(items, answer, pattern)
+        return lexicon + [o for o in self._speech_pool(items, answer, pattern) if o not in lexicon]
+
+    def _lexicon(self, items: list[str], answer: str, pattern) -> list[str]:
+        """Terms of the field the list's items belong to (content/data/fields.txt), of the answer's length
+        and shape: the surest wrong options, of the answer's own kind (获得感 → 归属感, 系统性 → 整体性)."""
+        from content.terms import field_terms
+
+        found = [t for t in field_terms(items) if t not in items]
+        fitting = [
+            t
+            for t in dict.fromkeys(found)
+            if len(t) == len(answer) and (not pattern[1] or fits_pattern(t, pattern))
+        ]
+        return sorted(fitting, key=lambda o: stable_digest(answer, o))
+
+    def _speech_pool(self, items: list[str], answer: str, pattern) -> list[str]:
+        others = [
+            it
+            for lists in self.lists.values()
+            for other in lists
+            if other != items and bool(pattern_of(other)[1]) == bool(pattern[1])
+            for it in other
+        ]
+        if not pattern[1]:
+            # No shape of its own: then its field is what the lists are of, seen in the words around them
+            # (交通、医院、学校等基础设施; 日巡查、周报告: times). Items of lists of the same field only.
+            klass = prefix_class(items)
+            frame = self._frames_of(items)
+            kin, rest = [], []
+            for lists in self.lists.values():
+                for other in lists:
+                    if other == items or pattern_of(other)[1]:
+                        continue
+                    if klass and prefix_class(other) != klass:
+                        continue  # 月调度、＿＿、年考核 wants another time, nothing else
+                    same_field = (
+                        bool(frame & self._frames_of(other))
+                        or bool(klass)
+                        # requirements of one build (循足迹、悟思想 and 学思想、强党性) are of one field
+                        or (self._verb_led(items) and self._verb_led(other))
+                    )
+                    (kin if same_field else rest).extend(other)
+            ok = [o for o in dict.fromkeys(kin + rest) if len(o) == len(answer) and HAN_ONLY.fullmatch(o)]
+            ok = [o for o in ok if self.same_parts(answer, o)]
+            # Items of lists of the same field first (said before or after the same word), then the rest,
+            # which may be of another field: a question takes at most one of those (see `_weak`).
+            self._weak |= {o for o in ok if o not in kin}
+            return sorted(ok, key=lambda o: (o not in kin, stable_digest(answer, o)))
+        others += [t for t in self.terms if term_shape(t) == "plain"]
+        others += self._words()
+        suffix = fixed_suffix(pattern, answer)
+        if len(suffix) == 1 and len(answer) >= 3:
+            # Common words of the list's ending whose stem is a word of the speech (规范化 beside 规范, 责任感
+            # beside 责任): of its shape and its field.
+            others += [w for w in self.near.get(suffix, ()) if w[:-1] in self._vocab_set()]
+        elif len(suffix) == 1 and len(answer) == 2:
+            # Two characters of one ending (真招、实招、新招): common words of it (高招, 妙招).
+            others += [w for w in self.near.get(suffix, ()) if len(w) == 2]
+        return sorted(
+            (
+                o
+                for o in dict.fromkeys(others)
+                if fits_pattern(o, pattern) and HAN_ONLY.fullmatch(o) and self.same_parts(answer, o)
+            ),
+            key=lambda o: stable_digest(answer, o),
+        )
+
+    def _shared_affix(self, term: str, pool: tuple[str, ...] | list[str], rest: str) -> str | None:
+        """The head (建设 of 政治建设, 战略 of 人才强省战略) or beginning (第一 of 第一资源) a term shares with
+        three or more of its field, so that they read alike in its slot; or a one-character ending (性 of
+        根本性) where the term modifies the noun after it (根本性建设: any X性 reads as well there, unlike
+        after a verb: 调动积极性). None for a field of mixed build (灯下黑, 微腐败, 卡脖子) or a generic head
+        (工作机制: the head is not what to recall)."""
+        if term[:2] in NOT_MODIFIERS or term[-2:] in GENERIC_HEADS:
+            return None  # 工作机制; 年度考核 against 综合考核, 忧患意识 against 风险意识: arguably right
+        if len(term) >= 4:
+            for affix in (term[-2:], term[:2]):
+                if sum(t.endswith(affix) if affix == term[-2:] else t.startswith(affix) for t in pool) >= 3:
+                    return affix
+            return None
+        if len(term) == 3 and sum(t.endswith(term[-1]) for t in pool) >= 3:
+            following = self.cut(rest)[:1]
+            if following and self.tags.get(following[0]) in {"n", "vn"} and len(following[0]) >= 2:
+                return term[-1]
+        return None

@@ -1,0 +1,85 @@
+"""Which-part candidates: a stretch of a sentence found in one part only, asked as 出自讲话的哪一部分."""
+
+from __future__ import annotations
+
+import re
+
+from content.quiz.clozes import Clozes
+from content.quiz.question import Candidate, stable_digest
+from content.quiz.shapes import CONTEXTUAL, HAN_ONLY, REQUIRE, echoes_heading, sentence_unit, snippet_of
+from content.speech import Section, Sentence
+
+
+class WhichPart(Clozes):
+    """Which-part candidates: a stretch of a sentence found in one part only, asked as 出自讲话的哪一部分."""
+
+    def _places(self) -> list[Section]:
+        """The options of a which-part question: the parts, and 开篇 and 结语 when there are few parts."""
+        numbered = [s for s in self.speech.sections if s.kind == "numbered"]
+        if len(numbered) >= 4:
+            return numbered
+        return [
+            s
+            for s in self.speech.sections
+            if s.kind == "numbered" or any(x.role == "body" for x in s.sentences)
+        ]
+
+    def _section(self, sentence: Sentence) -> list[Candidate]:
+        """Which part says this: a stretch found in no other part, that does not repeat a heading."""
+        places = self._places()
+        section = next((s for s in places if s.id == sentence.section_id), None)
+        if section is None or len(places) < 3:
+            return []
+        if re.match(r"^(?:同志们|同学们|老师们|各位|最后|总之|让我们)", sentence.text):
+            return []  # a quote that opens with 同志们， or 最后， says it is the closing
+        snippet = snippet_of(sentence.text)
+        if snippet is None:
+            return []
+        core = snippet.rstrip("…")
+        if sum(core in s.text for s in self.speech.sections) != 1:
+            return []
+        # Never a stretch that repeats a heading or names a part's theme: it answers itself or misleads.
+        if any(echoes_heading(heading, core) for heading in self.headings) or any(
+            p in sentence.text for p in self.title_phrases if len(p) >= 2
+        ):
+            return []
+        if sentence.text.rstrip().endswith(("：", ":")):
+            return []  # a sentence that only announces what follows (具体来讲，要突出三个方向：)
+        if CONTEXTUAL.match(sentence.text):
+            return []  # it points back (这些问题…) or is a formula any part could say (今天，我们召开…)
+        if re.match(r"^(?:[一二三四五六七八九十]是|要|必须)", sentence.text) and len(sentence.text) < 24:
+            return []  # a lead line that heads its passage (要落实党政同责、一岗双责。)
+        # Four characters of the part's own headings in the quote (政治监督 under 坚守政治监督定位) answer it.
+        own_titles = [t for x in (section, *section.subsections) for t in (x.title, x.heading or "") if t]
+        bare = re.sub(r"[“”‘’]", "", sentence.text)
+        if any(
+            HAN_ONLY.fullmatch(t[i : i + 4]) and t[i : i + 4] in bare
+            for t in (re.sub(r"[“”‘’]", "", x) for x in own_titles)
+            for i in range(len(t) - 3)
+        ):
+            return []  # the sentence, not only the stretch quoted: 全面提高党员队伍素质 under 抓实做好队伍建设
+        own = {w for w in self.cut(section.title) if len(w) >= 2 and w not in self.generic}
+        # and any two characters of those (河湖长 of 河湖长制)
+        own |= {w[i : i + 2] for w in list(own) if len(w) > 2 for i in range(len(w) - 1)} - self.generic
+        # and the heading's own terms (思想建党 of 突出思想建党、理论强党): a quote that says them echoes it
+        own |= {w for w in self.cut(section.heading or "") if len(w) >= 4 and w not in self.generic}
+        if any(w in core for w in own):
+            return []  # the quote says a word of the right option's title: it answers itself
+        label = lambda s: s.name  # noqa: E731
+        others = sorted(
+            (s for s in places if s is not section), key=lambda s: stable_digest(sentence.text, s.id)
+        )[:3]
+        question = f"“{snippet.replace('“', '‘').replace('”', '’')}”出自讲话的哪一部分？"
+        score = 4.0 + 0.5 * bool(REQUIRE.search(core))
+        return [
+            Candidate(
+                "section",
+                sentence,
+                question,
+                label(section),
+                [label(s) for s in others],
+                score,
+                {sentence_unit(sentence)},
+                (),
+            )
+        ]
