@@ -432,7 +432,7 @@ class PromptMaker:
         of a longer word (颗粒物 of 细颗粒物, 全体会议 of 省安委会全体会议)."""
         if not ((self.tag_of(word) or "")[:1] == "n" or self.tag_of(word) == "vn" or word in self.quoted):
             return False  # 关键在于, 积极探索: no noun
-        if _PEOPLE.search(word) or word[:2] in _ADVERBS:
+        if _KINDS_OF_PEOPLE.search(word) or word[:2] in _ADVERBS:
             return False  # 认真学习, 积极探索: a verb with its adverb (jieba calls them nouns)
         for m in re.finditer(re.escape(word), excerpt):
             before, after = excerpt[max(0, m.start() - 2) : m.start()], excerpt[m.end() : m.end() + 2]
@@ -526,7 +526,7 @@ _PROBLEM_CUE = re.compile(
 _ORG_NAME = re.compile(r"[\u4e00-\u9fff]{0,3}(?:委|政府|人大|政协|部门|纪委|监委)")
 COMMON_FORMULAS = frozenset("两个确立 两个维护 四个意识 四个自信 四个全面 两个务必 三个务必".split())
 _VAGUE_END = re.compile(r"(方向|工作|时期|阶段|汇报|倾斜|情况|方面|行动|过程|部署|任务|会议|在于)$")
-_PEOPLE = re.compile(r"(干部|党员|群众|书记|一把手|同志|人员|代表|同学|老师)$")
+_KINDS_OF_PEOPLE = re.compile(r"(干部|党员|群众|书记|一把手|同志|人员|代表|同学|老师)$")
 _ORG = re.compile(r"(会|委|局|部|厅|办|企业|公司|中心|单位|学校|医院|银行|社区|街道|乡镇|村)$")
 _TIMED = re.compile(r"^(日|周|旬|月|季|季度|半年|年|年度|每日|每周|每月|每季)")
 
