@@ -339,7 +339,7 @@ def test_a_prompt_may_name_the_passage_s_requirement_in_its_own_words():
 
 def test_people_s_feelings_not_kinds_of_people_take_the_people_form():
     # 获得感、幸福感、安全感 are what people feel: asked from their side. 三级书记 are people of office, not that.
-    from content.prompts import _list_kind, kind_of
+    from content.prompts import kind_of, list_kind
 
-    assert _list_kind(["获得感", "幸福感", "安全感"]) == "people"
+    assert list_kind(["获得感", "幸福感", "安全感"]) == "people"
     assert kind_of("三级书记") != "people" and kind_of("党员干部") != "people"

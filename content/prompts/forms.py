@@ -1,0 +1,107 @@
+"""The forms of prompt for each kind of phrase (EDITOR.md), and their wording for students."""
+
+from __future__ import annotations
+
+import re
+
+# Forms by the kind of phrase, each with a few wordings used in turn.
+FORMS: dict[str, tuple[str, ...]] = {
+    "standard": (
+        "对照“{p}”，你做得怎么样？还有哪些差距？",
+        "用“{p}”衡量自己，哪一条做得最好，哪一条还要补课？",
+    ),
+    "programme": (
+        "围绕“{p}”，你所在支部（单位）可以做哪一件实事？",
+        "落实“{p}”，你所在单位下一步最该抓的是哪一环？",
+        "推进“{p}”，你能在自己的岗位上做些什么？",
+    ),
+    "principle": (
+        "怎样理解“{p}”？它对你的工作提出了什么要求？",
+        "讲话为什么强调“{p}”？结合实际谈谈你的认识。",
+        "你是怎样理解“{p}”的？对你的工作有什么启发？",
+    ),
+    "problem": (
+        "“{p}”的根源在哪里？你所在单位可以怎样破解？",
+        "你身边有没有“{p}”的表现？应当怎样解决？",
+    ),
+    "spirit": (
+        "你身边谁身上有“{p}”？你打算怎样向他学习？",
+        "在工作中践行“{p}”，你打算从哪件事做起？",
+    ),
+    # A named spirit of the Party or the nation (伟大建党精神) is practised rather than spotted in a colleague.
+    "great_spirit": (
+        "在工作中弘扬“{p}”，你打算从哪件事做起？",
+        "结合本职工作，怎样把“{p}”落到实处？",
+    ),
+    "image": (
+        "讲话说“{p}”，这在你的岗位上意味着什么？",
+        "怎样理解“{p}”这个比喻？对你有什么启发？",
+    ),
+    "people": (
+        "从群众的角度看，怎样让“{p}”看得见、摸得着？",
+        "在你的工作中，“{p}”可以体现为哪些实实在在的变化？",
+    ),
+    "enumeration": (
+        "讲话提出“{p}”，你对哪一点体会最深？为什么？",
+        "讲话列举了“{p}”，结合实际，你最有感触的是哪一项？",
+    ),
+    # A requirement in the speech's own words, a verb and its object (深化河湖‘清四乱’常态化规范化).
+    "requirement": (
+        "围绕“{p}”，你所在单位下一步最该做的一件事是什么？",
+        "结合本职工作，你打算怎样落实“{p}”？",
+        "落实“{p}”，你所在单位还有哪些差距？",
+    ),
+    "action": (
+        "围绕“{p}”，你所在单位下一步最该做的一件事是什么？",
+        "做到“{p}”，你自己可以从哪里着手？",
+        "结合本职工作，你打算怎样落实“{p}”？",
+    ),
+}
+
+
+FORM_NAMES = {
+    "standard": "对照检视",
+    "programme": "举措落实",
+    "principle": "理解认识",
+    "problem": "原因办法",
+    "spirit": "榜样践行",
+    "image": "比喻释义",
+    "people": "群众视角",
+    "action": "行动落实",
+    "requirement": "举措落实",
+    "enumeration": "列举体会",
+    "great_spirit": "榜样践行",
+}
+
+
+# A talk to students asks about their studies, not their work unit.
+FOR_STUDENTS = (
+    ("结合本职工作", "结合自己的学习"),
+    ("你所在支部（单位）", "你所在的班级"),
+    ("你所在单位", "你所在的班级"),
+    ("在你的岗位上", "在你的学习生活中"),
+    ("在自己的岗位上", "在自己的学习生活中"),
+    ("在工作中", "在学习生活中"),
+    ("你的工作", "你的学习"),
+    ("结合实际", "结合自己的经历"),
+)
+
+
+def audience_of(opening: str) -> str:
+    """Who the speech talks to, from its salutation: students (同学们) or cadres."""
+    return "students" if re.search(r"同学们|青年学子|新同学", opening[:60]) else "cadres"
+
+
+def fill_form(form: str, phrase: str, audience: str = "cadres", clause: bool = False) -> str:
+    if clause:
+        # A requirement clause is quoted whole; its own quoted terms take the inner marks (‘清四乱’).
+        form, inner = form, phrase.replace("“", "‘").replace("”", "’")
+    elif "“" in phrase:
+        # A phrase with its own quotation marks (“钉钉子”精神) is printed as it is, not quoted again.
+        form, inner = form.replace("“{p}”", "{p}"), phrase
+    else:
+        inner = phrase
+    if audience == "students":
+        for old, new in FOR_STUDENTS:
+            form = form.replace(old, new)
+    return form.format(p=inner)

@@ -1,0 +1,352 @@
+"""Reflection prompts (思考题): a phrase worth thinking about from each lesson, in the form its kind asks for.
+
+The phrase is a quoted 提法, a named programme or mechanism, an enumeration, a sub-point's or part's own
+requirement, or the key concept of the passage's main requirement; never a function word or a fragment. A
+metaphor is named with what it stands for (把稳用权的“方向盘”). The form follows the phrase's kind (EDITOR.md):
+a standard is checked against oneself, a programme is carried out, a principle is understood, a problem is
+traced to its causes, a spirit is seen in people. Phrases that many passages share rank below the passage's
+own, and no phrase or prompt is used twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from content.lessons import Chunk
+from content.prompts.forms import FORM_NAMES, FORMS, fill_form
+from content.prompts.kinds import (
+    COMMON_FORMULAS,
+    GENERIC,
+    HAN_ONLY,
+    HEAD_NOUN,
+    NUMERAL_START,
+    ORG_NAME,
+    head_kind,
+    is_fragment,
+    kind_of,
+    list_kind,
+)
+from content.prompts.phrases import (
+    ADVERBS,
+    CRITICISM,
+    CRITICISM_AFTER,
+    JOINED,
+    KINDS_OF_PEOPLE,
+    MEASURE_VERB,
+    PAIR,
+    PROBLEM_CUE,
+    SAID,
+    VAGUE_END,
+    fallback_phrase,
+    image_phrase,
+    main_sentence,
+    requirement_of,
+    title_overlap,
+)
+from content.terms import lexicon_terms_in
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A phrase a prompt could name, with its kind and how central it is to the passage."""
+
+    phrase: str
+    kind: str
+    score: float
+
+
+class PromptMaker:
+    """Chooses each lesson's phrase and prompt for one speech."""
+
+    def __init__(
+        self,
+        speech_text: str,
+        quoted: list[str],
+        lists_of: Callable[[str], list[list[str]]],
+        keywords: Callable[[str], list[str]],
+        is_word: Callable[[str], bool],
+        tag_of: Callable[[str], str | None] = lambda w: None,
+        headings: list[str] | None = None,
+        audience: str = "cadres",
+        title: str = "",
+    ):
+        self.headings = headings or []
+        self.title = title
+        self.audience = audience
+        self.clauses: set[str] = set()  # phrases that are a requirement clause: quoted whole, inner quotes ‘’
+        self.avoid: set[str] = set()  # the quiz's answers: a prompt that names one gives it away
+        self.tag_of = tag_of
+        self.is_noun = lambda w: (tag_of(w) or "n")[:1] == "n"
+        self.text = speech_text
+        self.quoted = quoted
+        self.lists_of = lists_of
+        self.keywords = keywords
+        self.is_word = is_word
+
+    def candidates(self, chunk: Chunk) -> list[Candidate]:
+        """Phrases of the excerpt worth a prompt, most central first."""
+        excerpt = chunk.text
+        main = main_sentence(chunk)
+        titles = " ".join(
+            x.title for x in (chunk.section, chunk.sub) if x is not None and x.kind == "numbered"
+        )
+        found: dict[str, Candidate] = {}
+
+        def add(phrase: str, kind: str, score: float, strong: bool = True) -> None:
+            bare = phrase.replace("“", "").replace("”", "")
+            if is_fragment(phrase) or phrase in found or bare in GENERIC or ORG_NAME.fullmatch(bare):
+                return
+            if bare in COMMON_FORMULAS:
+                score -= 2.0  # 两个确立, 四个意识: said in every speech, rarely a passage's own point
+            # A heading is a title, never a prompt's phrase.
+            if any(bare in h for h in self.headings):
+                return
+            # A phrase the whole speech keeps repeating (两个维护) is not this passage's own point.
+            shared = self.text.count(bare) if "“" not in phrase[1:-1] else 1
+            score -= 1.5 * max(0, shared - 1)
+            # The main requirement carries the passage's point: a term of it before a term of an example.
+            in_main = bare in main.replace("“", "").replace("”", "")
+            score += (3.5 if strong else 2.0) * in_main + 2.0 * title_overlap(phrase, titles)
+            found[phrase] = Candidate(phrase, kind, score)
+
+        # 从“宽松软”走向“严紧硬”: the change is the point, not one side of it; 以“表态”代替“表率”: a fault.
+        pairs = list(PAIR.finditer(excerpt))
+        for p in pairs:
+            add(p.group(0), "problem" if p.group(0).startswith("以") else "action", 6.5)
+        # Two quoted terms said as one (防止“非农化”、“非粮化”; “八小时内”与“八小时外”): both, never one half.
+        joined = []
+        for j in JOINED.finditer(excerpt):
+            a, b = j.group(1), j.group(2)
+            if any(p.start() <= j.start() < p.end() for p in pairs):
+                continue
+            if not (
+                a in self.quoted
+                and b in self.quoted
+                and len(a) == len(b)  # two sides of one thing are built alike (“八小时内”“八小时外”)
+                and kind_of(a) == kind_of(b) == "principle"
+                and not {a, b} & COMMON_FORMULAS
+                and not excerpt[j.end() : j.end() + 2].lstrip("、和与").startswith("“")
+            ):
+                continue  # items of a list of terms (“青苗工程”、“百名英才计划”): each its own
+            clause = re.split(r"[，。；：！？]", excerpt[: j.start()])[-1]
+            kind = "problem" if PROBLEM_CUE.search(clause) or CRITICISM.search(clause) else "principle"
+            add(j.group(0), kind, 6.0)
+            joined.append(j)
+        pairs += joined
+        for match in re.finditer(r"“([^“”]{2,16})”", excerpt):
+            term = match.group(1)
+            if term not in self.quoted or term.endswith(("。", "！", "？")):
+                continue
+            # A couplet (不驰于空想，不骛于虚声) is one saying; a list (讲政治、重公道) one phrase.
+            if re.search(r"(什么|怎么|怎样|为何|吗|呢|？|百分之)", term) or not HAN_ONLY.fullmatch(
+                re.sub(r"(?<=[\u4e00-\u9fff])[、，](?=[\u4e00-\u9fff])", "", term)
+            ):
+                continue  # a quoted question, a figure or a mixed string is not a term
+            before, after = excerpt[: match.start()], excerpt[match.end() :]
+            if re.search(r"(简称|以下称)$", before):
+                continue  # an abbreviation the speech defines
+            if any(p.start() <= match.start() < p.end() for p in pairs):
+                continue  # one side of a change or a substitution: the pair is the phrase
+            if (
+                term in self.title
+                or re.match(r"[市县区镇乡村省]", after)
+                or before.endswith("”")
+                or after.startswith("“")
+            ):
+                continue  # the theme, a place (“枫林”市), or half of a pair (“八小时内”“八小时外”)
+            head = HEAD_NOUN.match(after)
+            if "、" in term and not head:
+                kind = list_kind(term.split("、"))
+                if kind:
+                    add(term, kind, 6.0)
+                continue
+            if head:
+                # “十四五”规划, “熟人社会”难题, “钉钉子”的韧劲: the term with what it names.
+                phrase = f"“{term}”{head.group(0)}"
+                add(phrase, head_kind(head.group(0), term), 6.0)
+                continue
+            clause = re.split(r"[，。；：！？]", before)[-1]
+            # The sentence around the quote says what kind of thing it is: a fault it criticises (有的同志…
+            # “换一任领导换一个思路”; …“本领恐慌”问题) or a measure it puts in place (推行“一案双查”).
+            sentence_before = re.split(r"[。！？]", before)[-1]
+            sentence_after = re.split(r"[。！？]", after)[0]
+            if PROBLEM_CUE.search(clause) or (
+                kind_of(term) == "principle"
+                and (CRITICISM.search(sentence_before) or CRITICISM_AFTER.match(sentence_after))
+            ):
+                known = (self.tag_of(term) or "")[:1] == "n"
+                if known and len(term) <= 4 and kind_of(term) == "principle":
+                    # A fault told by an image (把容错纠错当成“挡箭牌”): named with what it is said of.
+                    told = re.sub(
+                        r"^(?:[一二三四五六七八九十]是|有的|一些|少数|个别|甚至|还有的|也有的|更不能|决不能|"
+                        r"绝不能|不能|不要|防止|避免|严禁)+",
+                        "",
+                        clause,
+                    )
+                    if 2 <= len(told) <= 14 and re.search(r"(当成|当作|留下|成了|变成|沦为)$", told):
+                        add(f"{told}“{term}”", "problem", 6.0)
+                        continue
+                    if not re.search(r"(当成|当作|留下|成了|变成|沦为)$", clause):
+                        add(term, "problem", 6.0)  # the fault itself (热衷于“撒胡椒面”)
+                    continue
+                add(term, "problem", 6.0)
+                continue
+            if kind_of(term) == "principle" and MEASURE_VERB.search(clause[-4:]):
+                add(term, "programme", 6.0)
+                continue
+            kind = kind_of(term)
+            known = self._concrete(term)
+            image = (
+                image_phrase(term, excerpt, known)
+                if kind == "principle" and len(term) <= 4 and not NUMERAL_START.match(term)
+                else ""
+            )
+            if image:
+                add(image, "image", 5.5)
+                continue
+            if kind == "principle" and 4 <= len(term) <= 6 and not NUMERAL_START.match(term):
+                # A longer image said of something (巡察是一次“政治体检”): named with it.
+                said = next((m for m in SAID.finditer(excerpt) if m.group(2) == term), None)
+                if (
+                    said
+                    and self._concrete(term)
+                    and len(said.group(1)) <= 16
+                    and not re.search(r"(不能|不要|不是)", said.group(1))
+                ):
+                    add(f"{said.group(1)}“{term}”", "image", 6.0)
+                    continue
+                taken = re.search(
+                    rf"把([^，。；！？“”]{{2,10}})(?:当作|当成|作为|视为)“{re.escape(term)}”", excerpt
+                )
+                if taken and not re.search(r"(不能|不要|防止|避免)$", excerpt[: taken.start()]):
+                    add(taken.group(0), "image", 6.0)  # 把安全责任当作“千斤重担”
+                    continue
+            if kind != "principle" or len(term) >= 4 or NUMERAL_START.match(term):
+                add(term, kind, 6.0)
+                continue
+            # A short plain term (方向盘, 压舱石) is an image: named with what it stands for, or not at all.
+            image = image_phrase(term, excerpt, known)
+            if image:
+                add(image, "image", 5.0)
+        for sentence in chunk.sentences:
+            for items in self.lists_of(sentence.text):
+                joined = "、".join(items)
+                kind = list_kind(items)
+                if kind and len(joined) <= 18 and len(items) <= 5:
+                    add(joined, kind, 5.0)
+        # The main requirement itself, where it is one clause (坚持严管和厚爱结合、激励和约束并重, 牢固树立正确的
+        # 政绩观, 深化河湖“清四乱”常态化规范化): what the passage asks, in its own words.
+        for sentence in chunk.sentences:
+            requirement = requirement_of(sentence.text, self.is_word) if sentence.role == "body" else None
+            if requirement and not any(requirement[1] in h or h in requirement[1] for h in self.headings):
+                add(requirement[1], requirement[0], 5.5 if sentence.text == main else 4.5)
+                if not requirement[1].startswith("“"):
+                    self.clauses.add(requirement[1])  # a clause, quoted whole (a quoted term prints as it is)
+        # A term of the common vocabulary the main sentence says (政治建设, 人才强省战略): a concept to reflect on.
+        for term, _ in lexicon_terms_in(main):
+            at = main.find(term)
+            before, after = main[max(0, at - 2) : at], main[at + len(term) : at + len(term) + 2]
+            if len(term) < 4 or before[-1:] in {"“", "、"} or after[:1] in {"”", "、"}:
+                continue  # a quoted term or a list item is named as such
+            if (len(before) == 2 and self.is_word(before + term[:2])) or (
+                len(after) == 2 and self.is_word(term[-2:] + after)
+            ):
+                continue  # inside a longer word: 成果转化 of 科技成果转化
+            if len(before) == 2 and (self.tag_of(before) or "")[:1] == "n" and HAN_ONLY.fullmatch(before):
+                continue  # a piece of a longer name: 干部 + 政治素质 (考察)
+            add(term, kind_of(term), 4.0)
+        for word in self.keywords(main)[:3] + self.keywords(excerpt)[:4]:
+            if re.search(rf"[0-9０-９]{re.escape(word)}", excerpt):
+                continue  # the tail of a figure (2024级新生)
+            if len(word) >= 3 and word not in GENERIC and self.is_word(word) and self.is_noun(word):
+                if (self.tag_of(word) or "n") in {"ns", "nr", "nt"} or VAGUE_END.search(word):
+                    continue  # a name, or a word that ends vaguely (…方向, …工作, …时期)
+                if word in self.title or any(
+                    ch.isdigit() for s in chunk.sentences if word in s.text for ch in s.text
+                ):
+                    continue  # the speech's theme, or a word of a sentence of figures
+                if not self._concept(word, excerpt):
+                    continue
+                add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0, strong=False)
+        return sorted(found.values(), key=lambda c: -c.score)
+
+    def _concrete(self, term: str) -> bool:
+        """Whether a quoted term is a thing an image could be made of: a dictionary noun, or a word the
+        dictionary knows ending it (体检 of 政治体检, 卫士 of 纯洁性卫士); 国之大者 is a 提法."""
+        if (self.tag_of(term) or "")[:1] == "n":
+            return True
+        return len(term) >= 4 and any(self.tag_of(term[-k:]) for k in (2, 3))
+
+    def _concept(self, word: str, excerpt: str) -> bool:
+        """Whether a keyword is a concept to reflect on: a noun the dictionary knows as one (or a term of
+        the speech's own), not a kind of people (党员干部, 一把手), and whole where it stands: not a piece
+        of a longer word (颗粒物 of 细颗粒物, 全体会议 of 省安委会全体会议)."""
+        if not ((self.tag_of(word) or "")[:1] == "n" or self.tag_of(word) == "vn" or word in self.quoted):
+            return False  # 关键在于, 积极探索: no noun
+        if KINDS_OF_PEOPLE.search(word) or word[:2] in ADVERBS:
+            return False  # 认真学习, 积极探索: a verb with its adverb (jieba calls them nouns)
+        for m in re.finditer(re.escape(word), excerpt):
+            before, after = excerpt[max(0, m.start() - 2) : m.start()], excerpt[m.end() : m.end() + 2]
+            if (before and self.is_word(before[-1:] + word[:2])) or (
+                after and self.is_word(word[-2:] + after[:1])
+            ):
+                return False
+            if (len(before) == 2 and self.is_word(before + word[:2])) or (
+                len(after) == 2 and self.is_word(word[-2:] + after)
+            ):
+                return False
+        return True
+
+    def prompts(self, plan: list[Chunk]) -> list[tuple[str, str, str]]:
+        """(phrase, form name, prompt) for each chunk, every phrase and prompt used once."""
+        used_phrases: set[str] = set()
+        used_prompts: set[str] = set()
+        turn: dict[str, int] = {}
+        out = []
+        for chunk in plan:
+            fresh = [c for c in self.candidates(chunk) if c.phrase not in used_phrases]
+            # A phrase that a quiz answer stands in gives it away: take the best other one if it is nearly as
+            # good; if not, the prompt keeps its phrase and the question goes (build_model).
+            clear = [c for c in fresh if not any(a in c.phrase for a in self.avoid)]
+            options = clear if clear and clear[0].score >= fresh[0].score - 1.0 else fresh
+            if not options:
+                words = [
+                    w
+                    for w in self.keywords(chunk.text)
+                    if len(w) >= 2
+                    and w not in GENERIC
+                    and w not in used_phrases
+                    and w not in self.title
+                    and not ORG_NAME.fullmatch(w)
+                    and (self.tag_of(w) or "n")[:2] not in {"ns", "nr", "nt"}
+                    and not VAGUE_END.search(w)
+                    and self._concept(w, chunk.text)
+                ]
+                options = [Candidate(words[0], kind_of(words[0]), 0.0)] if words else []
+            if not options:
+                options = [Candidate(fallback_phrase(chunk), "action", 0.0)]
+            pick = options[0]
+            forms = FORMS[pick.kind]
+            k = turn.get(pick.kind, 0)
+            for offset in range(len(forms)):
+                prompt = fill_form(
+                    forms[(k + offset) % len(forms)], pick.phrase, self.audience, pick.phrase in self.clauses
+                )
+                if prompt not in used_prompts:
+                    break
+            if chunk.section.kind != "numbered" and pick.phrase == chunk.section.title:
+                # Nothing in the passage to name: ask about it as a whole, quoting nothing.
+                prompt = (
+                    "读完开篇，你认为这次会议要解决的最紧迫的问题是什么？"
+                    if chunk.section.kind == "opening"
+                    else "这段讲话提出的要求中，你所在单位下一步最该落实的是哪一条？"
+                )
+                if prompt in used_prompts:
+                    prompt = f"这段讲话（第 {len(out) + 1} 天）中，哪一句对你触动最深？为什么？"
+            turn[pick.kind] = k + 1
+            used_phrases.add(pick.phrase)
+            used_prompts.add(prompt)
+            out.append((pick.phrase, FORM_NAMES[pick.kind], prompt))
+        return out

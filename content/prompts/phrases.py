@@ -1,0 +1,176 @@
+"""Where a passage's phrase comes from: its main requirement, images with what they stand for, pairs, the
+cues in the sentence around a quoted term (a fault it criticises, a measure it puts in place).
+"""
+
+from __future__ import annotations
+
+import re
+
+from content.lessons import Chunk
+
+ADVERBS = frozenset("认真 积极 深入 切实 大力 全面 不断 努力 主动 持续 扎实 进一步 坚决 严格 加快".split())
+
+
+# “三农”是应对风险挑战的“压舱石”, 乡镇党委书记要当好“一线总指挥”: what an image is said of, and the image.
+SAID = re.compile(
+    r"((?:“[^“”]{1,8}”|[\u4e00-\u9fff]{2,8})(?:是|就是|要当好|要争当|要成为|成为)[^，。；！？“”]{0,12})“([^“”]{1,6})”"
+)
+
+
+def image_phrase(term: str, text: str, known_noun: bool = True) -> str:
+    """A short quoted image named with what it stands for: 把稳用权的“方向盘”, “三农”是应对风险挑战的“压舱石”,
+    当好“领头雁”; "" when the clause before it does not say."""
+    at = text.find(f"“{term}”")
+    if at < 0:
+        return ""
+    # What it is said of, when the sentence names it: “三农”是应对风险挑战的“压舱石”, 乡镇党委书记要当好“一线总指挥”.
+    if re.search(r"[之者于而其乎]", term):
+        return ""  # a classical saying (国之大者) is a 提法, not an image
+    said = next((m for m in SAID.finditer(text) if m.group(2) == term), None)
+    if said and len(said.group(1)) <= 20 and not re.search(r"(不能|不要|不是|防止|避免)", said.group(1)):
+        return f"{said.group(1)}“{term}”"
+    clause = re.split(r"[，。；：！？、”]", text[:at])[-1]
+    if re.search(r"(不能|不要|不是|防止|避免|当成|当作|而非|决不|绝不)", clause):
+        return ""  # said of what not to be: no image to live up to
+    if not known_noun:
+        return ""  # a word the dictionary does not know as a noun (急难愁盼) is a term, not an image
+    clause = re.sub(
+        r"^(?:真正|切实|努力|奋力|着力|作为|成为|当作|当成|是|为|把|将|要|也是|更是|就是)+", "", clause
+    )
+    if 3 <= len(clause) <= 10 and clause.endswith("的"):
+        return f"{clause}“{term}”"
+    if re.fullmatch(r"(当好|争当|争做|做好|做|当|成为|甘当|扣好|系好|守好|把稳|筑牢)", clause):
+        return f"{clause}“{term}”"
+    return ""
+
+
+# 从“A”走向“B”, 由“A”转入“B”: a change named by its two ends.
+JOINED = re.compile(r"“([^“”]{1,10})”[、和与及同]?“([^“”]{1,10})”")
+
+
+PAIR = re.compile(
+    r"(?:[从由]“[^“”]{1,10}”(?:转向|转入|转为|变成|变为|走向|迈向|转变为|到|向)|以“[^“”]{1,10}”(?:代替|代))“[^“”]{1,10}”"
+)
+
+
+# Words before a term that say it is a problem to fight.
+# A sentence that criticises: some people or places do something, or it names a shortfall.
+CRITICISM = re.compile(
+    r"(有的|一些|少数|个别|仍然存在|依然存在|还存在|存在着|不同程度|习惯于|热衷于|满足于|甚至)"
+)
+
+
+CRITICISM_AFTER = re.compile(r"^(?:的)?(?:问题|现象|倾向|情况依然|仍然|依然|还不同程度)")
+
+
+# A verb that puts a measure in place, right before the quoted term: 推行“一案双查”, 建立“一本账”.
+MEASURE_VERB = re.compile(
+    r"(推行|实行|实施|开展|建立|健全|打造|创建|推进|深化|落实|推广|探索|启动|用好|完善)$"
+)
+
+
+PROBLEM_CUE = re.compile(
+    r"(防止|整治|反对|克服|杜绝|遏制|纠治|破除|警惕|避免|纠正|根治|满足于|不搞|不能|不要|决不|绝不|不再|"
+    r"严禁|摒弃|告别|消除|打破|破解|防范|力戒|不做)"
+)
+
+
+VAGUE_END = re.compile(r"(方向|工作|时期|阶段|汇报|倾斜|情况|方面|行动|过程|部署|任务|会议|在于)$")
+
+
+KINDS_OF_PEOPLE = re.compile(r"(干部|党员|群众|书记|一把手|同志|人员|代表|同学|老师)$")
+
+
+def title_overlap(phrase: str, titles: str) -> float:
+    """How much of the phrase the part's and sub-point's titles share (0–1)."""
+    chars = [c for c in phrase if "\u4e00" <= c <= "\u9fff"]
+    return sum(c in titles for c in chars) / len(chars) if chars and titles else 0.0
+
+
+# The subject before 要 (各级党组织要, 我们要) and the adverbs after it are not part of the requirement.
+_REQUIRE_LEAD = re.compile(r"^(?:[^，。；：！？“”]{0,12}?(?:要|必须|务必))?")
+
+
+_REQUIRE_ADVERBS = re.compile(
+    r"^(?:坚决|切实|进一步|深入|大力|更加|着力|不断|持续|全面|认真|扎实|始终|自觉|积极|努力|加快|真正|"
+    r"严格|全力|主动|牢牢|一以贯之地|毫不动摇地|更加自觉地)+"
+)
+
+
+_REQUIRE_VERBS = (
+    "坚持 树立 落实 推动 推进 建立 健全 完善 深化 强化 加强 提升 提高 做到 抓好 用好 防止 破解 实施 开展 "
+    "发扬 弘扬 践行 扛起 压实 守牢 筑牢 把好 把握 锻造 培育 营造 构建 打造 创建 推行 整治 纠治 克服 解决 "
+    "增强 涵养 保持 领悟 树牢 擦亮 织密 守住 严守 用活 盘活 聚焦 紧盯 突出 打好"
+).split()
+
+
+_PROBLEM_VERBS = ("防止", "破解", "整治", "纠治", "克服", "解决")
+
+
+def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | None:
+    """(kind, clause) of a sentence's requirement: its first clause after 要/必须, without the subject and the
+    adverbs, when it is a verb and its object of 6–24 characters (坚持“控源、截污、治河、补水”一体推进)."""
+    head = re.split(r"[，。；：！？]", sentence)[0]
+    lead = _REQUIRE_LEAD.match(head)
+    clause = head[lead.end() :] if lead and lead.group(0) else head
+    clause = _REQUIRE_ADVERBS.sub("", clause)
+    start = len(head) - len(clause)
+    if start and is_word(head[start - 1] + clause[0]):
+        return None  # 要用 + 好…: the clause would begin inside a word
+    verb = next((v for v in _REQUIRE_VERBS if clause.startswith(v)), None)
+    if verb is None or not 6 <= len(clause) <= 24 or clause.count("“") != clause.count("”"):
+        return None
+    if re.search(r"(既要|既|一方面|是[^，。]{2,}的)", clause):
+        return None  # half of 既要…更要, or a statement (推动绿色低碳发展是…的治本之策), not one requirement
+    obj = clause[len(verb) :]
+    if re.fullmatch(r"“[^“”]+”[\u4e00-\u9fff]{0,2}", obj):
+        # 坚持“一乡一业、一村一品”, 坚持“农业+”理念: the quoted term (with its head) is the phrase, not the verb.
+        clause = obj
+    if verb == "落实" and len(obj) >= 4:
+        clause = obj  # 落实“党政同责、一岗双责”, not 落实“落实…”
+    if verb in _PROBLEM_VERBS:
+        kind = "problem"
+    elif verb in {"发扬", "弘扬", "践行"} or obj.endswith(("精神", "作风")):
+        kind = "spirit"
+    elif re.search(r"(机制|制度|工程|行动|体系|平台|格局|链条|活动|试点|清单)$", obj) or verb in {
+        "建立",
+        "健全",
+        "完善",
+        "实施",
+        "开展",
+        "推行",
+        "打造",
+        "创建",
+        "构建",
+    }:
+        kind = "programme"
+    elif re.search(r"(观|理念|原则|结合|并重|统一|相结合|思想|意识)$", obj) or verb in {
+        "树立",
+        "树牢",
+        "领悟",
+    }:
+        kind = "principle"
+    elif re.search(r"(标准|要求)$", obj) or (verb == "做到" and "、" in obj):
+        # A standard to measure oneself by is named without its verb (对照“讲政治、守纪律…”).
+        return "standard", obj if verb == "做到" else clause
+    else:
+        kind = "requirement"
+    return kind, clause
+
+
+def main_sentence(chunk: Chunk) -> str:
+    """The passage's main requirement: its first sentence that says what must be done."""
+    for sentence in chunk.sentences:
+        if sentence.role == "body" and re.search(
+            r"(要|必须|坚持|着力|务必|确保|推动|不断|始终)", sentence.text
+        ):
+            return sentence.text
+    body = [s for s in chunk.sentences if s.role == "body"]
+    return body[0].text if body else chunk.text
+
+
+def fallback_phrase(chunk: Chunk) -> str:
+    title = chunk.sub.title if chunk.sub else chunk.section.title
+    if chunk.section.kind == "numbered" and title:
+        return title
+    return chunk.section.title  # 开篇, 结语: the prompt then asks about the passage as a whole
