@@ -266,21 +266,36 @@ def test_import_does_not_load_jieba():
     assert out.stdout.strip() == "False"
 
 
+def short_speech(title: str, business: str, parts: list[tuple[str, str]]) -> str:
+    """A short speech of numbered parts, opened and announced as real ones are."""
+    numbers = "一二三四五六七八九"
+    head = f"{title}\n同志们：\n今天召开这次会议，主要任务是{business}。下面，我讲{numbers[len(parts) - 1]}点意见。\n"
+    return head + "".join(f"{numbers[i]}、{name}\n{body}\n" for i, (name, body) in enumerate(parts))
+
+
 def test_prompt_form_follows_what_the_sentence_says_of_the_term():
     # The sentence around a quoted term says its kind: a fault it criticises, a measure it puts in place.
-    text = (
-        "在全县作风建设推进会上的讲话\n"
-        "同志们：\n今天召开这次会议，主要任务是部署今年的作风建设工作。下面，我讲三点意见。\n"
-        "一、正视问题\n"
-        "一段时间以来，我们的作风建设取得了明显成效，群众满意度持续提升，干部精气神明显提振。"
-        "但也要看到，有的同志热衷于“撒胡椒面”，资金项目分散使用，钱花了不少，事情没办成几件，"
-        "群众看在眼里、急在心上，这种状况必须下决心扭转，决不能让它继续蔓延下去。\n"
-        "二、健全机制\n"
-        "各乡镇各部门要推行“周交办”，每周梳理群众反映强烈的问题，明确责任人和完成时限，"
-        "逐项跟踪问效，办结一件销号一件，确保件件有着落、事事有回音，让群众真正感受到变化。\n"
-        "三、压实责任\n"
-        "各级党组织书记要履行第一责任人职责，亲自研究、亲自部署、亲自督办，"
-        "把作风建设同业务工作一起谋划、一起推进、一起考核，以作风建设的实际成效取信于民。\n"
+    text = short_speech(
+        "在全县作风建设推进会上的讲话",
+        "部署今年的作风建设工作",
+        [
+            (
+                "正视问题",
+                "一段时间以来，我们的作风建设取得了明显成效，群众满意度持续提升，干部精气神明显提振。"
+                "但也要看到，有的同志热衷于“撒胡椒面”，资金项目分散使用，钱花了不少，事情没办成几件，"
+                "群众看在眼里、急在心上，这种状况必须下决心扭转，决不能让它继续蔓延下去。",
+            ),
+            (
+                "健全机制",
+                "各乡镇各部门要推行“周交办”，每周梳理群众反映强烈的问题，明确责任人和完成时限，"
+                "逐项跟踪问效，办结一件销号一件，确保件件有着落、事事有回音，让群众真正感受到变化。",
+            ),
+            (
+                "压实责任",
+                "各级党组织书记要履行第一责任人职责，亲自研究、亲自部署、亲自督办，"
+                "把作风建设同业务工作一起谋划、一起推进、一起考核，以作风建设的实际成效取信于民。",
+            ),
+        ],
     )
     forms = {lesson.phrase: lesson.form for lesson in build_model(text).lessons}
     assert forms.get("撒胡椒面") == "原因办法", forms
@@ -289,15 +304,21 @@ def test_prompt_form_follows_what_the_sentence_says_of_the_term():
 
 def test_a_prompt_names_both_sides_of_a_pair():
     # “八小时内”与“八小时外” are one thought: a prompt that names one half misses it.
-    text = (
-        "在全市机关作风建设大会上的讲话\n"
-        "同志们：\n今天召开这次会议，主要任务是部署机关作风建设。下面，我讲两点意见。\n"
-        "一、严管干部\n"
-        "要把对干部的监督管理贯穿始终，推动“八小时内”与“八小时外”相贯通，既管工作圈，也管生活圈、社交圈，"
-        "让干部时刻绷紧纪律这根弦，做到台上台下一个样、人前人后一个样。\n"
-        "二、厚爱干部\n"
-        "要落实谈心谈话制度，及时掌握干部思想动态，帮助解决实际困难，"
-        "对受到不实举报的干部及时澄清正名，让敢于担当的干部放下包袱、轻装上阵。\n"
+    text = short_speech(
+        "在全市机关作风建设大会上的讲话",
+        "部署机关作风建设",
+        [
+            (
+                "严管干部",
+                "要把对干部的监督管理贯穿始终，推动“八小时内”与“八小时外”相贯通，既管工作圈，也管生活圈、社交圈，"
+                "让干部时刻绷紧纪律这根弦，做到台上台下一个样、人前人后一个样。",
+            ),
+            (
+                "厚爱干部",
+                "要落实谈心谈话制度，及时掌握干部思想动态，帮助解决实际困难，"
+                "对受到不实举报的干部及时澄清正名，让敢于担当的干部放下包袱、轻装上阵。",
+            ),
+        ],
     )
     phrases = [lesson.phrase for lesson in build_model(text).lessons]
     assert "“八小时内”与“八小时外”" in phrases, phrases
@@ -305,15 +326,21 @@ def test_a_prompt_names_both_sides_of_a_pair():
 
 
 def test_a_fault_told_by_an_image_is_named_with_what_it_is_said_of():
-    text = (
-        "在全县债务风险防控工作会议上的讲话\n"
-        "同志们：\n今天召开这次会议，主要任务是部署债务风险防控。下面，我讲两点意见。\n"
-        "一、守住底线\n"
-        "各乡镇要量力而行、尽力而为，坚持有多少钱办多少事，更不能借债搞建设、留下“后遗症”，"
-        "对新增隐性债务的，要严肃追责问责，决不姑息，切实守住不发生系统性风险的底线。\n"
-        "二、压实责任\n"
-        "各级党委政府要扛起主体责任，主要负责同志要亲自抓、负总责，定期研究债务化解工作，"
-        "把化债任务分解到年度、落实到项目、明确到责任人，确保按期完成化解任务。\n"
+    text = short_speech(
+        "在全县债务风险防控工作会议上的讲话",
+        "部署债务风险防控",
+        [
+            (
+                "守住底线",
+                "各乡镇要量力而行、尽力而为，坚持有多少钱办多少事，更不能借债搞建设、留下“后遗症”，"
+                "对新增隐性债务的，要严肃追责问责，决不姑息，切实守住不发生系统性风险的底线。",
+            ),
+            (
+                "压实责任",
+                "各级党委政府要扛起主体责任，主要负责同志要亲自抓、负总责，定期研究债务化解工作，"
+                "把化债任务分解到年度、落实到项目、明确到责任人，确保按期完成化解任务。",
+            ),
+        ],
     )
     phrases = {lesson.phrase: lesson.form for lesson in build_model(text).lessons}
     assert phrases.get("借债搞建设、留下“后遗症”") == "原因办法", phrases
@@ -321,15 +348,21 @@ def test_a_fault_told_by_an_image_is_named_with_what_it_is_said_of():
 
 def test_a_prompt_may_name_the_passage_s_requirement_in_its_own_words():
     # The main requirement, one clause after 要, is what the passage asks: named whole, its quotes nested.
-    text = (
-        "在全市生态环境保护大会上的讲话\n"
-        "同志们：\n今天召开这次会议，主要任务是部署今年的生态环境保护工作。下面，我讲两点意见。\n"
-        "一、治水\n"
-        "全市各级各部门要坚持“控源、截污、治河、补水”一体推进，把治水的责任压到每一个排口、每一段河道，"
-        "做到问题在一线发现、措施在一线落实、成效在一线检验，让群众看到实实在在的变化。\n"
-        "二、治气\n"
-        "要深入推进工业源、移动源、面源协同治理，加快淘汰落后产能，推广清洁能源，"
-        "持续压减燃煤消费总量，确保全年空气质量优良天数比例稳中有升，让蓝天白云成为常态。\n"
+    text = short_speech(
+        "在全市生态环境保护大会上的讲话",
+        "部署今年的生态环境保护工作",
+        [
+            (
+                "治水",
+                "全市各级各部门要坚持“控源、截污、治河、补水”一体推进，把治水的责任压到每一个排口、每一段河道，"
+                "做到问题在一线发现、措施在一线落实、成效在一线检验，让群众看到实实在在的变化。",
+            ),
+            (
+                "治气",
+                "要深入推进工业源、移动源、面源协同治理，加快淘汰落后产能，推广清洁能源，"
+                "持续压减燃煤消费总量，确保全年空气质量优良天数比例稳中有升，让蓝天白云成为常态。",
+            ),
+        ],
     )
     lessons = build_model(text).lessons
     first = next(lesson for lesson in lessons if "控源" in lesson.text)
