@@ -376,3 +376,31 @@ def test_people_s_feelings_not_kinds_of_people_take_the_people_form():
 
     assert list_kind(["获得感", "幸福感", "安全感"]) == "people"
     assert kind_of("三级书记") != "people" and kind_of("党员干部") != "people"
+
+
+def test_the_quiz_layers_call_only_down():
+    # content/quiz/ is read from the bottom up: no class calls a method that a class above it defines.
+    import ast
+    from pathlib import Path
+
+    order = ["reading", "options", "clozes", "which_part", "bank"]
+    folder = Path(__file__).resolve().parent.parent / "content" / "quiz"
+    trees = {m: ast.parse((folder / f"{m}.py").read_text("utf-8")) for m in order}
+    methods = {
+        f.name: m
+        for m, tree in trees.items()
+        for c in tree.body
+        if isinstance(c, ast.ClassDef)
+        for f in c.body
+        if isinstance(f, ast.FunctionDef)
+    }
+    upward = [
+        (m, node.attr)
+        for m, tree in trees.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+        and order.index(methods.get(node.attr, m)) > order.index(m)
+    ]
+    assert upward == []

@@ -17,12 +17,29 @@ import math
 from collections import Counter
 
 from content.quiz.question import CHARS_PER_QUESTION, MIN_SCORE, Candidate, Question, stable_digest
-from content.quiz.shapes import explanation_of, sentence_key
+from content.quiz.shapes import explanation_of, sentence_key, trivia_weight
 from content.quiz.which_part import WhichPart
 
 
 class QuizBuilder(WhichPart):
     """Builds the bank for one speech."""
+
+    # -- candidates ----------------------------------------------------------------------------------
+    def candidates(self) -> list[Candidate]:
+        out: list[Candidate] = []
+        for sentence in self.body:
+            out += self._quoted(sentence)
+            for items in self.lists[(sentence.section_id, sentence.index)]:
+                if any(self.tags.get(i, "")[:2] in {"ns", "nr", "nt"} for i in items):
+                    continue  # a list of places or names: no blank on a name
+                if trivia_weight(items):
+                    continue  # a list of facilities is not what a study group should memorise
+                out += self._enumeration(sentence, items)
+                out += self._sequence(sentence, items)
+            out += self._key_phrases(sentence)
+            out += self._field_terms_in(sentence)
+            out += self._section(sentence)
+        return out
 
     # -- the bank --------------------------------------------------------------------------------------
     def build(self, lessons=None, prompts: dict[int, str] | None = None) -> list[Question]:

@@ -12,8 +12,6 @@ from content.quiz.question import CONTEXT
 from content.quiz.shapes import (
     ADJISH,
     HAN_ONLY,
-    MODIFIER_TAGS,
-    NOT_MODIFIERS,
     NOUNISH,
     NUMERALS,
     NUMERIC,
@@ -313,59 +311,3 @@ class Reading:
                 )
             )
         return self._vocab
-
-    def _noun_like(self, phrase: str, compound: bool = False) -> bool:
-        """A noun phrase of a noun modifier and a noun head (政治建设, 基础设施), or a term of the lexicon."""
-        modifier, head = phrase[:2], phrase[-2:]
-        if phrase in self.terms or self._lexicon([phrase], phrase, (len(phrase), ())):
-            return True
-        if modifier in NOT_MODIFIERS:
-            return False  # 全面建设, 会议精神, 工作机制: a formula, not a phrase to recall
-        if compound:
-            # A verbal head makes a noun phrase only as a known term (政治建设); 原则 + 调查 is none.
-            head_tag = self.tags.get(head)
-            return self.tags.get(modifier) in MODIFIER_TAGS and (
-                head_tag == "n" or (head_tag == "vn" and self.is_word(phrase))
-            )
-        if len(phrase) == 4:
-            return self.tags.get(modifier) in MODIFIER_TAGS and self._noun(phrase)
-        return self._noun(phrase)
-
-    def _noun_phrases(self, text: str) -> list[tuple[int, int, str, bool]]:
-        """(start, end, phrase, compound) of the sentence's noun phrases worth a blank: a noun of four or
-        more characters, or two nouns of two characters in a row (政治建设, 干部作风).
-
-        The phrase is the whole run of nouns (not 生活准则 of 政治生活准则, nor 党员队伍 of 党员队伍素质),
-        outside quotes (a quoted term is asked as such), and its modifier is a noun: 优化结构 or 合理配置
-        is a requirement, asked as a list item if at all, and a noun of its head would not fit its slot.
-        """
-        spans = []
-        pos = 0
-        for token in self.cut(text):
-            spans.append((pos, pos + len(token), token))
-            pos += len(token)
-        out = []
-        for i, (start, _end, token) in enumerate(spans):
-            for j, compound in ((i, False), (i + 1, True)):
-                if j >= len(spans):
-                    continue
-                stop = spans[j][1]
-                phrase = text[start:stop]
-                if compound and not (len(token) == 2 and len(spans[j][2]) == 2):
-                    continue
-                if len(phrase) < 4 or not HAN_ONLY.fullmatch(phrase):
-                    continue
-                if not self._noun_like(phrase, compound):
-                    continue
-                before = spans[i - 1][2] if i else ""
-                after = spans[j + 1][2] if j + 1 < len(spans) else ""
-                if self.tags.get(before) in RUN_TAGS or self.tags.get(after) in RUN_TAGS:
-                    continue  # a piece of a run of nouns: 人才 + 发展环境, 基本知识 + 体系
-                if compound and (self.is_word(before + token) or self.is_word(spans[j][2] + after)):
-                    continue  # a piece of a longer phrase: 生活准则 of 政治生活 + 准则
-                if (start and text[start - 1] == "“") or (stop < len(text) and text[stop] == "”"):
-                    continue
-                if (start and text[start - 1] == "、") or (stop < len(text) and text[stop] == "、"):
-                    continue  # an item of a list, asked as one if at all (商场市场、宾馆饭店)
-                out.append((start, stop, phrase, compound))
-        return out
