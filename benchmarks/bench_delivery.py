@@ -136,9 +136,9 @@ class Bot:
         self.db_path = os.path.join(db_dir, "bench.db")
 
     async def __aenter__(self) -> Bot:
-        from bot.config import Config
-        from bot.storage import Storage
-        from bot.telegram_bot import TelegramChannel, TelegramSender
+        from bot.channels.telegram.channel import TelegramChannel, TelegramSender
+        from bot.core.config import Config
+        from bot.core.storage import Storage
 
         env = {
             "STUDYBOT_TELEGRAM_TOKEN": TOKEN,
@@ -162,8 +162,8 @@ class Bot:
 async def _broadcast(
     n: int, rate: float, concurrency: int | None = None, latency: float = LATENCY
 ) -> dict[str, float]:
-    from bot.actions import Message, broadcast_recipients
-    from bot.render import Doc
+    from bot.core.actions import Message, broadcast_recipients
+    from bot.core.render import Doc
     from jobs.broadcast import BroadcastRunner
     from jobs.pacing import Pacer
 
@@ -219,7 +219,7 @@ async def _broadcast(
 
 
 def _due_query(n: int = 100_000, runs: int = 200) -> dict[str, float]:
-    from bot.storage import Storage, epoch
+    from bot.core.storage import Storage, epoch
     from jobs.daily import BATCH
 
     rng = random.Random(4)
@@ -280,11 +280,11 @@ def _due_query(n: int = 100_000, runs: int = 200) -> dict[str, float]:
 
 
 async def _daily_minute(n: int = 10_000, rate: float = 1000) -> dict[str, float]:
-    from bot.actions import Actions
-    from bot.storage import epoch
+    from bot.core.actions import Actions
+    from bot.core.schedule import scheduled_instant
+    from bot.core.storage import epoch
     from content import load_model
     from jobs.daily import DailyPush
-    from jobs.due import scheduled_instant
     from jobs.pacing import Pacer
 
     model = load_model()
@@ -334,7 +334,7 @@ async def _client_cost(n: int = 300) -> dict[str, Any]:
 
     import httpx
 
-    from bot.actions import Message, broadcast_doc
+    from bot.core.actions import Message, broadcast_doc
 
     standin = RemoteStandin()
     try:

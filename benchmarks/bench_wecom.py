@@ -34,7 +34,7 @@ for _path in (ROOT, ROOT / "tests"):
 
 from wecom_standin import WeComStandin, make_callback_request  # noqa: E402
 
-from bot.wecom_crypto import WeComCrypto, parse_message  # noqa: E402
+from bot.channels.wecom.crypto import WeComCrypto, parse_message  # noqa: E402
 
 SAMPLES = 500
 WARMUP = 20

@@ -15,14 +15,14 @@ EXIT_USAGE = 2
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run every configured channel (Telegram, WeCom robots, WeCom app) and the scheduler until stopped."""
-    from bot.runner import run
+    from bot.service import run
 
     return run()
 
 
 def cmd_console(args: argparse.Namespace) -> int:
     """Chat with the bot in the terminal: one command per line on stdin, replies on stdout."""
-    from bot.console import main as console_main
+    from bot.channels.console import main as console_main
 
     return console_main()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.config import Config, ConfigError
+from bot.core.config import Config, ConfigError
 
 
 def fail(message: str) -> SystemExit:

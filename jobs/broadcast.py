@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from bot.actions import Message, broadcast_doc
-from bot.render import Doc
-from bot.storage import Storage
-from jobs.delivery import Blocked, Migrated, PermanentError, RetryLater, Sender, TemporaryError
+from bot.core.actions import Message, broadcast_doc
+from bot.core.render import Doc
+from bot.core.storage import Storage
+from jobs.interfaces import Blocked, Migrated, PermanentError, RetryLater, Sender, TemporaryError
 from jobs.pacing import Pacer, in_flight
 from jobs.retry import backoff_delays
 

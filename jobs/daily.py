@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.actions import Actions, Message
-from bot.config import parse_hhmm
-from bot.storage import Storage, epoch
-from jobs.delivery import Blocked, Migrated, RetryLater, Sender, TemporaryError
-from jobs.due import is_catch_up, local_date, next_due
+from bot.core.actions import Actions, Message
+from bot.core.config import parse_hhmm
+from bot.core.schedule import is_catch_up, local_date, next_due
+from bot.core.storage import Storage, epoch
+from jobs.interfaces import Blocked, Migrated, RetryLater, Sender, TemporaryError
 from jobs.pacing import Pacer, in_flight
 
 logger = logging.getLogger(__name__)

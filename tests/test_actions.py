@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botapi_standin import parse_html, utf16_len
 
-from bot.actions import COMMANDS, Actions, Ctx, Document, Message, QuizPoll, parse_text_command, quiz_doc
-from bot.config import Config
-from bot.render import Doc, split_doc, to_html, to_markdown, to_plain
-from bot.storage import Storage
+from bot.core.actions import COMMANDS, Actions, Ctx, Document, Message, QuizPoll, parse_text_command, quiz_doc
+from bot.core.config import Config
+from bot.core.render import Doc, split_doc, to_html, to_markdown, to_plain
+from bot.core.storage import Storage
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 ODD = ["", "0", "3", "三", "第三部分", "结语", "99", "-1", "abc", "07:30", "25:61", "人" * 5000, "😀🎉",

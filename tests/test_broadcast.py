@@ -15,12 +15,12 @@ from botapi_standin import BotAPIStandin
 from helpers import buttons
 
 import jobs.broadcast
-from bot.actions import Button, Message, broadcast_recipients
-from bot.config import Config
-from bot.render import Doc
-from bot.runner import Service
-from bot.storage import Storage
-from bot.telegram_bot import TelegramChannel, TelegramSender
+from bot.channels.telegram.channel import TelegramChannel, TelegramSender
+from bot.core.actions import Button, Message, broadcast_recipients
+from bot.core.config import Config
+from bot.core.render import Doc
+from bot.core.storage import Storage
+from bot.service import Service
 from jobs.broadcast import BroadcastRunner
 from jobs.pacing import Pacer
 

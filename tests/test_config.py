@@ -1,4 +1,4 @@
-"""Tests of bot.config: defaults, every variable's good and bad values, one-line errors, secrets."""
+"""Tests of bot.core.config: defaults, every variable's good and bad values, one-line errors, secrets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import time
 
 import pytest
 
-from bot.config import (
+from bot.core.config import (
     ENV_VARS,
     Config,
     ConfigError,
@@ -398,7 +398,7 @@ def test_redact_url() -> None:
 
 
 def test_unknown_variables_are_warned_by_name_only(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.config"):
+    with caplog.at_level(logging.WARNING, logger="bot.core.config"):
         Config.from_env({"STUDYBOT_TELEGRAM_TOKN": "sekrit-value", "OTHER": "x"})
     assert "STUDYBOT_TELEGRAM_TOKN" in caplog.text
     assert "did you mean STUDYBOT_TELEGRAM_TOKEN?" in caplog.text

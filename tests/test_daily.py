@@ -17,12 +17,12 @@ import pytest
 from botapi_standin import BotAPIStandin
 from helpers import SEED_DAYS
 
-from bot.actions import Actions
-from bot.config import Config, parse_hhmm
-from bot.storage import Storage, epoch
-from bot.telegram_bot import TelegramChannel, TelegramSender
+from bot.channels.telegram.channel import TelegramChannel, TelegramSender
+from bot.core.actions import Actions
+from bot.core.config import Config, parse_hhmm
+from bot.core.schedule import next_due
+from bot.core.storage import Storage, epoch
 from jobs.daily import BATCH, DailyPush
-from jobs.due import next_due
 from jobs.pacing import Pacer
 
 TOKEN = "123456:TEST-token"

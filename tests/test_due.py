@@ -1,4 +1,4 @@
-"""Tests for jobs.due: daily due times across zones, midnight, DST, catch-up and /settime."""
+"""Tests for bot.core.schedule: daily due times across zones, midnight, DST, catch-up and /settime."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs.due import is_catch_up, is_due, local_date, next_due, scheduled_instant
+from bot.core.schedule import is_catch_up, is_due, local_date, next_due, scheduled_instant
 
 SHANGHAI = "Asia/Shanghai"
 BERLIN = "Europe/Berlin"

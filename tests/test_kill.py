@@ -18,7 +18,7 @@ from pathlib import Path
 from botapi_standin import BotAPIStandin
 from helpers import buttons
 
-from bot.storage import Storage
+from bot.core.storage import Storage
 from jobs.broadcast import BroadcastRunner
 from jobs.pacing import Pacer
 

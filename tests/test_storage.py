@@ -1,4 +1,4 @@
-"""Tests of bot.storage on real SQLite, in memory and in a temporary file."""
+"""Tests of bot.core.storage on real SQLite, in memory and in a temporary file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import fsrs
 import pytest
 import sqlite_utils
 
-from bot.storage import (
+from bot.core.storage import (
     EXPORT_FIELDS,
     MIGRATIONS,
     SCHEMA_VERSION,

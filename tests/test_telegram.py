@@ -1,5 +1,5 @@
 """The Telegram bot end to end: the real Application polling the strict Bot API stand-in over HTTP,
-a real SQLite file, and the whole service (`bot.runner.Service`) as `studybot run` starts it."""
+a real SQLite file, and the whole service (`bot.service.Service`) as `studybot run` starts it."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from botapi_standin import BotAPIStandin
 from helpers import SEED_DAYS, Clock, buttons, sent_to
 
-from bot.config import Config
-from bot.runner import Service
-from bot.storage import Storage
+from bot.core.config import Config
+from bot.core.storage import Storage
+from bot.service import Service
 
 TOKEN = "123456:TEST-token"
 ADMIN, ALICE, BOB, CAROL = 1001, 1002, 1003, 1004

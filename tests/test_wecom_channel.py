@@ -1,4 +1,4 @@
-"""The WeCom channel end to end: the whole service (`bot.runner.Service`) with group robots only, the
+"""The WeCom channel end to end: the whole service (`bot.service.Service`) with group robots only, the
 self-built app only, and Telegram + robots + app in one process, driven over real HTTP against the WeCom
 stand-in (and the Bot API stand-in), on real SQLite files; `studybot run` as a process with robots only."""
 
@@ -24,16 +24,16 @@ from botapi_standin import BotAPIStandin
 from helpers import SEED_DAYS, Clock, FakeTime, buttons, sent_to
 from wecom_standin import WeComStandin, make_callback_body, make_callback_request, make_verify_request
 
-from bot.actions import LETTERS, Message, broadcast_doc
-from bot.config import Config
-from bot.render import to_markdown
-from bot.runner import Service
-from bot.storage import Storage, robot_chat_key
-from bot.wecom_api import ROBOT_MARKDOWN_MAX_BYTES
-from bot.wecom_channel import RobotSender
-from bot.wecom_crypto import WeComCrypto
+from bot.channels.wecom.api import ROBOT_MARKDOWN_MAX_BYTES
+from bot.channels.wecom.channel import RobotSender
+from bot.channels.wecom.crypto import WeComCrypto
+from bot.core.actions import LETTERS, Message, broadcast_doc
+from bot.core.config import Config
+from bot.core.render import to_markdown
+from bot.core.storage import Storage, robot_chat_key
+from bot.service import Service
 from jobs.broadcast import BroadcastRunner
-from jobs.delivery import PermanentError, TemporaryError
+from jobs.interfaces import PermanentError, TemporaryError
 from jobs.pacing import Pacer, max_in_window
 
 TG_TOKEN = "123456:TEST-token"

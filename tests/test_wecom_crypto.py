@@ -9,7 +9,7 @@ import struct
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from bot.wecom_crypto import (
+from bot.channels.wecom.crypto import (
     MAX_TIMESTAMP_SKEW,
     ExpiredTimestamp,
     InvalidCorpId,

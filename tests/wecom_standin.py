@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.wecom_crypto import WeComCrypto, build_text_message
+from bot.channels.wecom.crypto import WeComCrypto, build_text_message
 
 logger = logging.getLogger(__name__)
 

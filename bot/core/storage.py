@@ -34,7 +34,7 @@ import fsrs
 import sqlite_utils
 from sqlite_utils.db import Table
 
-from bot.config import format_hhmm, parse_hhmm
+from bot.core.config import format_hhmm, parse_hhmm
 
 logger = logging.getLogger(__name__)
 

@@ -16,12 +16,8 @@ from datetime import datetime
 
 import httpx
 
-from bot.actions import Actions, Ctx, Document, Message, Out, QuizPoll, quiz_doc
-from bot.config import Config
-from bot.http_server import Request, Response
-from bot.render import Doc, to_markdown, to_plain
-from bot.storage import Storage
-from bot.wecom_api import (
+from bot.channels.http import Request, Response
+from bot.channels.wecom.api import (
     ROBOT_MARKDOWN_MAX_BYTES,
     Clock,
     Sleep,
@@ -30,7 +26,7 @@ from bot.wecom_api import (
     WeComRobot,
     split_utf8,
 )
-from bot.wecom_crypto import (
+from bot.channels.wecom.crypto import (
     ExpiredTimestamp,
     InvalidCorpId,
     InvalidSignature,
@@ -38,7 +34,11 @@ from bot.wecom_crypto import (
     WeComCryptoError,
     parse_message,
 )
-from jobs.delivery import PermanentError, RetryLater, TemporaryError
+from bot.core.actions import Actions, Ctx, Document, Message, Out, QuizPoll, quiz_doc
+from bot.core.config import Config
+from bot.core.render import Doc, to_markdown, to_plain
+from bot.core.storage import Storage
+from jobs.interfaces import PermanentError, RetryLater, TemporaryError
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _map_error(exc: WeComError) -> Exception:
 
 
 class RobotSender:
-    """`jobs.delivery.Sender` for WeCom group robots, keyed by `robot:<12 hex>` chat keys.
+    """`jobs.interfaces.Sender` for WeCom group robots, keyed by `robot:<12 hex>` chat keys.
 
     Each robot's client keeps to 20 messages in any 60 s (every chunk of a split message counts) and
     waits out a 45009 itself (5, 10, 20, 40, 60 s). `sleep` and `clock` are that pacing's time, for tests.
@@ -123,7 +123,7 @@ class RobotSender:
 
 
 class WeComAppSender:
-    """`jobs.delivery.Sender` for users of the self-built app."""
+    """`jobs.interfaces.Sender` for users of the self-built app."""
 
     def __init__(self, config: Config, client: httpx.AsyncClient):
         self.app = WeComApp(

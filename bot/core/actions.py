@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import Config, format_hhmm, parse_hhmm
-from bot.render import Doc
-from bot.storage import Storage
+from bot.core.config import Config, format_hhmm, parse_hhmm
+from bot.core.render import Doc
+from bot.core.schedule import local_date, next_due
+from bot.core.storage import Storage
 from content import ContentModel, int_to_cn
 from content.lessons import Lesson
 from content.quiz import Question
-from jobs.due import local_date, next_due
 
 logger = logging.getLogger(__name__)
 
@@ -771,7 +771,7 @@ class Actions:
             writer.writerow([row[k] for k in header])
             count += 1
         if header is None:
-            from bot.storage import EXPORT_FIELDS
+            from bot.core.storage import EXPORT_FIELDS
 
             writer.writerow(EXPORT_FIELDS)
         stamp = ctx.now.astimezone(self.config.tzinfo).strftime("%Y%m%d-%H%M")

@@ -5,7 +5,6 @@
 - :class:`WeComRobot` posts to a group robot webhook, paced to at most 20 messages in any sliding
   60 s window (WeCom's per-robot limit), waiting and retrying on 45009.
 - :func:`split_utf8` cuts long text at sentence ends into chunks that fit WeCom's byte limits.
-- :func:`markdown_escape` makes user/speech text show literally in WeCom markdown.
 
 Secrets (corp secret, access token, webhook key) never reach logs or exception messages: errors name
 a robot as ``robot …a1b2`` and every errmsg is scrubbed of the values this client knows. httpx itself
@@ -224,22 +223,6 @@ def split_utf8(text: str, max_bytes: int) -> list[str]:
             else:
                 pieces.extend(_hard_split(clause, max_bytes))
     return _pack(pieces, max_bytes)
-
-
-# WeCom markdown is a small subset: '# ' headings, **bold**, [links](url), `code`, '> ' quotes and
-# <font color> / <@userid> tags; a single '*' or '_' means nothing. Its docs define no escape character
-# (a backslash may show up literally), so the text is kept exactly as written and only the sequences that
-# would start formatting are broken with an invisible zero-width space: '**', '`', '](' , '<' before a
-# letter or '@', and '#' or '>' at a line start. "省*次全会" stays "省*次全会".
-ZWSP = "\u200b"
-_MD_BREAKS = re.compile(r"\*(?=\*)|`|\](?=\()|<(?=[A-Za-z@/])")
-_MD_LINE_START = re.compile(r"(?m)^([ \t]*)(?=[#>])")
-
-
-def markdown_escape(text: str) -> str:
-    """Text that WeCom markdown shows as written: formatting sequences broken by a zero-width space."""
-    text = _MD_BREAKS.sub(lambda m: m.group(0) + ZWSP, text)
-    return _MD_LINE_START.sub(lambda m: m.group(1) + ZWSP, text)
 
 
 # --- self-built app ------------------------------------------------------------------------------

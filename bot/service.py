@@ -17,9 +17,9 @@ from datetime import UTC, date, datetime
 
 import httpx
 
-from bot.actions import Actions
-from bot.config import CHANNEL_VARS, Config
-from bot.storage import Storage
+from bot.core.actions import Actions
+from bot.core.config import CHANNEL_VARS, Config
+from bot.core.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class Service:
             await self._start_telegram()
         self._setup_robots()
         if self.config.wecom_app_enabled:
-            from bot.wecom_channel import WeComAppSender
+            from bot.channels.wecom.channel import WeComAppSender
 
             self.senders["wecom"] = WeComAppSender(self.config, self.http_client)
         await self._start_http()
@@ -158,7 +158,7 @@ class Service:
     async def _start_telegram(self) -> None:
         from telegram import Update
 
-        from bot.telegram_bot import TelegramChannel, TelegramSender
+        from bot.channels.telegram.channel import TelegramChannel, TelegramSender
 
         self.telegram = TelegramChannel(
             self.config, self.storage, self.get_actions, clock=self.clock, on_broadcast=self.wake_broadcasts
@@ -196,8 +196,8 @@ class Service:
 
     def _setup_robots(self) -> None:
         """One chat row per configured robot, subscribed at the robots' push time; removed ones unsubscribed."""
-        from bot.storage import robot_chat_key
-        from bot.wecom_channel import RobotSender
+        from bot.channels.wecom.channel import RobotSender
+        from bot.core.storage import robot_chat_key
 
         configured = {robot_chat_key(url): url for url in self.config.wecom_webhooks}
         for chat in self.storage.subscribed_chats(channel="robot"):
@@ -205,7 +205,7 @@ class Service:
                 self.storage.unsubscribe(chat["key"])
         if not configured:
             return
-        from jobs.due import next_due
+        from bot.core.schedule import next_due
 
         now = self.clock()
         push_time = self.config.wecom_push_time
@@ -229,11 +229,11 @@ class Service:
         self.senders["robot"] = RobotSender(configured, self.http_client)
 
     async def _start_http(self) -> None:
-        from bot.http_server import HttpServer
+        from bot.channels.http import HttpServer
 
         handler = None
         if self.config.wecom_app_enabled:
-            from bot.wecom_channel import WeComCallback
+            from bot.channels.wecom.channel import WeComCallback
 
             handler = WeComCallback(
                 self.config,

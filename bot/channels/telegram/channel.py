@@ -48,10 +48,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.actions import COMMANDS, Actions, Button, Ctx, Document, Message, Out, QuizPoll
-from bot.config import Config
-from bot.render import Doc, split_doc, to_html
-from bot.storage import Storage
+from bot.core.actions import COMMANDS, Actions, Button, Ctx, Document, Message, Out, QuizPoll
+from bot.core.config import Config
+from bot.core.render import Doc, split_doc, to_html
+from bot.core.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ class TelegramChannel:
         chat = self.storage.get_chat(ctx.chat_key)
         if chat and chat["blocked"]:
             actions = await self.actions()
-            from bot.config import parse_hhmm
+            from bot.core.config import parse_hhmm
 
             self.storage.unblock(
                 ctx.chat_key, actions._next_due(chat, parse_hhmm(chat["push_time"]), ctx.now)
@@ -431,7 +431,7 @@ _RENDERED = 64
 
 
 class TelegramSender:
-    """`jobs.delivery.Sender` for Telegram chats: no retries of its own, errors mapped for the caller."""
+    """`jobs.interfaces.Sender` for Telegram chats: no retries of its own, errors mapped for the caller."""
 
     def __init__(self, channel: TelegramChannel, connections: int = 64):
         self.channel = channel
@@ -494,7 +494,7 @@ class TelegramSender:
         """
         import aiohttp  # only a process that fans out pays for it (~9 MB)
 
-        from jobs.delivery import Blocked, Migrated, PermanentError, RetryLater, TemporaryError
+        from jobs.interfaces import Blocked, Migrated, PermanentError, RetryLater, TemporaryError
 
         if self._session is None:
             self._session = aiohttp.ClientSession(

@@ -13,9 +13,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.actions import Actions, Button, Ctx, Document, Message, Out, QuizPoll, quiz_doc
-from bot.render import to_plain
-from bot.storage import Storage
+from bot.core.actions import Actions, Button, Ctx, Document, Message, Out, QuizPoll, quiz_doc
+from bot.core.render import to_plain
+from bot.core.storage import Storage
 
 logger = logging.getLogger(__name__)
 

@@ -84,10 +84,24 @@ def to_html(doc: Doc) -> str:
     return "".join(out).strip("\n")
 
 
+# WeCom markdown is a small subset: '# ' headings, **bold**, [links](url), `code`, '> ' quotes and
+# <font color> / <@userid> tags; a single '*' or '_' means nothing. Its docs define no escape character
+# (a backslash may show up literally), so the text is kept exactly as written and only the sequences that
+# would start formatting are broken with an invisible zero-width space: '**', '`', '](' , '<' before a
+# letter or '@', and '#' or '>' at a line start. "省*次全会" stays "省*次全会".
+ZWSP = "\u200b"
+_MD_BREAKS = re.compile(r"\*(?=\*)|`|\](?=\()|<(?=[A-Za-z@/])")
+_MD_LINE_START = re.compile(r"(?m)^([ \t]*)(?=[#>])")
+
+
+def markdown_escape(text: str) -> str:
+    """Text that WeCom markdown shows as written: formatting sequences broken by a zero-width space."""
+    text = _MD_BREAKS.sub(lambda m: m.group(0) + ZWSP, text)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + ZWSP, text)
+
+
 def to_markdown(doc: Doc) -> str:
     """WeCom markdown, with speech and user text escaped so that 省*次全会 shows as written."""
-    from bot.wecom_api import ZWSP, markdown_escape
-
     out = []
     for span in doc.spans:
         text = markdown_escape(span.text)

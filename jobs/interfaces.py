@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.actions import Message
-from bot.render import Doc
+from bot.core.actions import Message
+from bot.core.render import Doc
 
 
 class Blocked(Exception):
