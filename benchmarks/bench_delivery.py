@@ -162,7 +162,7 @@ class Bot:
 async def _broadcast(
     n: int, rate: float, concurrency: int | None = None, latency: float = LATENCY
 ) -> dict[str, float]:
-    from bot.core.actions import Message, broadcast_recipients
+    from bot.core.actions import BroadcastMessages, Message, broadcast_recipients
     from bot.core.render import Doc
     from jobs.broadcast import BroadcastRunner
     from jobs.pacing import Pacer
@@ -187,7 +187,7 @@ async def _broadcast(
                 cpu0 = sum(os.times()[:2])
                 t0 = time.monotonic()
                 runner = BroadcastRunner(
-                    bot.storage, {"tg": bot.sender}, Pacer(rate), concurrency=concurrency
+                    bot.storage, BroadcastMessages(), {"tg": bot.sender}, Pacer(rate), concurrency=concurrency
                 )
                 counts = await runner.run(broadcast_id)
                 elapsed = time.monotonic() - t0
@@ -280,6 +280,7 @@ def _due_query(n: int = 100_000, runs: int = 200) -> dict[str, float]:
 
 
 async def _daily_minute(n: int = 10_000, rate: float = 1000) -> dict[str, float]:
+    from bot.core import schedule
     from bot.core.actions import Actions
     from bot.core.schedule import scheduled_instant
     from bot.core.storage import epoch
@@ -299,7 +300,7 @@ async def _daily_minute(n: int = 10_000, rate: float = 1000) -> dict[str, float]
                 keys = [f"tg:{uid}" for uid in range(FIRST_USER, FIRST_USER + n)]
                 _insert_chats(bot.storage, keys, "08:00", "Asia/Shanghai", epoch(due))
                 actions = Actions(bot.storage, model, bot.config, robot_count=0)
-                push = DailyPush(bot.storage, actions, {"tg": bot.sender}, Pacer(rate))
+                push = DailyPush(bot.storage, actions, {"tg": bot.sender}, Pacer(rate), schedule)
                 standin.call("faults", latency=LATENCY, global_per_second=int(rate))
                 cpu0 = sum(os.times()[:2])
                 t0 = time.monotonic()

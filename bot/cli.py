@@ -22,9 +22,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_console(args: argparse.Namespace) -> int:
     """Chat with the bot in the terminal: one command per line on stdin, replies on stdout."""
-    from bot.channels.console import main as console_main
+    from bot.service import console
 
-    return console_main()
+    return console()
 
 
 def _load(args: argparse.Namespace):

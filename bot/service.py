@@ -1,4 +1,5 @@
-"""`studybot run`: every configured channel, the HTTP server and the scheduler in one asyncio process.
+"""`studybot run`: every configured channel, the HTTP server and the scheduler in one asyncio process;
+and `studybot console`, the same core wired to the terminal.
 
 Start-up order is chosen for a fast first getUpdates: Telegram polling starts at once while the content
 model (jieba's dictionary) loads in a thread; updates that arrive meanwhile wait for it.
@@ -93,6 +94,27 @@ def run() -> int:
         raise fail(f"STUDYBOT_DB: cannot open {config.db_path}: {exc}") from None
     try:
         asyncio.run(Service(config, storage).serve())
+    finally:
+        storage.close()
+    return 0
+
+
+def console() -> int:
+    """Run the console on stdin/stdout until end of input."""
+    from bot.channels.console import WELCOME, Console, run, stdin_lines
+    from bot.startup import config_or_exit, content_or_exit
+
+    config = config_or_exit()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    model = content_or_exit(config)
+    storage = Storage(config.db_path)
+    terminal = Console(Actions(storage, model, config, robot_count=len(config.wecom_webhooks)))
+    print(WELCOME, flush=True)
+    try:
+        asyncio.run(terminal.deliver_due())
+        asyncio.run(run(terminal, stdin_lines()))
+    except KeyboardInterrupt:
+        pass
     finally:
         storage.close()
     return 0
@@ -262,11 +284,12 @@ class Service:
             self.http_server = None
 
     def _start_jobs(self, actions: Actions) -> None:
+        from bot.core import schedule
         from jobs.daily import DailyPush
         from jobs.pacing import Pacer
 
         self.pacer = Pacer(self.config.broadcast_rate)
-        self.daily = DailyPush(self.storage, actions, self.senders, self.pacer)
+        self.daily = DailyPush(self.storage, actions, self.senders, self.pacer, schedule)
         self.tasks.append(asyncio.create_task(self._daily_loop()))
         self.tasks.append(asyncio.create_task(self._broadcast_loop()))
 
@@ -302,9 +325,10 @@ class Service:
             await self._sleep(self.config.tick_seconds)
 
     async def _broadcast_loop(self) -> None:
+        from bot.core.actions import BroadcastMessages
         from jobs.broadcast import BroadcastRunner
 
-        runner = BroadcastRunner(self.storage, self.senders, self.pacer, now=self.clock)
+        runner = BroadcastRunner(self.storage, BroadcastMessages(), self.senders, self.pacer, now=self.clock)
         while not self.stop.is_set():
             self.broadcast_wake.clear()
             for broadcast in self.storage.unfinished_broadcasts():

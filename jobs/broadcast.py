@@ -18,10 +18,18 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from bot.core.actions import Message, broadcast_doc
-from bot.core.render import Doc
-from bot.core.storage import Storage
-from jobs.interfaces import Blocked, Migrated, PermanentError, RetryLater, Sender, TemporaryError
+from jobs.interfaces import (
+    Blocked,
+    BroadcastMessages,
+    BroadcastStore,
+    Message,
+    Migrated,
+    PermanentError,
+    RetryLater,
+    Sender,
+    TemporaryError,
+    Text,
+)
 from jobs.pacing import Pacer, in_flight
 from jobs.retry import backoff_delays
 
@@ -33,28 +41,6 @@ MAX_ATTEMPTS = 5
 PAGE = 500
 
 
-def progress_doc(counts: Mapping[str, int]) -> Doc:
-    """The admin's progress line: 已发送 640 / 1,284 · 屏蔽 3."""
-    total = sum(counts.values())
-    done = counts.get("sent", 0) + counts.get("blocked", 0) + counts.get("failed", 0)
-    doc = Doc().add(f"📤 已发送 {done:,} / {total:,}")
-    if counts.get("blocked"):
-        doc.add(f" · 屏蔽 {counts['blocked']:,}")
-    if counts.get("failed"):
-        doc.add(f" · 失败 {counts['failed']:,}")
-    return doc
-
-
-def report_doc(counts: Mapping[str, int], seconds: float) -> Doc:
-    """The final report: delivered, blocked, failed."""
-    doc = Doc().b("✅ 广播已完成").add("\n")
-    doc.add(
-        f"送达 {counts.get('sent', 0):,} · 屏蔽 {counts.get('blocked', 0):,} · 失败 {counts.get('failed', 0):,}"
-    )
-    doc.add(f"\n用时 {seconds:.0f} 秒")
-    return doc
-
-
 class _Outcomes:
     """Recipients' outcomes, written in one transaction per turn of the event loop.
 
@@ -64,7 +50,7 @@ class _Outcomes:
     are still ``sending``: sent again on restart, like any send in flight.
     """
 
-    def __init__(self, storage: Storage, broadcast_id: int, now: Callable[[], datetime]) -> None:
+    def __init__(self, storage: BroadcastStore, broadcast_id: int, now: Callable[[], datetime]) -> None:
         self.storage = storage
         self.broadcast_id = broadcast_id
         self.now = now
@@ -101,7 +87,8 @@ class BroadcastRunner:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: BroadcastStore,
+        messages: BroadcastMessages,
         senders: Mapping[str, Sender],
         pacer: Pacer,
         concurrency: int | None = None,
@@ -109,6 +96,7 @@ class BroadcastRunner:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.storage = storage
+        self.messages = messages
         self.senders = senders
         self.pacer = pacer
         self.concurrency = concurrency or in_flight(pacer.rate)
@@ -125,7 +113,7 @@ class BroadcastRunner:
             logger.warning(
                 "broadcast %s: %d sends were in flight at a crash; sending them again", broadcast_id, requeued
             )
-        message = Message(broadcast_doc(broadcast["text"]))
+        message = self.messages.announcement(broadcast["text"])
         outcomes = _Outcomes(self.storage, broadcast_id, self.now)
         started = self.clock()
         progress = asyncio.create_task(self._progress_loop(broadcast))
@@ -153,7 +141,7 @@ class BroadcastRunner:
             outcomes.flush()
         self.storage.finish_broadcast(broadcast_id, self.now())
         counts = self.storage.broadcast_counts(broadcast_id)
-        await self._edit_progress(broadcast, report_doc(counts, self.clock() - started))
+        await self._edit_progress(broadcast, self.messages.report(counts, self.clock() - started))
         logger.info("broadcast %s done: %s", broadcast_id, counts)
         return counts
 
@@ -224,9 +212,11 @@ class BroadcastRunner:
     async def _progress_loop(self, broadcast: dict) -> None:
         while True:
             await asyncio.sleep(PROGRESS_EVERY)
-            await self._edit_progress(broadcast, progress_doc(self.storage.broadcast_counts(broadcast["id"])))
+            await self._edit_progress(
+                broadcast, self.messages.progress(self.storage.broadcast_counts(broadcast["id"]))
+            )
 
-    async def _edit_progress(self, broadcast: dict, doc: Doc) -> None:
+    async def _edit_progress(self, broadcast: dict, doc: Text) -> None:
         fresh = self.storage.get_broadcast(broadcast["id"]) or broadcast
         chat_key, message_id = fresh.get("progress_chat"), fresh.get("progress_message_id")
         if not chat_key or not message_id:

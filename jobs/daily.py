@@ -17,13 +17,18 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from bot.core.actions import Actions, Message
-from bot.core.config import parse_hhmm
-from bot.core.schedule import is_catch_up, local_date, next_due
-from bot.core.storage import Storage, epoch
-from jobs.interfaces import Blocked, Migrated, RetryLater, Sender, TemporaryError
+from jobs.interfaces import (
+    Blocked,
+    Calendar,
+    DeliveryStore,
+    Lessons,
+    Message,
+    Migrated,
+    RetryLater,
+    Sender,
+    TemporaryError,
+)
 from jobs.pacing import Pacer, in_flight
 
 logger = logging.getLogger(__name__)
@@ -49,21 +54,27 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def _epoch(value: datetime) -> int:
+    return int(value.timestamp())
+
+
 class DailyPush:
     """Finds the due chats and sends each its lesson of the day."""
 
     def __init__(
         self,
-        storage: Storage,
-        actions: Actions,
+        storage: DeliveryStore,
+        lessons: Lessons,
         senders: Mapping[str, Sender],
         pacer: Pacer,
+        calendar: Calendar,
         concurrency: int | None = None,
     ):
         self.storage = storage
-        self.actions = actions
+        self.lessons = lessons
         self.senders = senders
         self.pacer = pacer
+        self.calendar = calendar
         self.concurrency = concurrency or in_flight(pacer.rate)
 
     def settle_interrupted(self, now: datetime) -> int:
@@ -73,18 +84,17 @@ class DailyPush:
             chat = self.storage.get_chat(row["chat_key"])
             if chat is None:
                 continue
-            zone = ZoneInfo(chat["timezone"])
             day = date.fromisoformat(row["local_date"])
-            due = next_due(zone, parse_hhmm(chat["push_time"]), day, now)
+            due = self.calendar.next_due(chat["timezone"], time.fromisoformat(chat["push_time"]), day, now)
             pos = max(int(chat["plan_pos"]), row["lesson_day"])
             self.storage.complete_delivery(
                 row["chat_key"],
                 row["local_date"],
                 None,
-                epoch(due),
+                _epoch(due),
                 pos,
                 now,
-                plan_done=pos >= len(self.actions.lessons),
+                plan_done=pos >= self.lessons.plan_length,
             )
             settled += 1
         if settled:
@@ -97,25 +107,21 @@ class DailyPush:
         semaphore = asyncio.Semaphore(self.concurrency)
         # One Message per distinct lesson in this tick: chats on the same day share it, and a sender
         # renders each Message once.
-        messages: dict[tuple, Message] = {}
+        messages: dict[tuple, tuple[int, Message]] = {}
         while True:
-            chats = self.storage.due_chats(epoch(now), limit=BATCH, channels=self.senders)
+            chats = self.storage.due_chats(_epoch(now), limit=BATCH, channels=self.senders)
             if not chats:
                 return report
             tasks = [asyncio.create_task(self._one(chat, now, semaphore, report, messages)) for chat in chats]
             await asyncio.gather(*tasks)
 
-    def _message(self, pos: int, catch_up_of: time | None, messages: dict[tuple, Message]) -> Message:
-        """The push for plan position `pos` (a review day after the plan), shared within a tick."""
+    def _message(
+        self, pos: int, catch_up_of: time | None, messages: dict[tuple, tuple[int, Message]]
+    ) -> tuple[int, Message]:
+        """The push for plan position `pos` and its lesson day, shared within a tick."""
         key = (pos, catch_up_of)
         if key not in messages:
-            total = len(self.actions.lessons)
-            if pos < total:
-                messages[key] = self.actions.lesson_message(
-                    self.actions.lessons[pos], catch_up_of=catch_up_of, final=pos == total - 1
-                )
-            else:
-                messages[key] = self.actions.review_message(pos - total)
+            messages[key] = self.lessons.push_message(pos, catch_up_of)
         return messages[key]
 
     async def _one(
@@ -124,7 +130,7 @@ class DailyPush:
         now: datetime,
         semaphore: asyncio.Semaphore,
         report: PushReport,
-        messages: dict[tuple, Message],
+        messages: dict[tuple, tuple[int, Message]],
     ) -> None:
         # The claim, too, waits for a turn: claimed all at once, a batch of 2,000 chats blocked the event
         # loop for a third of a second, and a kill would leave them all claimed and unsent (lost for the
@@ -133,32 +139,31 @@ class DailyPush:
             await self._deliver(chat, now, report, messages)
 
     async def _deliver(
-        self, chat: dict, now: datetime, report: PushReport, messages: dict[tuple, Message]
+        self, chat: dict, now: datetime, report: PushReport, messages: dict[tuple, tuple[int, Message]]
     ) -> None:
         key = chat["key"]
-        zone = ZoneInfo(chat["timezone"])
-        push_time = parse_hhmm(chat["push_time"])
-        today = local_date(zone, now)
+        zone, calendar = chat["timezone"], self.calendar
+        push_time = time.fromisoformat(chat["push_time"])
+        today = calendar.local_date(zone, now)
         last = _date(chat["last_local_date"])
         if last is not None and last >= today:
             # Already had today's lesson (e.g. /settime after the push): next one tomorrow.
-            self.storage.set_next_due(key, epoch(next_due(zone, push_time, last, now)))
+            self.storage.set_next_due(key, _epoch(calendar.next_due(zone, push_time, last, now)))
             report.skipped += 1
             return
         pos = int(chat["plan_pos"] or 0)
-        total = len(self.actions.lessons)
-        catch_up = is_catch_up(zone, push_time, now)
-        message = self._message(pos, push_time if catch_up else None, messages)
-        day = self.actions.lessons[pos].day if pos < total else message.lesson_day or 0
+        total = self.lessons.plan_length
+        catch_up = calendar.is_catch_up(zone, push_time, now)
+        day, message = self._message(pos, push_time if catch_up else None, messages)
         if not self.storage.claim_delivery(key, today, day, catch_up, now):
-            self.storage.set_next_due(key, epoch(next_due(zone, push_time, today, now)))
+            self.storage.set_next_due(key, _epoch(calendar.next_due(zone, push_time, today, now)))
             report.skipped += 1
             return
         outcome, key = await self._send(chat, message)
         if isinstance(outcome, Exception):
             self._failed(key, today, outcome, now, report)
             return
-        following = epoch(next_due(zone, push_time, today, now))
+        following = _epoch(calendar.next_due(zone, push_time, today, now))
         # `key` is the chat's new key if the send followed a migration.
         self.storage.complete_delivery(
             key, today, outcome, following, pos + 1, now, plan_done=pos + 1 >= total
@@ -205,7 +210,7 @@ class DailyPush:
         logger.warning("daily push to %s failed: %s", key, type(exc).__name__)
         # Retry the same day a little later; the claim is released by fail_delivery.
         self.storage.fail_delivery(
-            key, today, type(exc).__name__, now, next_due=epoch(now + RETRY_FAILED_AFTER)
+            key, today, type(exc).__name__, now, next_due=_epoch(now + RETRY_FAILED_AFTER)
         )
         report.failed += 1
         report.errors.append(f"{key}: {type(exc).__name__}")

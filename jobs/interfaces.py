@@ -1,16 +1,25 @@
-"""The one interface scheduled work sends through: a `Sender` per channel and what can go wrong.
+"""Every interface scheduled work uses, in one place: the store, the message makers, the senders, the
+calendar, and the errors a sender raises.
 
-Each channel (Telegram, WeCom robots, the WeCom app) implements `Sender`; the daily push and the
-broadcast fan-out only know this interface, so they are tested against real HTTP stand-ins and run the
-same for every channel.
+`jobs/` imports nothing of `bot/`: the service hands the daily push and the fan-out a store (the core's
+`Storage`), what to say (the core's actions), one `Sender` per channel (Telegram, WeCom robots, the
+WeCom app, the console) and the calendar (the core's `schedule` module). So the jobs run the same for
+every channel and are tested against real HTTP stand-ins, and the core never depends on them.
+
+A message and a text (`Message`, `Text` below) are opaque here: a maker builds them, a sender sends
+them; a job only passes them on.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time
+from typing import Any, Protocol
 
-from bot.core.actions import Message
-from bot.core.render import Doc
+Message = Any  # what a maker builds and a sender sends (the core's Message)
+Text = Any  # rich text a sender can put in place of an earlier message (the core's Doc)
+Row = dict[str, Any]
+Instant = datetime | int
 
 
 class Blocked(Exception):
@@ -52,6 +61,152 @@ class Sender(Protocol):
         """Send one message (split as the channel needs); return its id, raise the exceptions above."""
         ...
 
-    async def edit(self, chat_key: str, message_id: str, doc: Doc) -> None:
+    async def edit(self, chat_key: str, message_id: str, doc: Text) -> None:
         """Replace the text of a message sent earlier (progress reports); may do nothing."""
+        ...
+
+
+class Calendar(Protocol):
+    """When a chat's lesson is due: pure functions of its zone, push time, last lesson date and now."""
+
+    def local_date(self, tz: Any, now: datetime) -> date:
+        """The date in zone `tz` at `now`."""
+        ...
+
+    def next_due(self, tz: Any, push_time: time, last_local_date: date | None, now: datetime) -> datetime:
+        """The next push instant after a lesson on `last_local_date` (never before local today)."""
+        ...
+
+    def is_catch_up(self, tz: Any, push_time: time, now: datetime) -> bool:
+        """Whether a push at `now` makes up for today's time having passed while the bot was down."""
+        ...
+
+
+class Lessons(Protocol):
+    """What the daily push sends."""
+
+    @property
+    def plan_length(self) -> int:
+        """Days in the lesson plan; positions from there on are review days."""
+        ...
+
+    def push_message(self, pos: int, catch_up_of: time | None = None) -> tuple[int, Message]:
+        """The push for plan position `pos` and the lesson day it teaches; `catch_up_of` marks 补发."""
+        ...
+
+
+class DeliveryStore(Protocol):
+    """The daily push's part of the store: due chats and their once-a-day delivery claims."""
+
+    def due_chats(self, now_epoch: Instant, limit: int, channels: Iterable[str] | None = None) -> list[Row]:
+        """Subscribed, unblocked chats whose next_due has come, earliest first."""
+        ...
+
+    def get_chat(self, key: str) -> Row | None:
+        """One chat's row."""
+        ...
+
+    def claim_delivery(
+        self, chat_key: str, local_date: date, lesson_day: int, catch_up: bool, now: Instant
+    ) -> bool:
+        """Claim the chat's lesson of `local_date` (unique per chat and date); False if already claimed."""
+        ...
+
+    def complete_delivery(
+        self,
+        chat_key: str,
+        local_date: date | str,
+        message_id: str | None,
+        next_due: Instant | None,
+        plan_pos: int,
+        now: Instant,
+        plan_done: bool = False,
+    ) -> None:
+        """Mark the claim sent and, in the same transaction, advance the chat's plan and next_due."""
+        ...
+
+    def fail_delivery(
+        self, chat_key: str, local_date: date, error: str, now: Instant, next_due: Instant | None = None
+    ) -> None:
+        """Release the claim as failed; optionally retry at `next_due`."""
+        ...
+
+    def claimed_unsent(self) -> list[Row]:
+        """Claims a killed process left unsent."""
+        ...
+
+    def set_next_due(self, key: str, next_due: Instant | None) -> bool:
+        """Move the chat's next push."""
+        ...
+
+    def mark_blocked(self, key: str) -> bool:
+        """The chat blocked the bot: no more pushes."""
+        ...
+
+    def migrate_chat(self, old_key: str, new_key: str) -> Row | None:
+        """The group became a supergroup: move its row and history to the new key."""
+        ...
+
+
+class BroadcastMessages(Protocol):
+    """What the fan-out says."""
+
+    def announcement(self, text: str) -> Message:
+        """The announcement as every recipient gets it."""
+        ...
+
+    def progress(self, counts: Mapping[str, int]) -> Text:
+        """The admin's progress line."""
+        ...
+
+    def report(self, counts: Mapping[str, int], seconds: float) -> Text:
+        """The final report."""
+        ...
+
+
+class BroadcastStore(Protocol):
+    """The fan-out's part of the store: a durable queue, one row per recipient."""
+
+    def get_broadcast(self, broadcast_id: int) -> Row | None:
+        """The broadcast's row (state, text, progress message)."""
+        ...
+
+    def broadcast_counts(self, broadcast_id: int) -> dict[str, int]:
+        """Recipients by state."""
+        ...
+
+    def reset_inflight(self, broadcast_id: int | None = None) -> int:
+        """Sends left `sending` by a crash go back to pending; returns how many."""
+        ...
+
+    def pending_page(
+        self, broadcast_id: int, after: int, limit: int
+    ) -> Sequence[tuple[int, str, str | None]]:
+        """The next page of pending recipients: (rowid, chat key, chat type)."""
+        ...
+
+    def mark_sending(self, broadcast_id: int, chat_key: str, now: Instant | None = None) -> None:
+        """Committed just before the send."""
+        ...
+
+    def record_outcomes(
+        self, broadcast_id: int, outcomes: Iterable[tuple[str, str, str | None]], now: Instant | None = None
+    ) -> None:
+        """Outcomes (chat key, state, error) in one transaction."""
+        ...
+
+    def recipient_state(self, broadcast_id: int, chat_key: str) -> str | None:
+        """One recipient's state, or None if it is not a recipient."""
+        ...
+
+    def drop_recipient(self, broadcast_id: int, chat_key: str) -> None:
+        """Remove a recipient row (a migrated group that is a recipient under its new key too)."""
+        ...
+
+    def migrate_chat(self, old_key: str, new_key: str) -> Row | None:
+        """The group became a supergroup: move its row and history to the new key."""
+        ...
+
+    def finish_broadcast(self, broadcast_id: int, now: Instant) -> bool:
+        """Mark the broadcast done."""
         ...

@@ -16,7 +16,7 @@ from helpers import buttons
 
 import jobs.broadcast
 from bot.channels.telegram.channel import TelegramChannel, TelegramSender
-from bot.core.actions import Button, Message, broadcast_recipients
+from bot.core.actions import BroadcastMessages, Button, Message, broadcast_recipients
 from bot.core.config import Config
 from bot.core.render import Doc
 from bot.core.storage import Storage
@@ -217,7 +217,9 @@ async def test_429_is_waited_out_and_resent(tg):
     tg.api.latency = 0.02
     broadcast_id = await tg.start_broadcast()
     tg.api.rate_limit(global_per_second=20)
-    counts = await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(50)).run(broadcast_id)
+    counts = await BroadcastRunner(tg.storage, BroadcastMessages(), {"tg": tg.sender}, Pacer(50)).run(
+        broadcast_id
+    )
     assert counts["sent"] == len(chats) and counts["failed"] == 0
     assert tg.api.count_429 > 0
     delivered = tg.api.delivered
@@ -237,7 +239,7 @@ async def test_group_window_is_kept_across_broadcasts(tg):
     tg.api.latency = 0.02
     tg.api.rate_limit(per_chat_per_second=3)  # for every chat: private chats get one message each
     pacer = Pacer(200, per_chat_per_minute=3, chat_window=1.0, chat_margin=0.1)
-    runner = BroadcastRunner(tg.storage, {"tg": tg.sender}, pacer)
+    runner = BroadcastRunner(tg.storage, BroadcastMessages(), {"tg": tg.sender}, pacer)
     rounds = 7
     for i in range(rounds):
         privates = [private_chat(tg.api, tg.storage, 40_000 + 10 * i + j) for j in range(5)]
@@ -267,7 +269,9 @@ async def test_resume_after_a_crash_sends_only_the_rest(tg):
         tg.storage.record_outcomes(broadcast_id, [(key, "sent", None)], NOW)
     for key in chats[10:13]:  # in flight at the crash
         tg.storage.mark_sending(broadcast_id, key, NOW)
-    counts = await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(200)).run(broadcast_id)
+    counts = await BroadcastRunner(tg.storage, BroadcastMessages(), {"tg": tg.sender}, Pacer(200)).run(
+        broadcast_id
+    )
     assert counts == {"pending": 0, "sending": 0, "sent": 30, "blocked": 0, "failed": 0}
     got = Counter(chat_id for chat_id, items in tg.api.delivered.items() for _ in items)
     assert all(got[int(k.split(":")[1])] == 0 for k in chats[:10])
@@ -276,7 +280,7 @@ async def test_resume_after_a_crash_sends_only_the_rest(tg):
     assert "广播已完成" in report and "送达 30 · 屏蔽 0 · 失败 0" in report
     # Running a finished broadcast again sends nothing.
     before = len(tg.api.calls_for("sendMessage"))
-    await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(200)).run(broadcast_id)
+    await BroadcastRunner(tg.storage, BroadcastMessages(), {"tg": tg.sender}, Pacer(200)).run(broadcast_id)
     assert len(tg.api.calls_for("sendMessage")) == before
     tg.api.assert_no_errors()
 
@@ -288,7 +292,9 @@ async def test_group_and_its_supergroup_both_subscribed_get_it_once(tg):
     others = [private_chat(tg.api, tg.storage, uid) for uid in range(60_001, 60_004)]
     tg.api.migrate(-4242, -1004242)
     broadcast_id = await tg.start_broadcast()
-    counts = await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(200)).run(broadcast_id)
+    counts = await BroadcastRunner(tg.storage, BroadcastMessages(), {"tg": tg.sender}, Pacer(200)).run(
+        broadcast_id
+    )
     assert len(sent_texts(tg.api, -1004242)) == 1
     assert counts == {"pending": 0, "sending": 0, "sent": 1 + len(others), "blocked": 0, "failed": 0}
     assert tg.storage.recipient_state(broadcast_id, old) is None
@@ -333,7 +339,9 @@ async def test_a_cancelled_run_leaves_no_sender_behind_and_resumes(tg):
     chats = [private_chat(tg.api, tg.storage, uid) for uid in range(80_001, 80_151)]
     tg.api.latency = 0.02
     broadcast_id = await tg.start_broadcast()
-    run = asyncio.create_task(BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(100)).run(broadcast_id))
+    run = asyncio.create_task(
+        BroadcastRunner(tg.storage, BroadcastMessages(), {"tg": tg.sender}, Pacer(100)).run(broadcast_id)
+    )
     while sum(len(tg.api.delivered.get(int(k.split(":")[1]), [])) for k in chats) < 20:
         await asyncio.sleep(0.01)
     run.cancel()
@@ -344,7 +352,9 @@ async def test_a_cancelled_run_leaves_no_sender_behind_and_resumes(tg):
     before = len(tg.api.calls_for("sendMessage"))
     await asyncio.sleep(0.5)  # a worker left running would keep sending (100 a second)
     assert len(tg.api.calls_for("sendMessage")) == before
-    counts = await BroadcastRunner(tg.storage, {"tg": tg.sender}, Pacer(100)).run(broadcast_id)
+    counts = await BroadcastRunner(tg.storage, BroadcastMessages(), {"tg": tg.sender}, Pacer(100)).run(
+        broadcast_id
+    )
     assert counts["sent"] == len(chats)
     got = Counter(chat_id for chat_id, items in tg.api.delivered.items() for _ in items)
     assert all(got[int(k.split(":")[1])] >= 1 for k in chats)

@@ -18,6 +18,7 @@ from botapi_standin import BotAPIStandin
 from helpers import SEED_DAYS
 
 from bot.channels.telegram.channel import TelegramChannel, TelegramSender
+from bot.core import schedule
 from bot.core.actions import Actions
 from bot.core.config import Config, parse_hhmm
 from bot.core.schedule import next_due
@@ -93,7 +94,7 @@ async def running(api: BotAPIStandin, db_path, model):
     await app.initialize()
     actions = Actions(storage, model, config)
     sender = TelegramSender(channel)
-    push = DailyPush(storage, actions, {"tg": sender}, Pacer(1000))
+    push = DailyPush(storage, actions, {"tg": sender}, Pacer(1000), schedule)
     try:
         yield Bot(api, storage, push)
     finally:
@@ -363,7 +364,7 @@ async def test_one_lesson_per_local_day_across_dst(bot, case):
 
 
 async def test_end_of_plan_then_review(bot):
-    total = len(bot.push.actions.lessons)
+    total = bot.push.lessons.plan_length
     key = bot.chat(300, at="08:00", now=local(SHANGHAI, 2026, 11, 24, 0, 0))
     bot.storage.set_plan(key, total - 1)
     texts = []
@@ -449,7 +450,7 @@ async def test_a_send_that_hangs_does_not_hold_up_the_tick(tmp_path, model, monk
         storage.ensure_chat(key, channel, kind)
         storage.subscribe(key, "08:00", now, epoch(now - timedelta(minutes=30)))
     push = DailyPush(
-        storage, Actions(storage, model, config), {"robot": Hangs(), "tg": Answers()}, Pacer(100)
+        storage, Actions(storage, model, config), {"robot": Hangs(), "tg": Answers()}, Pacer(100), schedule
     )
     report = await asyncio.wait_for(push.tick(now), timeout=10)
     assert report.sent == 1 and report.failed == 1 and Answers.sent == ["tg:7"]

@@ -107,7 +107,7 @@ def test_sigkill_half_way_then_restart_finishes_the_broadcast(tmp_path):
             ).fetchone()
         assert done <= at_kill
         # The in-flight sends are bounded by the sender's concurrency at this rate.
-        concurrency = BroadcastRunner(None, {}, Pacer(RATE)).concurrency
+        concurrency = BroadcastRunner(None, None, {}, Pacer(RATE)).concurrency
         assert len(in_flight) <= concurrency
 
         mark = api.mark()

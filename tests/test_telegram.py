@@ -360,7 +360,7 @@ async def test_error_handler_tells_the_user(bot, monkeypatch):
     async def broken(ctx, args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(actions, "cmd_me", broken)
+    monkeypatch.setattr(actions.study, "me", broken)
     call = await bot.say(ALICE, ALICE, "/me")
     assert call.params["text"] == "😥 抱歉，处理时出了点问题，请稍后再试。"
     assert "🔍" in (await bot.say(ALICE, ALICE, "/search 人才")).params["text"]  # still running

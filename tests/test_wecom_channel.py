@@ -27,7 +27,7 @@ from wecom_standin import WeComStandin, make_callback_body, make_callback_reques
 from bot.channels.wecom.api import ROBOT_MARKDOWN_MAX_BYTES
 from bot.channels.wecom.channel import RobotSender
 from bot.channels.wecom.crypto import WeComCrypto
-from bot.core.actions import LETTERS, Message, broadcast_doc
+from bot.core.actions import LETTERS, BroadcastMessages, Message, broadcast_doc
 from bot.core.config import Config
 from bot.core.render import to_markdown
 from bot.core.storage import Storage, robot_chat_key
@@ -279,7 +279,9 @@ async def test_robots_never_get_more_than_20_a_minute(tmp_path):
             service._setup_robots()
             service.senders["robot"].set_timing(fake.sleep, fake)
             pacer = Pacer(config.broadcast_rate, clock=fake, sleep=fake.sleep)
-            runner = BroadcastRunner(storage, service.senders, pacer, clock=fake, now=clock)
+            runner = BroadcastRunner(
+                storage, BroadcastMessages(), service.senders, pacer, clock=fake, now=clock
+            )
             long = "".join(f"第{i}项：认真学习讲话精神，结合实际抓好贯彻落实。" for i in range(200))
             started = fake()
             for i in range(27):

@@ -6,16 +6,18 @@ their number; quiz questions are answered with A, B, C or D. Exits at end of inp
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import logging
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.core import schedule
 from bot.core.actions import Actions, Button, Ctx, Document, Message, Out, QuizPoll, quiz_doc
 from bot.core.render import to_plain
-from bot.core.storage import Storage
+from jobs.daily import DailyPush
+from jobs.pacing import Pacer
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +48,6 @@ class Console:
     """One terminal conversation."""
 
     def __init__(self, actions: Actions, out=sys.stdout, clock=lambda: datetime.now(UTC)):
-        from jobs.daily import DailyPush
-        from jobs.pacing import Pacer
-
         self.actions = actions
         self.out = out
         self.clock = clock
@@ -56,7 +55,9 @@ class Console:
         self.user = _user_name()
         # Matched search words and headings in bold on a terminal; plain when piped.
         self.bold = ("\x1b[1m", "\x1b[0m") if getattr(out, "isatty", lambda: False)() else ("", "")
-        self.push = DailyPush(actions.storage, actions, {"console": ConsoleSender(self)}, Pacer(100.0))
+        self.push = DailyPush(
+            actions.storage, actions, {"console": ConsoleSender(self)}, Pacer(100.0), schedule
+        )
 
     async def deliver_due(self) -> None:
         """Show the day's lesson if the console is subscribed and it is due."""
@@ -109,42 +110,24 @@ def _user_name() -> str:
         return "控制台"
 
 
-def main() -> int:
-    """Run the console on stdin/stdout until end of input."""
-    from bot.startup import config_or_exit, content_or_exit
+async def run(console: Console, lines: Iterable[str]) -> None:
+    """Handle lines until they end; one bad line gets an apology and the session goes on."""
+    for line in lines:
+        try:
+            await console.handle(line)
+        except Exception:  # one bad line must not end the session
+            logger.exception("console command failed")
+            print("😥 抱歉，处理时出了点问题。", flush=True)
 
-    config = config_or_exit()
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    model = content_or_exit(config)
-    storage = Storage(config.db_path)
-    console = Console(Actions(storage, model, config, robot_count=len(config.wecom_webhooks)))
-    print(WELCOME, flush=True)
-    asyncio.run(console.deliver_due())
 
-    def lines():
-        """Lines of input; on a terminal with a prompt, so the user sees where to type."""
-        if not sys.stdin.isatty():
-            yield from sys.stdin
+def stdin_lines() -> Iterator[str]:
+    """Lines of input; on a terminal with a prompt, so the user sees where to type."""
+    if not sys.stdin.isatty():
+        yield from sys.stdin
+        return
+    while True:
+        try:
+            yield input("› ")
+        except EOFError:
+            print()
             return
-        while True:
-            try:
-                yield input("› ")
-            except EOFError:
-                print()
-                return
-
-    async def loop() -> None:
-        for line in lines():
-            try:
-                await console.handle(line)
-            except Exception:  # one bad line must not end the session
-                logger.exception("console command failed")
-                print("😥 抱歉，处理时出了点问题。", flush=True)
-
-    try:
-        asyncio.run(loop())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        storage.close()
-    return 0

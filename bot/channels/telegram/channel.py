@@ -59,7 +59,6 @@ logger = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 POLL_QUESTION_MAX = 300
-INLINE_RESULTS = 10
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 SORRY = "😥 抱歉，处理时出了点问题，请稍后再试。"
 
@@ -149,7 +148,7 @@ class TelegramChannel:
 
     async def _post_init(self, app: Application) -> None:
         """Register the command menu (admins' commands are not advertised)."""
-        commands = [BotCommand(name, desc) for name, (desc, admin) in COMMANDS.items() if not admin]
+        commands = [BotCommand(name, c.description) for name, c in COMMANDS.items() if not c.admin]
         try:
             await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault())
             await app.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
@@ -261,27 +260,16 @@ class TelegramChannel:
     async def on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Inline mode: search results a user can drop into any chat."""
         query = update.inline_query
-        actions = await self.actions()
-        model = actions.model
-        text = query.query.strip()
-        results = []
-        if text:
-            hits = model.search(text, limit=INLINE_RESULTS)
-            sentences = [h.sentence for h in hits]
-        else:
-            sentences = [s.sentences[0] for s in model.sections if s.sentences][:INLINE_RESULTS]
-        for sentence in sentences:
-            section = model.section(sentence.section_id)
-            place = f"{section.label} · 第 {sentence.index} 句"
-            body = f"{sentence.text}\n——《{model.title}》{section.label}"
-            results.append(
-                InlineQueryResultArticle(
-                    id=f"{sentence.section_id}-{sentence.index}",
-                    title=place,
-                    description=sentence.text[:80],
-                    input_message_content=InputTextMessageContent(body),
-                )
+        hits = (await self.actions()).inline(query.query)
+        results = [
+            InlineQueryResultArticle(
+                id=hit.id,
+                title=hit.title,
+                description=hit.description,
+                input_message_content=InputTextMessageContent(hit.text),
             )
+            for hit in hits
+        ]
         await query.answer(results, cache_time=60, is_personal=False)
 
     async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -311,14 +299,7 @@ class TelegramChannel:
 
     async def _unblock(self, ctx: Ctx) -> None:
         """A chat that writes to us again is not blocked any more."""
-        chat = self.storage.get_chat(ctx.chat_key)
-        if chat and chat["blocked"]:
-            actions = await self.actions()
-            from bot.core.config import parse_hhmm
-
-            self.storage.unblock(
-                ctx.chat_key, actions._next_due(chat, parse_hhmm(chat["push_time"]), ctx.now)
-            )
+        (await self.actions()).welcome_back(ctx)
 
     # -- sending -----------------------------------------------------------------------------------
     async def send(

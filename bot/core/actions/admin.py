@@ -1,0 +1,139 @@
+"""Bot admins: announcements to every subscriber (preview, confirm, the texts of its progress), /stats, /export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+
+from bot.core.actions.base import Area
+from bot.core.actions.replies import Button, Ctx, Document, Message, Out, percent, say, thousands
+from bot.core.render import Doc
+from bot.core.storage import EXPORT_FIELDS, Storage
+
+
+class Admin(Area):
+    """/broadcast and its buttons, /stats, /export."""
+
+    async def stats(self, ctx: Ctx, args: str) -> list[Out]:
+        """Subscribers, activity today, lessons sent today, quiz accuracy by part."""
+        stats = self.storage.global_stats(ctx.now, self.config.tzinfo)
+        private, groups, _ = subscriber_counts(self.storage)
+        robots = self.robot_count
+        doc = Doc().b("📊 统计").add(f"（{stats['date']}）\n")
+        doc.add(
+            f"订阅：{thousands(private + groups + robots)}（{private} 个私聊 · {groups} 个群 · {robots} 个企业微信群）\n"
+        )
+        doc.add(f"今日活跃：{stats['active_today']} 人\n今日推送：{stats['lessons_sent_today']} 课\n")
+        doc.add(f"心得：{stats['reflections_total']} 篇 · 答题：{stats['answers_total']} 次\n")
+        by_section = stats["quiz_by_section"]
+        if by_section:
+            doc.add("\n各部分正确率：\n")
+            for section in self.model.sections:
+                row = by_section.get(section.id)
+                if row:
+                    doc.add(
+                        f"{self.section_name(section.id)}：{percent(row['accuracy'])}（{row['answered']} 次）\n"
+                    )
+        return [Message(doc)]
+
+    async def export(self, ctx: Ctx, args: str) -> list[Out]:
+        """A CSV of every reflection and quiz answer."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        header = None
+        count = 0
+        for row in self.storage.export_rows():
+            if header is None:
+                header = list(row)
+                writer.writerow(header)
+            writer.writerow([row[k] for k in header])
+            count += 1
+        if header is None:
+            writer.writerow(EXPORT_FIELDS)
+        stamp = ctx.now.astimezone(self.config.tzinfo).strftime("%Y%m%d-%H%M")
+        # UTF-8 with BOM so that Excel opens the Chinese text correctly.
+        data = buffer.getvalue().encode("utf-8-sig")
+        return [Document(f"studybot-export-{stamp}.csv", data, f"📦 导出 {count} 条心得与答题记录")]
+
+    async def broadcast(self, ctx: Ctx, args: str) -> list[Out]:
+        """Preview an announcement to every subscriber, with confirm and cancel buttons."""
+        if not args:
+            return [say("请在 /broadcast 后面写通知内容，例如 /broadcast 本周五下午集中学习。")]
+        broadcast_id = self.storage.create_broadcast(ctx.user_key, args, ctx.now)
+        private, groups, console = subscriber_counts(self.storage)
+        total = private + groups + self.robot_count
+        doc = (
+            Doc().b("📣 广播预览").add("（确认后发出的内容如下）\n\n").extend(broadcast_doc(args)).add("\n\n")
+        )
+        doc.add(
+            f"将发送给 {thousands(total)} 个订阅（{private} 个私聊 · {groups} 个群 · {self.robot_count} 个企业微信群）"
+        )
+        if console:
+            doc.add("\n（控制台的订阅不接收广播。）")
+        buttons = [[Button("确认发送", f"bc:go:{broadcast_id}"), Button("取消", f"bc:no:{broadcast_id}")]]
+        return [Message(doc, buttons)]
+
+    def broadcast_decision(self, ctx: Ctx, verb: str, broadcast_id: int) -> list[Out]:
+        """确认发送 (queue one row per recipient; the fan-out job sends them) or 取消."""
+        if not ctx.is_bot_admin:
+            return [say("这个操作仅限管理员。")]
+        broadcast = self.storage.get_broadcast(broadcast_id)
+        if broadcast is None or broadcast["state"] != "preview":
+            return [say("这条广播已经处理过了。")]
+        if verb == "no":
+            self.storage.cancel_broadcast(broadcast_id, ctx.now)
+            return [Message(Doc().add("已取消，这条广播不会发出。"), edit=True)]
+        recipients = broadcast_recipients(self.storage)
+        self.storage.start_broadcast(broadcast_id, recipients, ctx.now)
+        doc = Doc().add(f"📤 开始发送，共 {thousands(len(recipients))} 个订阅……")
+        return [Message(doc, edit=True, broadcast_id=broadcast_id)]
+
+
+class BroadcastMessages:
+    """What the fan-out job says: the announcement itself, the admin's progress line, the final report."""
+
+    def announcement(self, text: str) -> Message:
+        """The announcement as every recipient gets it."""
+        return Message(broadcast_doc(text))
+
+    def progress(self, counts: Mapping[str, int]) -> Doc:
+        """The admin's progress line: 已发送 640 / 1,284 · 屏蔽 3."""
+        total = sum(counts.values())
+        done = counts.get("sent", 0) + counts.get("blocked", 0) + counts.get("failed", 0)
+        doc = Doc().add(f"📤 已发送 {done:,} / {total:,}")
+        if counts.get("blocked"):
+            doc.add(f" · 屏蔽 {counts['blocked']:,}")
+        if counts.get("failed"):
+            doc.add(f" · 失败 {counts['failed']:,}")
+        return doc
+
+    def report(self, counts: Mapping[str, int], seconds: float) -> Doc:
+        """The final report: delivered, blocked, failed."""
+        doc = Doc().b("✅ 广播已完成").add("\n")
+        doc.add(
+            f"送达 {counts.get('sent', 0):,} · 屏蔽 {counts.get('blocked', 0):,} · 失败 {counts.get('failed', 0):,}"
+        )
+        doc.add(f"\n用时 {seconds:.0f} 秒")
+        return doc
+
+
+def broadcast_doc(text: str) -> Doc:
+    """An announcement as subscribers see it."""
+    return Doc().b("📢 通知").add("\n\n").add(text)
+
+
+def subscriber_counts(storage: Storage) -> tuple[int, int, int]:
+    """Subscribed private chats and groups that broadcasts reach, and console subscriptions (which they don't)."""
+    counts = storage.count_subscribed()
+    private = sum(
+        n for (channel, kind), n in counts.items() if kind == "private" and channel in ("tg", "wecom")
+    )
+    groups = sum(n for (channel, kind), n in counts.items() if kind in ("group", "supergroup"))
+    console = sum(n for (channel, kind), n in counts.items() if channel == "console")
+    return private, groups, console
+
+
+def broadcast_recipients(storage: Storage) -> list[str]:
+    """Every chat a broadcast goes to: subscribed Telegram and WeCom chats and every robot."""
+    return [c["key"] for c in storage.subscribed_chats() if c["channel"] in ("tg", "wecom", "robot")]

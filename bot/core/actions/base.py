@@ -1,0 +1,55 @@
+"""What every area of actions shares: the store, the content model, the settings, and a few lookups."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from bot.core.actions.replies import Button
+from bot.core.config import Config
+from bot.core.schedule import next_due
+from bot.core.storage import Storage
+from content import ContentModel
+from content.lessons import Lesson
+
+
+class Area:
+    """One area of commands (lookup, study, quizzes, subscription, admin) over the shared state."""
+
+    def __init__(self, storage: Storage, model: ContentModel, config: Config, robot_count: int = 0):
+        self.storage = storage
+        self.model = model
+        self.config = config
+        self.robot_count = robot_count
+        self.lessons = model.lessons
+
+    def lesson(self, day: int | None) -> Lesson | None:
+        """The lesson of plan day `day` (1-based), or None."""
+        if day is None or not 1 <= day <= len(self.lessons):
+            return None
+        return self.lessons[day - 1]
+
+    def section_name(self, section_id: str) -> str:
+        """A part's name as shown (its id if the model has no such part)."""
+        section = self.model.section(section_id)
+        if section is None:
+            return section_id
+        return section.name
+
+    def zone(self, chat: dict) -> ZoneInfo:
+        """The chat's time zone (the default zone if its own is unknown)."""
+        try:
+            return ZoneInfo(chat.get("timezone") or self.config.timezone)
+        except Exception:
+            return ZoneInfo(self.config.timezone)
+
+    def next_due(self, chat: dict, push_time: time, now: datetime) -> int:
+        """Epoch seconds of the chat's next push at `push_time`, after its last lesson."""
+        last = chat.get("last_local_date")
+        last_date = datetime.strptime(last, "%Y-%m-%d").date() if last else None
+        return int(next_due(self.zone(chat), push_time, last_date, now).timestamp())
+
+
+def home_buttons() -> list[Button]:
+    """Today's lesson, the contents, a quiz: where a lost user can start."""
+    return [Button("📖 今日学习", "today"), Button("📚 目录", "toc"), Button("🧠 答题", "quiz:5")]

@@ -1,0 +1,188 @@
+"""Quizzes: a round of questions (the whole speech, one part, one lesson), answers, the score, /review."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+
+from bot.core.actions.base import Area
+from bot.core.actions.replies import LETTERS, Button, Ctx, Message, Out, QuizPoll, say
+from bot.core.render import Doc
+from content.quiz import Question
+
+QUIZ_DEFAULT = 5
+QUIZ_MAX = 10
+REVIEW_MAX = 5
+
+
+class Quizzes(Area):
+    """/quiz, /review, the answers to their questions, and stopping a round."""
+
+    async def quiz(self, ctx: Ctx, args: str) -> list[Out]:
+        """Start a quiz of N questions (default 5)."""
+        if args and not (args.isdigit() and 1 <= int(args) <= QUIZ_MAX):
+            return [say(f"题数应为 1–{QUIZ_MAX} 之间的数字，例如 /quiz 5")]
+        return await self.start(ctx, int(args) if args else QUIZ_DEFAULT, None)
+
+    async def review(self, ctx: Ctx, args: str) -> list[Out]:
+        """A quiz of the user's wrong answers that are due again."""
+        due = self.storage.due_reviews(ctx.user_key, ctx.now, limit=REVIEW_MAX)
+        ids = [r["question_id"] for r in due if r["question_id"] in self.model.question_by_id]
+        if not ids:
+            due_count, total = self.storage.count_reviews(ctx.user_key, ctx.now)
+            if total:
+                return [
+                    say(
+                        f"👍 错题本里的 {total} 题都还没到复习时间。先来一轮新题？",
+                        [Button("🧠 答题", "quiz:5")],
+                    )
+                ]
+            return [say("错题本是空的 👍 先来一轮 /quiz 吧。", [Button("🧠 答题", "quiz:5")])]
+        return self._begin(ctx, ids, "review", f"🔁 复习错题 · 共 {len(ids)} 题")
+
+    async def start(self, ctx: Ctx, count: int, scope: str | None) -> list[Out]:
+        """A quiz on the whole speech, one part (scope = its id) or one lesson (d7: that lesson, then its part)."""
+        count = max(1, min(QUIZ_MAX, count))
+        lesson = self.lesson(int(scope[1:])) if scope and re.fullmatch(r"d\d{1,4}", scope) else None
+        section_id = lesson.section_id if lesson else scope
+        ids = self._pick_questions(ctx, count, section_id, lesson.day if lesson else None)
+        where = (
+            f"（{self.section_name(section_id)}）" if section_id and self.model.section(section_id) else ""
+        )
+        return self._begin(ctx, ids, "quiz", f"🧠 小测验{where} · 共 {len(ids)} 题")
+
+    def _begin(self, ctx: Ctx, ids: list[str], kind: str, heading: str) -> list[Out]:
+        session = self.storage.start_quiz(ctx.chat_key, ctx.user_key, ids, ctx.now, kind=kind)
+        if session is None:
+            active = self.storage.active_quiz(ctx.chat_key)
+            where = "本群" if ctx.is_group else "这里"
+            progress = f"（第 {active['position'] + 1} / {len(active['question_ids'])} 题）" if active else ""
+            return [
+                say(
+                    f"{where}已有一轮测验在进行{progress}，答完或结束后再开始新的一轮。",
+                    [Button("⏹ 结束这轮测验", "stopquiz")],
+                )
+            ]
+        hint = "群里每个人都可以作答，发起人作答后出下一题。" if ctx.is_group else "选出你认为正确的一项。"
+        if ctx.channel != "tg":
+            hint = "每题回复 A、B、C 或 D 作答。"
+        first = self.model.question_by_id[ids[0]]
+        return [Message(Doc().b(heading).add("\n" + hint)), QuizPoll(session, first, 1, len(ids))]
+
+    def _pick_questions(
+        self, ctx: Ctx, count: int, section_id: str | None, day: int | None = None
+    ) -> list[str]:
+        """A varied set: a lesson's questions first if asked, then its part's, else across parts and kinds;
+        fresh ones first."""
+        if day is not None:
+            pool = self.model.lesson_questions(day)
+        else:
+            pool = [q for q in self.model.questions if section_id is None or q.section_id == section_id]
+        if not pool:
+            pool = list(self.model.questions)
+        seed = hashlib.sha1(f"{ctx.chat_key}|{ctx.user_key}|{ctx.now.isoformat()}".encode()).digest()
+        rng = random.Random(seed)
+        answered = self.storage.answered_questions(ctx.user_key)
+        rng.shuffle(pool)
+        # Stable: the lesson's own questions first, then unanswered before answered, shuffled within.
+        pool.sort(key=lambda q: (day is not None and q.day != day, q.id in answered))
+        picked: list[Question] = [q for q in pool if day is not None and q.day == day][:count]
+        for q in pool:
+            # Spread over parts and kinds: skip a question whose part and kind are already in, while others remain.
+            if (
+                len(picked) < count
+                and q not in picked
+                and not any(p.section_id == q.section_id and p.kind == q.kind for p in picked)
+            ):
+                picked.append(q)
+        for q in pool:
+            if len(picked) >= count:
+                break
+            if q not in picked:
+                picked.append(q)
+        return [q.id for q in picked[:count]]
+
+    def poll_for(self, quiz: dict) -> QuizPoll | None:
+        """The current question of an active session."""
+        ids = quiz["question_ids"]
+        if quiz["state"] != "active" or quiz["position"] >= len(ids):
+            return None
+        question = self.model.question_by_id.get(ids[quiz["position"]])
+        return QuizPoll(quiz["id"], question, quiz["position"] + 1, len(ids)) if question else None
+
+    async def poll_answer(self, ctx: Ctx, poll_id: str, option: int | None) -> list[Out]:
+        """An answer to a Telegram quiz poll (ctx.chat_key is resolved from the poll)."""
+        quiz = self.storage.quiz_by_poll(poll_id)
+        if quiz is None:
+            return []
+        return await self.answer(ctx, quiz, option, poll_id=poll_id)
+
+    async def answer(self, ctx: Ctx, quiz: dict, option: int | None, poll_id: str | None = None) -> list[Out]:
+        """Record an answer to the session's current question; move on when its starter has answered."""
+        ids = quiz["question_ids"]
+        position = quiz["position"]
+        if poll_id is not None and quiz.get("poll_id") != poll_id or position >= len(ids):
+            return []
+        question = self.model.question_by_id.get(ids[position])
+        if question is None:
+            return []
+        correct = option == question.answer
+        fresh = self.storage.record_answer(
+            quiz["id"],
+            quiz["chat_key"],
+            ctx.user_key,
+            question.id,
+            question.section_id,
+            option,
+            correct,
+            ctx.now,
+        )
+        out: list[Out] = []
+        if ctx.channel != "tg" and fresh:
+            verdict = (
+                "✅ 答对了！"
+                if correct
+                else f"❌ 正确答案是 {LETTERS[question.answer]}. {question.options[question.answer]}"
+            )
+            out.append(Message(Doc().add(verdict).add("\n").add(question.explanation)))
+        if ctx.user_key != quiz["user_key"] and ctx.chat_type != "private":
+            return out  # in a group, the starter's answer moves the quiz on
+        if self.storage.advance_quiz(quiz["id"], expected_position=position) is None:
+            return out
+        quiz = self.storage.get_quiz(quiz["id"])
+        poll = self.poll_for(quiz)
+        if poll is not None:
+            out.append(poll)
+            return out
+        self.storage.finish_quiz(quiz["id"])
+        out.append(self._score(quiz))
+        return out
+
+    def _score(self, quiz: dict) -> Message:
+        results = self.storage.quiz_results(quiz["id"])
+        total = len(quiz["question_ids"])
+        mine = next((r for r in results if r["user_key"] == quiz["user_key"]), None)
+        right = mine["correct"] if mine else 0
+        wrong = total - right
+        doc = Doc().b(f"🎯 {right} / {total}")
+        if wrong:
+            doc.add(f" · 答错的 {wrong} 题已加入错题本，用 /review 复习")
+        else:
+            doc.add(" · 全部答对，真棒！")
+        others = [r for r in results if r["user_key"] != quiz["user_key"]]
+        if others:
+            doc.add("\n\n本轮其他参与者：\n")
+            for r in others[:10]:
+                doc.add(f"{r['name'] or '匿名'}：{r['correct']} / {r['total']}\n")
+        return Message(doc, [[Button("🧠 再来一轮", "quiz:5"), Button("📖 今日学习", "today")]])
+
+    def stop(self, ctx: Ctx) -> list[Out]:
+        """The ⏹ button: end the chat's round (its starter, or anyone in a private chat)."""
+        quiz = self.storage.active_quiz(ctx.chat_key)
+        if quiz is None:
+            return [say("现在没有进行中的测验。")]
+        if quiz["user_key"] != ctx.user_key and not ctx.is_bot_admin and ctx.is_group:
+            return [say("只有发起人可以结束这轮测验。")]
+        self.storage.finish_quiz(quiz["id"], cancelled=True)
+        return [say("⏹ 已结束这轮测验。发送 /quiz 再来一轮。")]

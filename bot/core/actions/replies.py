@@ -1,0 +1,135 @@
+"""What actions return and what they know of the incoming message: `Ctx` in; `Message`, `QuizPoll`,
+`Document` out; and the small text helpers every area uses.
+
+Channels turn a `Ctx` out of their updates and send the outputs in their own format; nothing here knows
+a platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.core.render import Doc
+from content.quiz import Question
+
+LETTERS = "ABCD"
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: its label and the callback data (at most 64 bytes)."""
+
+    text: str
+    data: str
+
+
+@dataclass
+class Message:
+    """A text reply."""
+
+    doc: Doc
+    buttons: list[list[Button]] = field(default_factory=list)
+    lesson_day: int | None = None  # a lesson message: replies to it are reflections on that day
+    ask_reply: bool = False  # ask the user to answer by replying (Telegram ForceReply)
+    edit: bool = False  # replace the message the pressed button belongs to
+    broadcast_id: int | None = None  # the progress message of this broadcast (edited while it is sent)
+
+
+@dataclass
+class QuizPoll:
+    """One question of a quiz session, to send as a quiz poll (or as lettered options in text)."""
+
+    session_id: int
+    question: Question
+    number: int
+    total: int
+
+    @property
+    def title(self) -> str:
+        """The poll question with its place in the quiz."""
+        return f"（{self.number}/{self.total}）{self.question.question}"
+
+
+@dataclass
+class Document:
+    """A file to send."""
+
+    filename: str
+    content: bytes
+    caption: str
+
+
+Out = Message | QuizPoll | Document
+
+
+@dataclass(frozen=True)
+class InlineHit:
+    """One inline-mode result: a sentence of the speech with its place, as plain text."""
+
+    id: str
+    title: str
+    description: str
+    text: str
+
+
+@dataclass
+class Ctx:
+    """Who says something where, and when."""
+
+    chat_key: str
+    channel: str
+    chat_type: str
+    user_key: str
+    user_name: str
+    now: datetime
+    chat_title: str | None = None
+    is_bot_admin: bool = False
+    # Asks the platform whether the user administers the group (Telegram: getChatMember).
+    group_admin_check: Callable[[], Awaitable[bool]] | None = None
+    message_id: str | None = None
+    reply_to_message_id: str | None = None
+
+    @property
+    def is_group(self) -> bool:
+        """A group chat (everyone may read, only administrators change settings)."""
+        return self.chat_type in ("group", "supergroup")
+
+
+def say(text: str = "", *buttons: list[Button]) -> Message:
+    """A plain reply, with rows of buttons."""
+    return Message(Doc().add(text), list(buttons))
+
+
+def quiz_doc(poll: QuizPoll) -> Doc:
+    """A quiz question as text with lettered options, for channels without quiz polls."""
+    doc = Doc().b(poll.title).add("\n")
+    for i, option in enumerate(poll.question.options):
+        doc.add(f"\n{LETTERS[i]}. {option}")
+    return doc.add("\n\n回复 A、B、C 或 D 作答。")
+
+
+def thousands(n: int) -> str:
+    """1,284."""
+    return f"{n:,}"
+
+
+def percent(value: float | None) -> str:
+    """83%, or — when there is nothing to count."""
+    return "—" if value is None else f"{round(value * 100)}%"
+
+
+def clip(text: str, n: int) -> str:
+    """At most n characters, … marking a cut."""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def fit_callback(prefix: str, text: str, limit: int = 64) -> str:
+    """Callback data `prefix + text`, text cut so the whole stays within Telegram's 64 bytes."""
+    out = prefix
+    for ch in text:
+        if len((out + ch).encode()) > limit:
+            break
+        out += ch
+    return out

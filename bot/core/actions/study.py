@@ -1,0 +1,131 @@
+"""Studying: the daily lesson (pushed and /today), review days after the plan, the ✅ mark, reflections, /me."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from bot.core.actions.base import Area
+from bot.core.actions.replies import Button, Ctx, Message, Out, percent, say
+from bot.core.config import format_hhmm
+from bot.core.render import Doc
+from bot.core.schedule import local_date
+from content.lessons import Lesson
+
+REFLECTION_MAX = 5000  # above anything one Telegram (4,096) or WeCom message can carry: nothing is refused
+
+
+class Study(Area):
+    """The lesson of the day and what a learner does with it."""
+
+    def lesson_message(
+        self, lesson: Lesson, catch_up_of: time | None = None, final: bool = False, show_buttons: bool = True
+    ) -> Message:
+        """The daily lesson as the push and /today show it."""
+        total = len(self.lessons)
+        doc = Doc()
+        head = f"📖 每日学习 · 第 {lesson.day} 天 / 共 {total} 天"
+        if catch_up_of is not None:
+            head = f"📖 补发 · 今日 {format_hhmm(catch_up_of)} 的学习 · 第 {lesson.day} 天 / 共 {total} 天"
+        doc.b(head).add("\n").add(lesson.place or self.section_name(lesson.section_id)).add("\n\n")
+        if lesson.lead:
+            # A run-in heading (第一，扎实做好……。) is shown as the heading it is, above the excerpt.
+            doc.b(lesson.lead).add("\n")
+        doc.quote(lesson.text).add("\n\n")
+        doc.add("💭 思考：").add(lesson.prompt)
+        if final:
+            doc.add(
+                "\n\n🎉 这是学习计划的最后一课，全文学完了！之后每天推送一段复习：重读原文，再练一练答错的题。"
+            )
+        buttons = []
+        if show_buttons:
+            buttons = [
+                [
+                    Button("✅ 已学习", f"done:{lesson.day}"),
+                    Button("📝 写心得", f"note:{lesson.day}"),
+                    Button("🧠 做 3 道题", f"quiz:3:d{lesson.day}"),
+                ]
+            ]
+        return Message(doc, buttons, lesson_day=lesson.day)
+
+    def review_message(self, day_index: int) -> Message:
+        """After the plan: a day of review, one lesson again in order, with a quiz on its part."""
+        lesson = self.lessons[day_index % len(self.lessons)]
+        doc = Doc().b(f"🔁 复习 · 第 {lesson.day} 课（全文已学完）").add("\n")
+        doc.add(lesson.place or self.section_name(lesson.section_id)).add("\n\n").quote(lesson.text).add(
+            "\n\n"
+        )
+        doc.add("💭 再想一想：").add(lesson.prompt).add("\n发送 /review 练习你答错的题。")
+        buttons = [[Button("🔁 复习错题", "review"), Button("🧠 做 3 道题", f"quiz:3:d{lesson.day}")]]
+        return Message(doc, buttons, lesson_day=lesson.day)
+
+    def push_message(self, pos: int, catch_up_of: time | None = None) -> tuple[int, Message]:
+        """The daily push for plan position `pos` (a review day after the plan) and the lesson day it
+        teaches; `catch_up_of` is the push time it makes up for (补发)."""
+        total = len(self.lessons)
+        if pos < total:
+            lesson = self.lessons[pos]
+            return lesson.day, self.lesson_message(lesson, catch_up_of=catch_up_of, final=pos == total - 1)
+        message = self.review_message(pos - total)
+        return message.lesson_day or 0, message
+
+    async def today(self, ctx: Ctx, args: str) -> list[Out]:
+        """Today's lesson: the one pushed today, or else the next one of the plan."""
+        chat = self.storage.get_chat(ctx.chat_key) or {}
+        pos = int(chat.get("plan_pos") or 0)
+        today = local_date(self.zone(chat), ctx.now).isoformat()
+        if chat.get("last_local_date") == today and pos > 0:
+            pos -= 1
+        if pos >= len(self.lessons):
+            return [self.review_message(pos - len(self.lessons))]
+        lesson = self.lessons[pos]
+        message = self.lesson_message(lesson, final=lesson.day == len(self.lessons))
+        if not chat.get("subscribed"):
+            message.doc.add("\n\n🔔 想每天自动收到？发送 /subscribe 07:30 订阅。")
+        return [message]
+
+    def studied(self, ctx: Ctx, day: int | None) -> list[Out]:
+        """The ✅ 已学习 button: the day is recorded for this person."""
+        self.storage.mark_studied(ctx.user_key, ctx.chat_key, day, ctx.now)
+        stats = self.storage.user_stats(
+            ctx.user_key, local_date(self.config.tzinfo, ctx.now), self.config.tzinfo
+        )
+        return [say(f"✅ 已记录。你已学习 {stats['days_studied']} 天，连续 {stats['current_streak']} 天。")]
+
+    def ask_reflection(self, day: int | None) -> list[Out]:
+        """The 📝 写心得 button: the lesson's prompt, answered by replying to this message."""
+        lesson = self.lesson(day)
+        if lesson is None:
+            return [say("这一课已不在学习计划里了。发送 /today 查看今天的学习。")]
+        doc = Doc().add(f"📝 第 {lesson.day} 天 · {lesson.prompt}\n请直接回复这条消息，写下你的心得。")
+        # lesson_day: a reply to this message is a reflection on that lesson, in groups too.
+        return [Message(doc, ask_reply=True, lesson_day=lesson.day)]
+
+    async def reflect(self, ctx: Ctx, args: str) -> list[Out]:
+        """Store a reflection on the latest lesson."""
+        if not args:
+            return [say("请在 /reflect 后面写下你的心得，或者直接回复当天的学习消息。")]
+        last = self.storage.last_delivery(ctx.chat_key)
+        return self.reflect_on(ctx, args, last["lesson_day"] if last else None)
+
+    def reflect_on(self, ctx: Ctx, text: str, day: int | None) -> list[Out]:
+        """Store a reflection on lesson `day` (a reply to a lesson message, or /reflect)."""
+        if not text:
+            return [say("心得是空的。写几句你的体会再发给我吧。")]
+        if len(text) > REFLECTION_MAX:
+            return [say(f"心得太长了（{len(text)} 字），请控制在 {REFLECTION_MAX} 字以内。")]
+        self.storage.add_reflection(ctx.chat_key, ctx.user_key, day, text, ctx.now, ctx.message_id)
+        which = f"第 {day} 天的心得" if day else "的心得"
+        return [say(f"📝 已记录你{which}（{len(text)} 字）。")]
+
+    async def me(self, ctx: Ctx, args: str) -> list[Out]:
+        """Days studied, streaks, quiz accuracy, reflections."""
+        tz = self.config.tzinfo
+        stats = self.storage.user_stats(ctx.user_key, local_date(tz, ctx.now), tz)
+        due, cards = self.storage.count_reviews(ctx.user_key, ctx.now)
+        doc = Doc().b(f"👤 {ctx.user_name or '我'}的学习").add("\n")
+        doc.add(f"学习天数：{stats['days_studied']} 天\n")
+        doc.add(f"连续学习：{stats['current_streak']} 天（最长 {stats['best_streak']} 天）\n")
+        doc.add(f"答题：{stats['answered']} 题 · 正确率 {percent(stats['accuracy'])}\n")
+        doc.add(f"心得：{stats['reflections']} 篇\n")
+        doc.add(f"错题本：{cards} 题" + (f"，{due} 题待复习" if due else ""))
+        return [Message(doc)]
