@@ -56,7 +56,7 @@ GENERIC = frozenset(
 
 def _is_problem(phrase: str) -> bool:
     """A named problem of the common vocabulary (吃拿卡要, 信息孤岛, 一刀切: content/data/fields.txt)."""
-    from content.terms import fields
+    from content.lexicon import fields
 
     problems = next((terms for name, terms, _ in fields() if name == "问题"), frozenset())
     return phrase in problems or any(len(p) >= 3 and p in phrase for p in problems)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from content.lessons import Chunk
+from content.lexicon import lexicon_terms_in
 from content.prompts.forms import FORM_NAMES, FORMS, fill_form
 from content.prompts.kinds import (
     COMMON_FORMULAS,
@@ -45,7 +46,6 @@ from content.prompts.phrases import (
     requirement_of,
     title_overlap,
 )
-from content.terms import lexicon_terms_in
 
 
 @dataclass(frozen=True)

@@ -252,7 +252,7 @@ class Clozes(Options):
         if reports_figures(text):
             return []  # a sentence of figures reports; the term in it is no requirement to recall
         tokens_of_text = self.cut(text)
-        from content.terms import lexicon_terms_in
+        from content.lexicon import lexicon_terms_in
 
         for term, pool in lexicon_terms_in(text):
             start = text.find(term)

@@ -93,7 +93,7 @@ class Options(Reading):
     def _lexicon(self, items: list[str], answer: str, pattern) -> list[str]:
         """Terms of the field the list's items belong to (content/data/fields.txt), of the answer's length
         and shape: the surest wrong options, of the answer's own kind (获得感 → 归属感, 系统性 → 整体性)."""
-        from content.terms import field_terms
+        from content.lexicon import field_terms
 
         found = [t for t in field_terms(items) if t not in items]
         fitting = [
