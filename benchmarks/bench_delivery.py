@@ -136,7 +136,7 @@ class Bot:
         self.db_path = os.path.join(db_dir, "bench.db")
 
     async def __aenter__(self) -> Bot:
-        from bot.channels.telegram.channel import TelegramChannel, TelegramSender
+        from bot.channels.telegram import TelegramChannel, TelegramSender
         from bot.core.config import Config
         from bot.core.storage import Storage
 

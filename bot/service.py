@@ -180,7 +180,7 @@ class Service:
     async def _start_telegram(self) -> None:
         from telegram import Update
 
-        from bot.channels.telegram.channel import TelegramChannel, TelegramSender
+        from bot.channels.telegram import TelegramChannel, TelegramSender
 
         self.telegram = TelegramChannel(
             self.config, self.storage, self.get_actions, clock=self.clock, on_broadcast=self.wake_broadcasts

@@ -15,7 +15,7 @@ from botapi_standin import BotAPIStandin
 from helpers import buttons
 
 import jobs.broadcast
-from bot.channels.telegram.channel import TelegramChannel, TelegramSender
+from bot.channels.telegram import TelegramChannel, TelegramSender
 from bot.core.actions import BroadcastMessages, Button, Message, broadcast_recipients
 from bot.core.config import Config
 from bot.core.render import Doc

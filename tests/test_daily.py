@@ -17,7 +17,7 @@ import pytest
 from botapi_standin import BotAPIStandin
 from helpers import SEED_DAYS
 
-from bot.channels.telegram.channel import TelegramChannel, TelegramSender
+from bot.channels.telegram import TelegramChannel, TelegramSender
 from bot.core import schedule
 from bot.core.actions import Actions
 from bot.core.config import Config, parse_hhmm

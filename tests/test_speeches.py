@@ -313,7 +313,7 @@ def test_no_answer_visible_elsewhere(speech):
 
 
 def test_fields_of_the_common_vocabulary():
-    from content.terms import field_terms, fields
+    from content.lexicon import field_terms, fields
 
     assert len(fields()) >= 25 and all(len(terms) >= 3 for _, terms, _ in fields())
     assert {"归属感", "安全感"} <= set(field_terms(["获得感", "幸福感"]))  # a field that names two of them
@@ -410,7 +410,7 @@ def test_distractors_match_part_of_speech(speech):
             out |= {"n", flag[:1]}
         return out
 
-    from content.terms import fields
+    from content.lexicon import fields
 
     def fields_of(word: str) -> set[str]:
         return {name for name, terms, _ in fields() if word in terms}

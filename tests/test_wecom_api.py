@@ -13,17 +13,11 @@ import pytest
 from helpers import FakeTime
 from wecom_standin import WeComStandin, make_callback_request, make_verify_request
 
-from bot.channels.wecom.api import (
-    ROBOT_MAX_PER_WINDOW,
-    ROBOT_WINDOW_SECONDS,
-    RobotPacer,
-    WeComApp,
-    WeComError,
-    WeComRobot,
-    redact_secrets,
-    split_utf8,
-)
+from bot.channels.wecom.app import WeComApp
+from bot.channels.wecom.calls import WeComError, redact_secrets
 from bot.channels.wecom.crypto import WeComCrypto, parse_message
+from bot.channels.wecom.robot import ROBOT_MAX_PER_WINDOW, ROBOT_WINDOW_SECONDS, RobotPacer, WeComRobot
+from bot.channels.wecom.text import split_utf8
 from bot.core.render import markdown_escape
 
 ROBOT_KEY = "693a91f6-7abc-4bc4-97a0-0ec2sifa5aaa"

@@ -24,9 +24,9 @@ from botapi_standin import BotAPIStandin
 from helpers import SEED_DAYS, Clock, FakeTime, buttons, sent_to
 from wecom_standin import WeComStandin, make_callback_body, make_callback_request, make_verify_request
 
-from bot.channels.wecom.api import ROBOT_MARKDOWN_MAX_BYTES
 from bot.channels.wecom.channel import RobotSender
 from bot.channels.wecom.crypto import WeComCrypto
+from bot.channels.wecom.text import ROBOT_MARKDOWN_MAX_BYTES
 from bot.core.actions import LETTERS, BroadcastMessages, Message, broadcast_doc
 from bot.core.config import Config
 from bot.core.render import to_markdown

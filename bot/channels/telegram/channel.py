@@ -1,39 +1,26 @@
 """Telegram adapter: python-telegram-bot handlers that build a `Ctx`, call `Actions` and send the result.
 
-Every reply is Telegram HTML rendered from a `Doc` (user text escaped), split at sentence ends under
-4,096 characters; quiz questions go out as non-anonymous quiz polls.
+`TelegramChannel` builds the PTB Application, registers the update handlers and turns each update into an
+action; what the action returns goes out through `TelegramReplies` (replies.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeDefault,
     ChatMember,
-    ForceReply,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InlineQueryResultArticle,
-    InputFile,
     InputTextMessageContent,
-    LinkPreviewOptions,
     Update,
 )
-from telegram import (
-    Message as TgMessage,
-)
-from telegram.constants import ParseMode, PollType
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -48,46 +35,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot.core.actions import COMMANDS, Actions, Button, Ctx, Document, Message, Out, QuizPoll
+from bot.channels.telegram.replies import TelegramReplies
+from bot.core.actions import COMMANDS, Actions, Ctx, Message
 from bot.core.config import Config
-from bot.core.render import Doc, split_doc, to_html
+from bot.core.render import Doc
 from bot.core.storage import Storage
 
 logger = logging.getLogger(__name__)
 
-# Durations (RetryAfter.retry_after) as timedelta, the behaviour of PTB's next major version, read per call.
-os.environ.setdefault("PTB_TIMEDELTA", "1")
-
-POLL_QUESTION_MAX = 300
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 SORRY = "😥 抱歉，处理时出了点问题，请稍后再试。"
 
 
-class SendFailed(Exception):
-    """A send that cannot succeed: the chat blocked the bot, or it moved (see `migrated_to`)."""
-
-    def __init__(self, reason: str, migrated_to: int | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.migrated_to = migrated_to
-
-
-def retry_seconds(exc: RetryAfter) -> float:
-    """How long a 429 asks to wait, whether PTB gives it as a timedelta or as seconds."""
-    value = exc.retry_after
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
-
-
-def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
-    """Inline keyboard of the action's buttons."""
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in rows]
-    )
-
-
-class TelegramChannel:
+class TelegramChannel(TelegramReplies):
     """Sends actions' output to Telegram and turns updates into actions."""
 
     def __init__(
@@ -300,225 +259,3 @@ class TelegramChannel:
     async def _unblock(self, ctx: Ctx) -> None:
         """A chat that writes to us again is not blocked any more."""
         (await self.actions()).welcome_back(ctx)
-
-    # -- sending -----------------------------------------------------------------------------------
-    async def send(
-        self, chat_id: int, outs: list[Out], ctx: Ctx | None = None, pressed: TgMessage | None = None
-    ):
-        """Send each output in order; a blocked chat is marked so and nothing else fails."""
-        try:
-            for out in outs:
-                if isinstance(out, Message):
-                    await self._send_message(chat_id, out, pressed)
-                elif isinstance(out, QuizPoll):
-                    await self.send_poll(chat_id, out)
-                elif isinstance(out, Document):
-                    await self._call(
-                        self.app.bot.send_document,
-                        chat_id,
-                        InputFile(out.content, filename=out.filename),
-                        caption=out.caption,
-                    )
-        except SendFailed as exc:
-            if exc.migrated_to:
-                self.storage.migrate_chat(f"tg:{chat_id}", f"tg:{exc.migrated_to}")
-            else:
-                self.storage.mark_blocked(f"tg:{chat_id}")
-
-    async def _send_message(self, chat_id: int, out: Message, pressed: TgMessage | None) -> None:
-        markup = keyboard(out.buttons)
-        if out.edit and pressed is not None:
-            try:
-                sent = await self._call(
-                    pressed.edit_text, to_html(out.doc), parse_mode=ParseMode.HTML, reply_markup=markup
-                )
-                self._after_send(chat_id, out, sent if isinstance(sent, TgMessage) else pressed)
-                return
-            except BadRequest:
-                logger.debug("edit failed; sending a new message instead", exc_info=True)
-        chunks = split_doc(out.doc)
-        sent = None
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            # Not selective: the pressed button has no message of the user's to reply to, so a selective
-            # ForceReply would reach nobody in a group.
-            reply_markup = (
-                (ForceReply(input_field_placeholder="写下你的心得") if out.ask_reply else markup)
-                if last
-                else None
-            )
-            sent = await self.send_html(chat_id, to_html(chunk), reply_markup)
-        if sent is not None:
-            self._after_send(chat_id, out, sent)
-
-    def _after_send(self, chat_id: int, out: Message, sent: TgMessage) -> None:
-        if out.lesson_day is not None:
-            self.storage.remember_lesson_message(
-                f"tg:{chat_id}", sent.message_id, out.lesson_day, self.clock()
-            )
-        if out.broadcast_id is not None:
-            self.storage.set_progress_message(out.broadcast_id, f"tg:{chat_id}", sent.message_id)
-            if self.on_broadcast:
-                self.on_broadcast(out.broadcast_id)
-
-    async def send_html(self, chat_id: int, html: str, reply_markup=None) -> TgMessage:
-        """sendMessage with HTML."""
-        return await self._call(
-            self.app.bot.send_message,
-            chat_id,
-            html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=reply_markup,
-            link_preview_options=NO_PREVIEW,
-        )
-
-    async def send_poll(self, chat_id: int, poll: QuizPoll) -> TgMessage:
-        """A quiz question as a non-anonymous quiz poll; remembers the poll for its answers."""
-        q = poll.question
-        title = (
-            poll.title if len(poll.title) <= POLL_QUESTION_MAX else poll.title[: POLL_QUESTION_MAX - 1] + "…"
-        )
-        sent = await self._call(
-            self.app.bot.send_poll,
-            chat_id,
-            title,
-            list(q.options),
-            is_anonymous=False,
-            type=PollType.QUIZ,
-            correct_option_ids=[q.answer],
-            explanation=q.explanation,
-        )
-        self.storage.set_quiz_poll(poll.session_id, sent.poll.id, sent.message_id)
-        return sent
-
-    async def _call(self, method, *args, **kwargs):
-        """One Bot API call: waits out a 429 once, turns 403 and migration into SendFailed."""
-        for attempt in range(2):
-            try:
-                return await method(*args, **kwargs)
-            except RetryAfter as exc:
-                if attempt:
-                    raise
-                await asyncio.sleep(retry_seconds(exc))
-            except Forbidden as exc:
-                raise SendFailed("blocked") from exc
-            except ChatMigrated as exc:
-                raise SendFailed("migrated", migrated_to=exc.new_chat_id) from exc
-        return None
-
-
-# Rendered messages a TelegramSender keeps (one per lesson of the plan and then some).
-_RENDERED = 64
-
-
-class TelegramSender:
-    """`jobs.interfaces.Sender` for Telegram chats: no retries of its own, errors mapped for the caller."""
-
-    def __init__(self, channel: TelegramChannel, connections: int = 64):
-        self.channel = channel
-        self.connections = connections
-        self._base = f"{channel.config.telegram_api_url}{channel.config.telegram_token.get()}"
-        self._session = None  # an aiohttp.ClientSession, made on first use inside the event loop
-        self._rendered: OrderedDict[int, tuple[Message, list[str]]] = OrderedDict()
-
-    def is_group(self, chat_key: str, chat_type: str) -> bool:
-        """Groups and supergroups (negative ids) have the 20-a-minute limit."""
-        return chat_type in ("group", "supergroup") or chat_key.startswith("tg:-")
-
-    async def send(self, chat_key: str, message: Message) -> str | None:
-        """Send a message (split to fit); return the id of its last part.
-
-        A daily lesson's id is recorded with its delivery (`Storage.complete_delivery`), which is where a
-        reply to it is looked up, so nothing is written here."""
-        chat_id = int(chat_key.split(":", 1)[1])
-        sent_id = None
-        for part in self._parts(message):
-            sent_id = await self._post("sendMessage", f'{{"chat_id":{chat_id},{part}'.encode())
-        return None if sent_id is None else str(sent_id)
-
-    def _parts(self, message: Message) -> list[str]:
-        """The message's parts as JSON bodies without their opening brace and chat_id.
-
-        Rendered once per message: a broadcast sends the same one to every chat, a daily push one per
-        lesson of the day."""
-        cached = self._rendered.get(id(message))
-        if cached is not None and cached[0] is message:
-            self._rendered.move_to_end(id(message))
-            return cached[1]
-        chunks = split_doc(message.doc)
-        parts = []
-        for i, chunk in enumerate(chunks):
-            payload: dict[str, Any] = {
-                "text": to_html(chunk),
-                "parse_mode": "HTML",
-                "link_preview_options": {"is_disabled": True},
-            }
-            if message.buttons and i == len(chunks) - 1:
-                payload["reply_markup"] = {
-                    "inline_keyboard": [
-                        [{"text": b.text, "callback_data": b.data} for b in row] for row in message.buttons
-                    ]
-                }
-            parts.append(json.dumps(payload, ensure_ascii=False, separators=(",", ":"))[1:])
-        # The message is kept with its parts, so its id cannot be reused while it is cached.
-        self._rendered[id(message)] = (message, parts)
-        if len(self._rendered) > _RENDERED:
-            self._rendered.popitem(last=False)
-        return parts
-
-    async def _post(self, method: str, body: bytes) -> int | None:
-        """One Bot API call as plain JSON over aiohttp; errors mapped for the caller.
-
-        The fan-out sends thousands of messages and reads nothing of PTB's Message objects, and httpx
-        costs ~1.6 ms of CPU a request where aiohttp costs well under half of that: going around both is
-        what lets one core keep up with a four-figure rate (measured in benchmarks/bench_delivery.py).
-        """
-        import aiohttp  # only a process that fans out pays for it (~9 MB)
-
-        from jobs.interfaces import Blocked, Migrated, PermanentError, RetryLater, TemporaryError
-
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.connections),
-                timeout=aiohttp.ClientTimeout(total=20, connect=5),
-                headers={"Content-Type": "application/json"},
-            )
-        try:
-            async with self._session.post(f"{self._base}/{method}", data=body) as response:
-                status = response.status
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise TemporaryError(type(exc).__name__) from None  # the URL holds the token: name only
-        if not isinstance(data, dict):
-            raise TemporaryError(f"HTTP {status}")
-        if data.get("ok"):
-            return data["result"].get("message_id")
-        code = data.get("error_code")
-        parameters = data.get("parameters") or {}
-        description = str(data.get("description", ""))
-        if code == 429:
-            raise RetryLater(float(parameters.get("retry_after", 1)))
-        if code == 403:
-            raise Blocked(description)
-        if parameters.get("migrate_to_chat_id"):
-            raise Migrated(f"tg:{parameters['migrate_to_chat_id']}")
-        if code is not None and 400 <= code < 500:
-            raise PermanentError(description)
-        raise TemporaryError(description or f"HTTP {status}")
-
-    async def aclose(self) -> None:
-        """Close the fan-out connections."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def edit(self, chat_key: str, message_id: str, doc: Doc) -> None:
-        """Edit a progress message."""
-        chat_id = int(chat_key.split(":", 1)[1])
-        try:
-            await self.channel.app.bot.edit_message_text(
-                to_html(doc), chat_id=chat_id, message_id=int(message_id), parse_mode=ParseMode.HTML
-            )
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                raise

@@ -17,15 +17,8 @@ from datetime import datetime
 import httpx
 
 from bot.channels.http import Request, Response
-from bot.channels.wecom.api import (
-    ROBOT_MARKDOWN_MAX_BYTES,
-    Clock,
-    Sleep,
-    WeComApp,
-    WeComError,
-    WeComRobot,
-    split_utf8,
-)
+from bot.channels.wecom.app import WeComApp
+from bot.channels.wecom.calls import Clock, Sleep, WeComError
 from bot.channels.wecom.crypto import (
     ExpiredTimestamp,
     InvalidCorpId,
@@ -34,6 +27,8 @@ from bot.channels.wecom.crypto import (
     WeComCryptoError,
     parse_message,
 )
+from bot.channels.wecom.robot import WeComRobot
+from bot.channels.wecom.text import ROBOT_MARKDOWN_MAX_BYTES, split_utf8
 from bot.core.actions import Actions, Ctx, Document, Message, Out, QuizPoll, quiz_doc
 from bot.core.config import Config
 from bot.core.render import Doc, to_markdown, to_plain

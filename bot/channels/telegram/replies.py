@@ -1,0 +1,178 @@
+"""Telegram replies: the core's Message, QuizPoll and Document outputs as Bot API calls through PTB.
+
+Every reply is Telegram HTML rendered from a `Doc` (user text escaped), split at sentence ends under
+4,096 characters; quiz questions go out as non-anonymous quiz polls. A blocked or migrated chat comes back
+as `SendFailed` from one call and is recorded in storage, so nothing else fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from datetime import datetime
+
+from telegram import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+)
+from telegram import (
+    Message as TgMessage,
+)
+from telegram.constants import ParseMode, PollType
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+from telegram.ext import Application
+
+from bot.core.actions import Button, Ctx, Document, Message, Out, QuizPoll
+from bot.core.render import split_doc, to_html
+from bot.core.storage import Storage
+
+logger = logging.getLogger(__name__)
+
+# Durations (RetryAfter.retry_after) as timedelta, the behaviour of PTB's next major version, read per call.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+POLL_QUESTION_MAX = 300
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class SendFailed(Exception):
+    """A send that cannot succeed: the chat blocked the bot, or it moved (see `migrated_to`)."""
+
+    def __init__(self, reason: str, migrated_to: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.migrated_to = migrated_to
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """How long a 429 asks to wait, whether PTB gives it as a timedelta or as seconds."""
+    value = exc.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
+def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
+    """Inline keyboard of the action's buttons."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in rows]
+    )
+
+
+class TelegramReplies:
+    """Sending for `TelegramChannel`: each output in order, through the channel's Application."""
+
+    # Set by TelegramChannel.
+    app: Application | None
+    storage: Storage
+    clock: Callable[[], datetime]
+    on_broadcast: Callable[[int], None] | None
+
+    async def send(
+        self, chat_id: int, outs: list[Out], ctx: Ctx | None = None, pressed: TgMessage | None = None
+    ):
+        """Send each output in order; a blocked chat is marked so and nothing else fails."""
+        try:
+            for out in outs:
+                if isinstance(out, Message):
+                    await self._send_message(chat_id, out, pressed)
+                elif isinstance(out, QuizPoll):
+                    await self.send_poll(chat_id, out)
+                elif isinstance(out, Document):
+                    await self._call(
+                        self.app.bot.send_document,
+                        chat_id,
+                        InputFile(out.content, filename=out.filename),
+                        caption=out.caption,
+                    )
+        except SendFailed as exc:
+            if exc.migrated_to:
+                self.storage.migrate_chat(f"tg:{chat_id}", f"tg:{exc.migrated_to}")
+            else:
+                self.storage.mark_blocked(f"tg:{chat_id}")
+
+    async def _send_message(self, chat_id: int, out: Message, pressed: TgMessage | None) -> None:
+        markup = keyboard(out.buttons)
+        if out.edit and pressed is not None:
+            try:
+                sent = await self._call(
+                    pressed.edit_text, to_html(out.doc), parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+                self._after_send(chat_id, out, sent if isinstance(sent, TgMessage) else pressed)
+                return
+            except BadRequest:
+                logger.debug("edit failed; sending a new message instead", exc_info=True)
+        chunks = split_doc(out.doc)
+        sent = None
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            # Not selective: the pressed button has no message of the user's to reply to, so a selective
+            # ForceReply would reach nobody in a group.
+            reply_markup = (
+                (ForceReply(input_field_placeholder="写下你的心得") if out.ask_reply else markup)
+                if last
+                else None
+            )
+            sent = await self.send_html(chat_id, to_html(chunk), reply_markup)
+        if sent is not None:
+            self._after_send(chat_id, out, sent)
+
+    def _after_send(self, chat_id: int, out: Message, sent: TgMessage) -> None:
+        if out.lesson_day is not None:
+            self.storage.remember_lesson_message(
+                f"tg:{chat_id}", sent.message_id, out.lesson_day, self.clock()
+            )
+        if out.broadcast_id is not None:
+            self.storage.set_progress_message(out.broadcast_id, f"tg:{chat_id}", sent.message_id)
+            if self.on_broadcast:
+                self.on_broadcast(out.broadcast_id)
+
+    async def send_html(self, chat_id: int, html: str, reply_markup=None) -> TgMessage:
+        """sendMessage with HTML."""
+        return await self._call(
+            self.app.bot.send_message,
+            chat_id,
+            html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=reply_markup,
+            link_preview_options=NO_PREVIEW,
+        )
+
+    async def send_poll(self, chat_id: int, poll: QuizPoll) -> TgMessage:
+        """A quiz question as a non-anonymous quiz poll; remembers the poll for its answers."""
+        q = poll.question
+        title = (
+            poll.title if len(poll.title) <= POLL_QUESTION_MAX else poll.title[: POLL_QUESTION_MAX - 1] + "…"
+        )
+        sent = await self._call(
+            self.app.bot.send_poll,
+            chat_id,
+            title,
+            list(q.options),
+            is_anonymous=False,
+            type=PollType.QUIZ,
+            correct_option_ids=[q.answer],
+            explanation=q.explanation,
+        )
+        self.storage.set_quiz_poll(poll.session_id, sent.poll.id, sent.message_id)
+        return sent
+
+    async def _call(self, method, *args, **kwargs):
+        """One Bot API call: waits out a 429 once, turns 403 and migration into SendFailed."""
+        for attempt in range(2):
+            try:
+                return await method(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt:
+                    raise
+                await asyncio.sleep(retry_seconds(exc))
+            except Forbidden as exc:
+                raise SendFailed("blocked") from exc
+            except ChatMigrated as exc:
+                raise SendFailed("migrated", migrated_to=exc.new_chat_id) from exc
+        return None
