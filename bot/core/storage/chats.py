@@ -1,0 +1,261 @@
+"""Chats and users: who the bot talks to, their subscription, push time and zone, and place in the plan.
+
+`ChatStore` also owns the helpers that write a chat row (`_update_chat`, `_DUE_IF_ACTIVE`, `_require_chat`):
+deliveries and broadcasts update the chat through the first two, in their own transactions, so their
+classes build on this one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.core.storage.db import CHANNELS, CHAT_TYPES, Database, Instant, _hhmm, _locked, _opt_epoch, epoch
+
+logger = logging.getLogger(__name__)
+
+
+class ChatStore(Database):
+    """Chats (keyed "<channel>:<id>") and their subscription, and the users who write in them."""
+
+    @_locked
+    def get_chat(self, key: str) -> dict[str, Any] | None:
+        """The chat row, or None."""
+        return self._one("SELECT * FROM chats WHERE key = ?", [key])
+
+    @_locked
+    def resolve_chat_key(self, key: str) -> str:
+        """Follow migrated_to links (group -> supergroup) to the chat's current key."""
+        seen = {key}
+        while (row := self.get_chat(key)) and row["migrated_to"] and row["migrated_to"] not in seen:
+            key = row["migrated_to"]
+            seen.add(key)
+        return key
+
+    @_locked
+    def ensure_chat(
+        self,
+        key: str,
+        channel: str,
+        chat_type: str,
+        title: str | None = None,
+        timezone: str = "Asia/Shanghai",
+        push_time: str | time = "08:00",
+    ) -> dict[str, Any]:
+        """Insert the chat if missing (unsubscribed), else refresh its title and type; return the row."""
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}")
+        if chat_type not in CHAT_TYPES:
+            raise ValueError(f"unknown chat_type {chat_type!r}")
+        row = self.get_chat(key)
+        now = self._now()
+        if row is None:
+            # ignore=True: if another process inserted it meanwhile, keep that row.
+            self._chats.insert(
+                {
+                    "key": key,
+                    "channel": channel,
+                    "chat_type": chat_type,
+                    "title": title,
+                    "timezone": timezone,
+                    "push_time": _hhmm(push_time),
+                    "subscribed": 0,
+                    "blocked": 0,
+                    "plan_pos": 0,
+                    "plan_done": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+                ignore=True,
+            )
+        else:
+            updates: dict[str, Any] = {}
+            if title is not None and title != row["title"]:
+                updates["title"] = title
+            if chat_type != row["chat_type"]:
+                updates["chat_type"] = chat_type
+            if updates:
+                self._chats.update(key, {**updates, "updated_at": now})
+        return self.get_chat(key)  # type: ignore[return-value]
+
+    def _update_chat(self, key: str, sets: str, params: list[Any]) -> bool:
+        """UPDATE one chat row (sets is SQL with ? placeholders); return whether it exists."""
+        cursor = self.db.execute(
+            f"UPDATE chats SET {sets}, updated_at = ? WHERE key = ?", [*params, self._now(), key]
+        )
+        return cursor.rowcount == 1
+
+    # next_due is only kept for chats that can receive the push: the scheduler relies on
+    # "next_due IS NULL" for unsubscribed, blocked and migrated chats.
+    _DUE_IF_ACTIVE = "next_due = CASE WHEN subscribed = 1 AND blocked = 0 AND migrated_to IS NULL THEN ? END"
+
+    @_locked
+    def subscribe(self, key: str, push_time: str | time, now: Instant, next_due: Instant) -> None:
+        """Subscribe the chat at push_time ('HH:MM') with its first push at next_due; clears blocked."""
+        with self._tx():
+            self._require_chat(key)
+            self.db.execute(
+                "UPDATE chats SET subscribed = 1, blocked = 0, push_time = ?, next_due = ?, updated_at = ? "
+                "WHERE key = ? AND migrated_to IS NULL",
+                [_hhmm(push_time), epoch(next_due), self._now(now), key],
+            )
+
+    @_locked
+    def unsubscribe(self, key: str) -> bool:
+        """Stop the daily push for the chat; return whether the chat exists."""
+        return self._update_chat(key, "subscribed = 0, next_due = NULL", [])
+
+    @_locked
+    def set_time(self, key: str, push_time: str | time, next_due: Instant | None) -> None:
+        """Change the chat's push time and its next push (ignored unless subscribed)."""
+        with self._tx():
+            self._require_chat(key)
+            self._update_chat(
+                key, f"push_time = ?, {self._DUE_IF_ACTIVE}", [_hhmm(push_time), _opt_epoch(next_due)]
+            )
+
+    @_locked
+    def set_timezone(self, key: str, tz: str, next_due: Instant | None) -> None:
+        """Change the chat's time zone (IANA name) and its next push (ignored unless subscribed)."""
+        ZoneInfo(tz)  # fail loudly on a bad name rather than storing it
+        with self._tx():
+            self._require_chat(key)
+            self._update_chat(key, f"timezone = ?, {self._DUE_IF_ACTIVE}", [tz, _opt_epoch(next_due)])
+
+    @_locked
+    def set_next_due(self, key: str, next_due: Instant | None) -> bool:
+        """Set when the chat is next due (ignored unless subscribed); return whether it exists."""
+        return self._update_chat(key, self._DUE_IF_ACTIVE, [_opt_epoch(next_due)])
+
+    @_locked
+    def mark_blocked(self, key: str) -> bool:
+        """Mark the chat blocked (403: the bot was blocked or kicked); it gets nothing until unblocked."""
+        return self._update_chat(key, "blocked = 1, next_due = NULL", [])
+
+    @_locked
+    def unblock(self, key: str, next_due: Instant | None) -> bool:
+        """Clear blocked (the chat talked to the bot again) and restore its next push if subscribed."""
+        with self._tx():
+            if not self._update_chat(key, "blocked = 0", []):
+                return False
+            self._update_chat(key, self._DUE_IF_ACTIVE, [_opt_epoch(next_due)])
+            return True
+
+    @_locked
+    def set_plan(self, key: str, plan_pos: int, plan_done: bool = False) -> None:
+        """Set the chat's position in the lesson plan (e.g. restart from lesson 0)."""
+        with self._tx():
+            self._require_chat(key)
+            self._update_chat(key, "plan_pos = ?, plan_done = ?", [int(plan_pos), int(plan_done)])
+
+    def _require_chat(self, key: str) -> dict[str, Any]:
+        """The chat row, or KeyError."""
+        row = self.get_chat(key)
+        if row is None:
+            raise KeyError(f"no chat {key!r}: call ensure_chat first")
+        return row
+
+    @_locked
+    def migrate_chat(self, old_key: str, new_key: str) -> dict[str, Any] | None:
+        """Move a chat and its history to new_key (group -> supergroup); old row keeps migrated_to."""
+        if old_key == new_key:
+            return self.get_chat(new_key)
+        with self._tx():
+            old = self.get_chat(old_key)
+            if old is None:
+                return self.get_chat(new_key)
+            now = self._now()
+            new = self.get_chat(new_key)
+            state_cols = (
+                "subscribed",
+                "blocked",
+                "timezone",
+                "push_time",
+                "plan_pos",
+                "plan_done",
+                "last_local_date",
+                "next_due",
+            )
+            if new is None:
+                moved = {k: v for k, v in old.items() if k not in ("key", "migrated_to", "updated_at")}
+                if old["chat_type"] == "group" and old["channel"] == "tg":
+                    moved["chat_type"] = "supergroup"
+                self._chats.insert({**moved, "key": new_key, "updated_at": now})
+            elif not new["subscribed"] and old["subscribed"]:
+                # The supergroup row was only auto-created by an incoming message: the group's study
+                # state wins. If the supergroup was configured itself, its own state stands.
+                self._chats.update(new_key, {**{c: old[c] for c in state_cols}, "updated_at": now})
+            # OR IGNORE: a row the new key already has for the same day/broadcast stays, the old one
+            # stays behind under the old key (history only) rather than breaking the unique keys.
+            for table in ("deliveries", "quiz_sessions", "broadcast_recipients"):
+                self.db.execute(
+                    f"UPDATE OR IGNORE {table} SET chat_key = ? WHERE chat_key = ?", [new_key, old_key]
+                )
+            for table in ("quiz_answers", "reflections"):
+                self.db.execute(f"UPDATE {table} SET chat_key = ? WHERE chat_key = ?", [new_key, old_key])
+            self.db.execute(
+                "UPDATE quiz_sessions SET state = 'cancelled', updated_at = ? WHERE chat_key = ? AND state = 'active'",
+                [now, old_key],
+            )
+            self.db.execute(
+                "UPDATE chats SET subscribed = 0, next_due = NULL, migrated_to = ?, updated_at = ? WHERE key = ?",
+                [new_key, now, old_key],
+            )
+        logger.info("chat %s migrated to %s", old_key, new_key)
+        return self.get_chat(new_key)
+
+    @_locked
+    def due_chats(
+        self, now_epoch: Instant, limit: int = 1000, channels: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Subscribed, unblocked chats whose next push is due, earliest first, at most limit; only of
+        `channels` when given (a process serves the channels it has senders for)."""
+        # A range scan of idx_chats_next_due that also yields the ORDER BY: no sort, no table scan,
+        # however many chats there are. The extra conditions are a safety net for the invariant
+        # "next_due IS NULL unless subscribed and unblocked".
+        only = ""
+        params: list[Any] = [epoch(now_epoch)]
+        if channels is not None:
+            names = sorted(set(channels))
+            only = f" AND channel IN ({', '.join('?' * len(names))})" if names else " AND 0"
+            params += names
+        return self._all(
+            f"SELECT * FROM chats WHERE next_due <= ? AND subscribed = 1 AND blocked = 0{only} "
+            "ORDER BY next_due LIMIT ?",
+            [*params, int(limit)],
+        )
+
+    @_locked
+    def subscribed_chats(
+        self, channel: str | None = None, chat_type: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Subscribed, unblocked, unmigrated chats, optionally of one channel and/or chat type."""
+        sql = "SELECT * FROM chats WHERE subscribed = 1 AND blocked = 0 AND migrated_to IS NULL"
+        params: list[Any] = []
+        if channel is not None:
+            sql += " AND channel = ?"
+            params.append(channel)
+        if chat_type is not None:
+            sql += " AND chat_type = ?"
+            params.append(chat_type)
+        return self._all(sql + " ORDER BY created_at, key", params)
+
+    # ----------------------------------------------------------------- users
+
+    @_locked
+    def ensure_user(self, key: str, name: str | None = None) -> dict[str, Any]:
+        """Insert the user if missing, else refresh the name; return the row."""
+        row = self.get_user(key)
+        if row is None:
+            self._users.insert({"key": key, "name": name, "created_at": self._now()}, ignore=True)
+        elif name is not None and name != row["name"]:
+            self._users.update(key, {"name": name})
+        return self.get_user(key)  # type: ignore[return-value]
+
+    @_locked
+    def get_user(self, key: str) -> dict[str, Any] | None:
+        """The user row, or None."""
+        return self._one("SELECT * FROM users WHERE key = ?", [key])

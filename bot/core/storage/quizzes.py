@@ -1,0 +1,229 @@
+"""Quiz sessions and their answers, and the FSRS spaced-repetition review cards.
+
+A wrong answer (or any answer to a question under review) rates the user's review card in the same
+transaction as the answer, so both live here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+import fsrs
+
+from bot.core.storage.db import Database, Instant, _locked
+
+
+class QuizStore(Database):
+    """Quiz sessions (at most one active per chat), answers and review cards."""
+
+    # ----------------------------------------------------------------- quiz
+
+    @staticmethod
+    def _quiz_row(row: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Decode question_ids of a quiz_sessions row."""
+        if row is not None:
+            row["question_ids"] = json.loads(row["question_ids"])
+        return row
+
+    @_locked
+    def start_quiz(
+        self,
+        chat_key: str,
+        user_key: str,
+        question_ids: list[str],
+        now: Instant,
+        kind: str = "quiz",
+        stale_after: int | None = 3600,
+    ) -> int | None:
+        """Start a quiz session; None if the chat already has an active one (stale ones are cancelled)."""
+        ts = self._now(now)
+        with self._tx():
+            if stale_after is not None:
+                # A quiz nobody touched for stale_after seconds is abandoned; don't lock the chat out.
+                self.db.execute(
+                    "UPDATE quiz_sessions SET state = 'cancelled', updated_at = ? "
+                    "WHERE chat_key = ? AND state = 'active' AND updated_at < ?",
+                    [ts, chat_key, ts - int(stale_after)],
+                )
+            try:
+                with self.db.atomic():
+                    self._quiz.insert(
+                        {
+                            "chat_key": chat_key,
+                            "user_key": user_key,
+                            "kind": kind,
+                            "question_ids": json.dumps(list(question_ids), ensure_ascii=False),
+                            "position": 0,
+                            "correct": 0,
+                            "state": "active",
+                            "created_at": ts,
+                            "updated_at": ts,
+                        }
+                    )
+            except sqlite3.IntegrityError:
+                return None  # idx_quiz_sessions_one_active: one active session per chat
+            return int(self._quiz.last_pk)  # type: ignore[arg-type]
+
+    @_locked
+    def get_quiz(self, session_id: int) -> dict[str, Any] | None:
+        """A quiz session (question_ids decoded), or None."""
+        return self._quiz_row(self._one("SELECT * FROM quiz_sessions WHERE id = ?", [session_id]))
+
+    @_locked
+    def active_quiz(self, chat_key: str) -> dict[str, Any] | None:
+        """The chat's active quiz session (question_ids decoded), or None."""
+        return self._quiz_row(
+            self._one("SELECT * FROM quiz_sessions WHERE chat_key = ? AND state = 'active'", [chat_key])
+        )
+
+    @_locked
+    def quiz_by_poll(self, poll_id: str) -> dict[str, Any] | None:
+        """The session (any state) whose current poll is poll_id, or None."""
+        return self._quiz_row(
+            self._one(
+                "SELECT * FROM quiz_sessions WHERE poll_id = ? ORDER BY id DESC LIMIT 1", [str(poll_id)]
+            )
+        )
+
+    @_locked
+    def set_quiz_poll(self, session_id: int, poll_id: str, message_id: str | int | None) -> None:
+        """Record the poll currently shown for the session."""
+        self.db.execute(
+            "UPDATE quiz_sessions SET poll_id = ?, poll_message_id = ?, updated_at = ? WHERE id = ?",
+            [str(poll_id), None if message_id is None else str(message_id), self._now(), session_id],
+        )
+
+    @_locked
+    def record_answer(
+        self,
+        session_id: int,
+        chat_key: str,
+        user_key: str,
+        question_id: str,
+        section_id: str | None,
+        option: int | None,
+        correct: bool,
+        now: Instant,
+    ) -> bool:
+        """Record a user's answer (and update their review card); False if already answered."""
+        # Wrong answers, and any answer to a question already under review, rate the user's FSRS
+        # card in the same transaction: the caller must not call record_review for it as well.
+        ts = self._now(now)
+        with self._tx():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO quiz_answers "
+                "(session_id, chat_key, user_key, question_id, section_id, option, correct, answered_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [session_id, chat_key, user_key, question_id, section_id, option, int(correct), ts],
+            )
+            if cursor.rowcount != 1:
+                return False
+            self.db.execute(
+                "UPDATE quiz_sessions SET correct = correct + ?, updated_at = ? WHERE id = ?",
+                [int(correct), ts, session_id],
+            )
+            if not correct or self._get_card(user_key, question_id) is not None:
+                self._review(user_key, question_id, correct, ts)
+            return True
+
+    @_locked
+    def advance_quiz(self, session_id: int, expected_position: int | None = None) -> int | None:
+        """Move to the next question (only from expected_position, if given); new position or None."""
+        # expected_position makes it a compare-and-set: two answers to one group poll advance once.
+        sql = "UPDATE quiz_sessions SET position = position + 1, updated_at = ? WHERE id = ? AND state = 'active'"
+        params: list[Any] = [self._now(), session_id]
+        if expected_position is not None:
+            sql += " AND position = ?"
+            params.append(int(expected_position))
+        with self._tx():
+            if self.db.execute(sql, params).rowcount != 1:
+                return None
+            return self._one("SELECT position FROM quiz_sessions WHERE id = ?", [session_id])["position"]  # type: ignore[index]
+
+    @_locked
+    def finish_quiz(self, session_id: int, cancelled: bool = False) -> bool:
+        """End the session as done (or cancelled); False if it was not active."""
+        cursor = self.db.execute(
+            "UPDATE quiz_sessions SET state = ?, updated_at = ? WHERE id = ? AND state = 'active'",
+            ["cancelled" if cancelled else "done", self._now(), session_id],
+        )
+        return cursor.rowcount == 1
+
+    @_locked
+    def quiz_results(self, session_id: int) -> list[dict[str, Any]]:
+        """Per user of the session: user_key, name, correct, total; best first."""
+        return self._all(
+            "SELECT a.user_key, u.name, sum(a.correct) AS correct, count(*) AS total "
+            "FROM quiz_answers a LEFT JOIN users u ON u.key = a.user_key "
+            "WHERE a.session_id = ? GROUP BY a.user_key ORDER BY correct DESC, total DESC, min(a.answered_at)",
+            [session_id],
+        )
+
+    @_locked
+    def answered_questions(self, user_key: str) -> set[str]:
+        """Ids of the questions the user has answered correctly at least once."""
+        rows = self.db.execute(
+            "SELECT DISTINCT question_id FROM quiz_answers WHERE user_key = ? AND correct = 1", [user_key]
+        )
+        return {qid for (qid,) in rows}
+
+    # ----------------------------------------------------------------- review cards (FSRS)
+
+    def _get_card(self, user_key: str, question_id: str) -> dict[str, Any] | None:
+        """The review_cards row, or None."""
+        return self._one(
+            "SELECT * FROM review_cards WHERE user_key = ? AND question_id = ?", [user_key, question_id]
+        )
+
+    def _review(self, user_key: str, question_id: str, correct: bool, ts: int) -> dict[str, Any]:
+        """Rate the user's card for question_id (Good / Again), creating it if needed; store it."""
+        row = self._get_card(user_key, question_id)
+        when = datetime.fromtimestamp(ts, UTC)
+        if row is None:
+            # A fixed card_id: fsrs.Card() would otherwise sleep 1 ms to make a time-based one.
+            card = fsrs.Card(card_id=1, due=when)
+            lapses, reviews = 0, 0
+        else:
+            card = fsrs.Card.from_json(row["card"])
+            lapses, reviews = row["lapses"], row["reviews"]
+        rating = fsrs.Rating.Good if correct else fsrs.Rating.Again
+        card, _log = self._scheduler.review_card(card, rating, when)
+        record = {
+            "user_key": user_key,
+            "question_id": question_id,
+            "card": card.to_json(),
+            "due": int(card.due.timestamp()),
+            "lapses": lapses + (0 if correct else 1),
+            "reviews": reviews + 1,
+            "updated_at": ts,
+        }
+        self._cards.upsert(record, pk=("user_key", "question_id"))
+        return record
+
+    @_locked
+    def record_review(self, user_key: str, question_id: str, correct: bool, now: Instant) -> dict[str, Any]:
+        """Rate and reschedule a review card with FSRS (Good / Again); return the stored row."""
+        # record_answer already does this for quiz answers: don't call both for one answer.
+        with self._tx():
+            return self._review(user_key, question_id, correct, self._now(now))
+
+    @_locked
+    def due_reviews(self, user_key: str, now: Instant, limit: int = 10) -> list[dict[str, Any]]:
+        """The user's review cards due by now (question_id, due, lapses, reviews), most overdue first."""
+        return self._all(
+            "SELECT question_id, due, lapses, reviews FROM review_cards WHERE user_key = ? AND due <= ? "
+            "ORDER BY due LIMIT ?",
+            [user_key, self._now(now), int(limit)],
+        )
+
+    @_locked
+    def count_reviews(self, user_key: str, now: Instant) -> tuple[int, int]:
+        """(cards due now, all cards) of the user."""
+        row = self.db.execute(
+            "SELECT coalesce(sum(due <= ?), 0), count(*) FROM review_cards WHERE user_key = ?",
+            [self._now(now), user_key],
+        ).fetchone()
+        return int(row[0]), int(row[1])

@@ -1,0 +1,224 @@
+"""The schema of StudyBot's database: its migrations and the code that applies them.
+
+`MIGRATIONS` lists the migrations in order (`_m001_tables`, `_m002_indexes`, `_m003_study_marks`);
+`SCHEMA_VERSION` is how many there are, `schema_version` reads the version a file records in its meta
+table and `migrate` brings a file up to date, one transaction per migration.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import sqlite_utils
+
+logger = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- migrations
+# Each migration is applied once, in order, inside its own transaction, and bumps meta.schema_version.
+# They are plain DDL on purpose: a shipped migration must produce the same schema forever, whatever a
+# later sqlite-utils version renders for table.create(). Never edit a shipped migration: append one.
+
+
+def _m001_tables(db: sqlite_utils.Database) -> None:
+    """Create the tables (schema version 1)."""
+    db.executescript(
+        """
+        CREATE TABLE chats (
+            key TEXT PRIMARY KEY,
+            channel TEXT NOT NULL,
+            chat_type TEXT NOT NULL,
+            title TEXT,
+            timezone TEXT NOT NULL,
+            push_time TEXT NOT NULL,
+            subscribed INTEGER NOT NULL DEFAULT 0 CHECK (subscribed IN (0, 1)),
+            blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
+            plan_pos INTEGER NOT NULL DEFAULT 0,
+            last_local_date TEXT,
+            next_due INTEGER,
+            migrated_to TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            plan_done INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            chat_key TEXT NOT NULL REFERENCES chats(key),
+            local_date TEXT NOT NULL,
+            lesson_day INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'claimed' CHECK (state IN ('claimed', 'sent', 'failed')),
+            catch_up INTEGER NOT NULL DEFAULT 0,
+            message_id TEXT,
+            error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER,
+            UNIQUE (chat_key, local_date)
+        );
+        CREATE TABLE users (
+            key TEXT PRIMARY KEY,
+            name TEXT,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE quiz_sessions (
+            id INTEGER PRIMARY KEY,
+            chat_key TEXT NOT NULL,
+            user_key TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'quiz',
+            question_ids TEXT NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0,
+            correct INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'done', 'cancelled')),
+            poll_id TEXT,
+            poll_message_id TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE quiz_answers (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES quiz_sessions(id),
+            chat_key TEXT NOT NULL,
+            user_key TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            section_id TEXT,
+            option INTEGER,
+            correct INTEGER NOT NULL CHECK (correct IN (0, 1)),
+            answered_at INTEGER NOT NULL,
+            UNIQUE (session_id, question_id, user_key)
+        );
+        CREATE TABLE review_cards (
+            user_key TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            card TEXT NOT NULL,
+            due INTEGER NOT NULL,
+            lapses INTEGER NOT NULL DEFAULT 0,
+            reviews INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (user_key, question_id)
+        );
+        CREATE TABLE reflections (
+            id INTEGER PRIMARY KEY,
+            chat_key TEXT NOT NULL,
+            user_key TEXT NOT NULL,
+            lesson_day INTEGER,
+            text TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            message_id TEXT
+        );
+        CREATE TABLE broadcasts (
+            id INTEGER PRIMARY KEY,
+            admin_key TEXT NOT NULL,
+            text TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'preview'
+                CHECK (state IN ('preview', 'sending', 'done', 'cancelled')),
+            created_at INTEGER NOT NULL,
+            started_at INTEGER,
+            finished_at INTEGER,
+            progress_chat TEXT,
+            progress_message_id TEXT,
+            preview_message_id TEXT
+        );
+        CREATE TABLE broadcast_recipients (
+            broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),
+            chat_key TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sending', 'sent', 'blocked', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (broadcast_id, chat_key)
+        );
+        """
+    )
+
+
+def _m002_indexes(db: sqlite_utils.Database) -> None:
+    """Create the secondary indexes (schema version 2)."""
+    db.executescript(
+        """
+        -- The scheduler's due query: WHERE next_due <= ? ORDER BY next_due LIMIT n (a range scan).
+        CREATE INDEX idx_chats_next_due ON chats(next_due);
+        CREATE INDEX idx_deliveries_sent_at ON deliveries(sent_at);
+        CREATE INDEX idx_deliveries_local_date ON deliveries(local_date);
+        -- At most one active quiz per chat, enforced by SQLite itself (a partial unique index).
+        CREATE UNIQUE INDEX idx_quiz_sessions_one_active ON quiz_sessions(chat_key) WHERE state = 'active';
+        CREATE INDEX idx_quiz_sessions_poll_id ON quiz_sessions(poll_id);
+        CREATE INDEX idx_quiz_answers_user ON quiz_answers(user_key, answered_at);
+        CREATE INDEX idx_quiz_answers_answered_at ON quiz_answers(answered_at);
+        CREATE INDEX idx_review_cards_due ON review_cards(user_key, due);
+        CREATE INDEX idx_reflections_user ON reflections(user_key, created_at);
+        CREATE INDEX idx_reflections_chat ON reflections(chat_key, created_at);
+        CREATE INDEX idx_reflections_created_at ON reflections(created_at);
+        CREATE INDEX idx_broadcasts_state ON broadcasts(state);
+        CREATE INDEX idx_broadcast_recipients_state ON broadcast_recipients(broadcast_id, state);
+        """
+    )
+
+
+def _m003_study_marks(db: sqlite_utils.Database) -> None:
+    """Lesson messages other than the push (/today) and "已学习" marks (schema version 3)."""
+    db.executescript(
+        """
+        CREATE TABLE lesson_messages (
+            chat_key TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            lesson_day INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (chat_key, message_id)
+        );
+        CREATE TABLE study_marks (
+            id INTEGER PRIMARY KEY,
+            user_key TEXT NOT NULL,
+            chat_key TEXT NOT NULL,
+            lesson_day INTEGER,
+            studied_at INTEGER NOT NULL
+        );
+        CREATE INDEX idx_study_marks_user ON study_marks(user_key, studied_at);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_tables, _m002_indexes, _m003_study_marks]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The schema version recorded in meta (0 for a new or pre-migration file)."""
+    if "meta" not in db.table_names():
+        return 0
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(
+    db: sqlite_utils.Database, migrations: list[Callable[[sqlite_utils.Database], None]] | None = None
+) -> int:
+    """Apply the pending migrations in order, each in its own transaction; return the final version."""
+    migrations = MIGRATIONS if migrations is None else migrations
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+    while True:
+        # BEGIN IMMEDIATE takes the write lock before reading the version, so two processes
+        # starting together cannot both apply the same migration.
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = schema_version(db)
+            if version > len(migrations):
+                raise RuntimeError(
+                    f"database schema version {version} is newer than this StudyBot ({len(migrations)}); "
+                    "upgrade StudyBot or use another STUDYBOT_DB"
+                )
+            if version == len(migrations):
+                db.conn.execute("COMMIT")
+                return version
+            migrations[version](db)
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [str(version + 1)],
+            )
+            db.conn.execute("COMMIT")
+            logger.info("database migrated to schema version %d", version + 1)
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
