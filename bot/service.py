@@ -251,6 +251,9 @@ class Service:
         self.senders["robot"] = RobotSender(configured, self.http_client)
 
     async def _start_http(self) -> None:
+        # aiohttp.web takes 0.1–0.5 s to import: in a thread, so as not to hold up the first getUpdates,
+        # which the polling task has only begun to send.
+        await asyncio.get_running_loop().run_in_executor(None, __import__, "bot.channels.http")
         from bot.channels.http import HttpServer
 
         handler = None

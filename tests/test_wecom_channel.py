@@ -331,6 +331,19 @@ async def test_app_only_serves_health_and_url_verification(app_bot):
     assert (await http.get(f"{base_url(service)}/nothing")).status_code == 404
 
 
+async def test_app_url_verification_with_a_literal_plus_in_echostr(app_bot):
+    """WeCom's echostr is base64: a '+' in the raw query is a '+', not a space."""
+    for n in range(100):
+        params = make_verify_request(app_bot.crypto, "echo-plus", app_bot.now(), f"plus{n}")
+        if "+" in params["echostr"]:
+            break
+    query = "&".join(f"{k}={v}" for k, v in params.items())  # as it is, not percent-encoded
+    url = f"{base_url(app_bot.service)}/wecom/callback?{query}"
+    assert "+" in httpx.URL(url).query.decode()
+    answer = await app_bot.http.get(url)
+    assert answer.status_code == 200 and answer.text == "echo-plus"
+
+
 async def test_app_commands_reply_as_markdown(app_bot):
     user = app_bot
     service = user.service

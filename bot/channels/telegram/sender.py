@@ -83,7 +83,7 @@ class TelegramSender:
         costs ~1.6 ms of CPU a request where aiohttp costs well under half of that: going around both is
         what lets one core keep up with a four-figure rate (measured in benchmarks/bench_delivery.py).
         """
-        import aiohttp  # only a process that fans out pays for it (~9 MB)
+        import aiohttp  # loaded already where the HTTP server (aiohttp.web) runs
 
         from jobs.interfaces import Blocked, Migrated, PermanentError, RetryLater, TemporaryError
 

@@ -13,10 +13,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 import httpx
 
-from bot.channels.http import Request, Response
 from bot.channels.wecom.app import WeComApp
 from bot.channels.wecom.calls import Clock, Sleep, WeComError
 from bot.channels.wecom.crypto import (
@@ -35,6 +36,9 @@ from bot.core.render import Doc, to_markdown, to_plain
 from bot.core.storage import Storage
 from jobs.interfaces import PermanentError, RetryLater, TemporaryError
 
+if TYPE_CHECKING:
+    from aiohttp import web  # imported where it is used: importing this module must not cost aiohttp's import
+
 logger = logging.getLogger(__name__)
 
 SEEN_MSG_IDS = 2048
@@ -43,6 +47,13 @@ DRAIN_SECONDS = 5.0
 #: errcodes after which a robot gets the same message again as plain text: 40008 invalid message
 #: type, 40058 invalid parameter (WeCom's answer to markdown it will not take).
 MARKDOWN_REFUSED = frozenset({40008, 40058})
+
+
+def callback_query(request: web.Request) -> dict[str, str]:
+    """The query's parameters (the first of each), blank ones kept and a '+' kept as '+', not a space:
+    WeCom's echostr is base64 and may hold '+'. `request.query` and `.query_string` would make it a space."""
+    raw = request.rel_url.raw_query_string.replace("+", "%2B")
+    return {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
 
 
 def _map_error(exc: WeComError) -> Exception:
@@ -194,9 +205,12 @@ class WeComCallback:
         self.tasks: set[asyncio.Task] = set()
         self._user_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, request: web.Request) -> web.Response:
         """Answer WeCom: the echo for GET, "success" for an accepted POST; errors change nothing."""
-        q = request.query
+        from aiohttp import web  # loaded already: the HTTP server runs on it
+
+        q = callback_query(request)
+        body = await request.read()
         now = self.clock().timestamp()
         try:
             if request.method == "GET":
@@ -204,29 +218,29 @@ class WeComCallback:
                     q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr", ""),
                     now=now,
                 )  # fmt: skip
-                return Response(200, echo.encode())
+                return web.Response(text=echo)
             inner = self.crypto.decrypt_message(
-                request.body, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), now
+                body, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), now
             )
             message = parse_message(inner)
         except (InvalidSignature, InvalidCorpId) as exc:
             logger.warning("WeCom callback refused: %s", type(exc).__name__)
-            return Response(403, b"forbidden\n")
+            return web.Response(status=403, text="forbidden\n")
         except ExpiredTimestamp:
             logger.warning("WeCom callback refused: timestamp outside 5 minutes (replay?)")
-            return Response(403, b"expired\n")
+            return web.Response(status=403, text="expired\n")
         except WeComCryptoError as exc:
             logger.warning("WeCom callback refused: %s", type(exc).__name__)
-            return Response(400, b"bad request\n")
+            return web.Response(status=400, text="bad request\n")
         agent = message.get("AgentID")
         if agent and agent != self.agent_id:
             # Signed with our token and key but meant for another app of the corp: not ours to answer.
             logger.warning("WeCom callback for another agent ignored")
-            return Response(200, b"success")
+            return web.Response(text="success")
         msg_id = message.get("MsgId")
         if msg_id:
             if msg_id in self.seen:
-                return Response(200, b"success")  # WeCom retries a message it thinks was lost
+                return web.Response(text="success")  # WeCom retries a message it thinks was lost
             self.seen[msg_id] = None
             while len(self.seen) > SEEN_MSG_IDS:
                 self.seen.popitem(last=False)
@@ -240,7 +254,7 @@ class WeComCallback:
             task = asyncio.create_task(self._handle(user_id, text))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-        return Response(200, b"success")
+        return web.Response(text="success")
 
     async def _handle(self, user_id: str, text: str) -> None:
         """Run the command and reply through message/send, after the user's earlier messages."""
