@@ -8,6 +8,7 @@ Every import is counted, at module level or inside a function, under TYPE_CHECKI
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,79 @@ def test_jobs_import_nothing_of_bot():
         if target.split(".")[0] == "bot"
     ]
     assert found == []
+
+
+def _members(protocol: type) -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(value.fget if isinstance(value, property) else value)
+        for name, value in vars(protocol).items()
+        if not name.startswith("_") and (callable(value) or isinstance(value, property))
+    }
+
+
+def _conforms(protocol: type, implementation: object) -> list[str]:
+    """Where `implementation` differs from `protocol`: a missing member, or parameters named otherwise."""
+    problems = []
+    for name, wanted in _members(protocol).items():
+        found = inspect.getattr_static(implementation, name, None)
+        if found is None:
+            problems.append(f"{name}: missing")
+            continue
+        if isinstance(found, property):
+            continue
+        if isinstance(found, staticmethod | classmethod):
+            found = found.__func__
+        have = inspect.signature(found)
+        want_params = [p for p in wanted.parameters if p != "self"]
+        have_params = [p for p in have.parameters if p != "self"]
+        # The implementation may take more (optional) parameters, never fewer or others.
+        if have_params[: len(want_params)] != want_params:
+            problems.append(f"{name}{have} does not take {want_params}")
+        if inspect.iscoroutinefunction(found) != inspect.iscoroutinefunction(getattr(protocol, name)):
+            problems.append(f"{name}: async in one, not in the other")
+    return problems
+
+
+def _implementations():
+    from bot.channels.console import ConsoleSender
+    from bot.channels.telegram import TelegramSender
+    from bot.channels.wecom.channel import RobotSender, WeComAppSender
+    from bot.core import schedule
+    from bot.core.actions import Actions, BroadcastMessages
+    from bot.core.storage import Storage
+    from jobs import interfaces
+
+    return [
+        (interfaces.DeliveryStore, Storage),
+        (interfaces.BroadcastStore, Storage),
+        (interfaces.Lessons, Actions),
+        (interfaces.BroadcastMessages, BroadcastMessages),
+        (interfaces.Calendar, schedule),
+        *(
+            (interfaces.Sender, sender)
+            for sender in (TelegramSender, RobotSender, WeComAppSender, ConsoleSender)
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "protocol, implementation", _implementations(), ids=lambda x: getattr(x, "__name__", "")
+)
+def test_what_the_service_hands_the_jobs_is_what_they_ask_for(protocol, implementation):
+    assert _conforms(protocol, implementation) == []
+
+
+def test_the_conformance_check_catches_a_wrong_store():
+    from jobs import interfaces
+
+    class Wrong:
+        def due_chats(self, now, limit): ...
+
+        async def get_chat(self, key): ...
+
+    problems = _conforms(interfaces.DeliveryStore, Wrong)
+    assert problems[:2] == [
+        "due_chats(self, now, limit) does not take ['now_epoch', 'limit', 'channels']",
+        "get_chat: async in one, not in the other",
+    ]
+    assert "claim_delivery: missing" in problems
