@@ -123,7 +123,14 @@ _MEDIA_METHODS = {
     "sendVideoNote": ("video_note", "VideoNote"),
     "sendSticker": ("sticker", "Sticker"),
 }
-_FAILURE_KINDS = ("network", "network_after", 500, 502)
+_FAILURE_KINDS = ("network", "network_after", 400, 404, 500, 502)
+# What an injected HTTP error answers: 400 and 404 as an API that lacks the method would.
+_FAILURE_PHRASES = {
+    400: "Bad Request: method is not supported",
+    404: "Not Found",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
 
 
 # --------------------------------------------------------------------------- records
@@ -1521,7 +1528,8 @@ class BotAPIStandin:
 
         ``kind``: ``"network"`` drops the connection before the call is handled,
         ``"network_after"`` handles it (the message *is* sent) and then drops the
-        connection, ``500``/``502`` answer with that HTTP error.
+        connection, ``400``/``404``/``500``/``502`` answer with that HTTP error (400 and 404 as an
+        emulator lacking the method would).
         """
         if isinstance(kind, str) and kind.isdigit():
             kind = int(kind)
@@ -1707,13 +1715,12 @@ class BotAPIStandin:
             parse_error: APIError | None = APIError(400, f"Bad Request: can't parse request: {exc}")
         else:
             parse_error = None
-        if failure in ("network", 500, 502):
+        if failure == "network" or failure in _FAILURE_PHRASES:
             method = self.spec.canonical(raw_method) or raw_method
             if failure == "network":
                 self._record(method, raw_params, None)
                 return _drop(request)
-            phrase = "Internal Server Error" if failure == 500 else "Bad Gateway"
-            response = {"ok": False, "error_code": failure, "description": phrase}
+            response = {"ok": False, "error_code": failure, "description": _FAILURE_PHRASES[failure]}
             self._record(method, raw_params, response)
             return _reply(int(failure), json.dumps(response).encode())
         status, response = await self._call(token, raw_method, raw_params, parse_error, _client_gone(request))

@@ -21,7 +21,7 @@ ODD = ["", "0", "3", "三", "第三部分", "结语", "99", "-1", "abc", "07:30"
        "<b>x</b>", "&amp; <", "a\nb", "\u202e", "省*次全会", "[link](http://x)", "**bold**", "%s"]  # fmt: skip
 BUTTONS = ["toc", "today", "review", "sec:3", "sec:0", "sec:9", "sec:", "quiz:3:2", "quiz:x", "stopquiz", "sub", "done:1",
            "done:x", "note:1", "note:999", "s:5:人才", "s:x:", "bc:go:1", "bc:no:1", "bc:go:x",
-           "nonsense", ""]  # fmt: skip
+           "quizon:1", "quizon:x", "quizon:", "nonsense", ""]  # fmt: skip
 
 
 @pytest.fixture
@@ -156,6 +156,16 @@ async def test_quiz_text_answers_and_score(actions):
     ctx.now = NOW + timedelta(days=3)
     review = await actions.command(ctx, "review", "")
     assert "复习错题 · 共 1 题" in review[0].doc.plain_text
+
+
+async def test_a_question_not_delivered_frees_the_chat_once(actions):
+    ctx = contexts()[4]
+    [_, poll] = await actions.command(ctx, "quiz", "2")
+    [notice] = actions.poll_failed(poll.session_id)
+    assert notice.doc.plain_text.endswith("稍后发送“答题”再来一轮。") and notice.buttons == []
+    assert actions.poll_failed(poll.session_id) == []  # reported twice: said once
+    assert actions.storage.active_quiz(ctx.chat_key) is None
+    assert isinstance((await actions.command(ctx, "quiz", "2"))[1], QuizPoll)
 
 
 async def test_broadcast_counts_exclude_console(actions):

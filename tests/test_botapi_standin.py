@@ -376,8 +376,15 @@ async def test_fail_next_drops_or_errors(bot: telegram.Bot, standin: BotAPIStand
     standin.fail_next("sendMessage", 1, kind="network_after")
     with pytest.raises(NetworkError):
         await bot.send_message(ANN, "sent but unacknowledged")
+    standin.fail_next("sendPoll", 1, kind=400)  # as an emulator without polls would answer
+    with pytest.raises(BadRequest, match="not supported"):
+        await bot.send_poll(ANN, "Q", ["a", "b"])
+    standin.fail_next("sendPoll", 1, kind=404)
+    with pytest.raises(InvalidToken):  # PTB's reading of a 404
+        await bot.send_poll(ANN, "Q", ["a", "b"])
     await bot.send_message(ANN, "fine")
     assert standin.messages_in(ANN) == ["sent but unacknowledged", "fine"]
+    assert standin.polls(ANN) == []
     assert standin.errors == []
 
 

@@ -475,6 +475,26 @@ def test_answers_polls_and_results(store: Storage) -> None:
     assert store.quiz_by_poll("poll-2")["state"] == "done"
 
 
+def test_a_round_paused_at_an_unsent_question_resumes_once(store: Storage) -> None:
+    session = store.start_quiz("tg:-1", "tg:10", ["q1", "q2"], E0)
+    store.set_quiz_poll(session, "poll-1", 77)
+    assert store.advance_quiz(session, expected_position=0) == 1
+    assert store.quiz_by_poll("poll-1") is None  # a late answer to question 1 finds no round
+    assert store.get_quiz(session)["poll_id"] is None
+    assert not store.resume_quiz(session, E0)  # active: nothing to resume
+    assert store.finish_quiz(session, cancelled=True)  # question 2 could not be sent
+    other = store.start_quiz("tg:-1", "tg:11", ["q3"], E0 + 10)
+    assert not store.resume_quiz(session, E0 + 20)  # the chat has another round now
+    store.finish_quiz(other)
+    assert not store.resume_quiz(session, E0 + 3601)  # left too long
+    assert store.resume_quiz(session, E0 + 30)
+    assert store.active_quiz("tg:-1")["position"] == 1
+    assert not store.resume_quiz(session, E0 + 40)
+    store.set_quiz_poll(session, "poll-2", 78)
+    store.finish_quiz(session, cancelled=True)  # ⏹ after question 2 arrived: not resumable
+    assert not store.resume_quiz(session, E0 + 50)
+
+
 def test_users(store: Storage, clock: Clock) -> None:
     assert store.get_user("tg:1") is None
     assert store.ensure_user("tg:1")["name"] is None
@@ -496,6 +516,21 @@ def test_wrong_answers_land_in_review(store: Storage) -> None:
     assert due[0]["lapses"] == 1 and due[0]["reviews"] == 1
     assert E0 < due[0]["due"] <= E0 + 15 * 60  # a short learning step, not tomorrow
     assert store.due_reviews("tg:2", T0 + timedelta(days=1)) == []
+
+
+def test_early_review_is_rated_at_its_real_time(store: Storage) -> None:
+    store.record_review("tg:1", "q1", False, T0)
+    store.record_review("tg:1", "q2", False, T0 + timedelta(seconds=30))
+    assert store.due_reviews("tg:1", T0 + timedelta(seconds=40)) == []
+    assert [r["question_id"] for r in store.next_reviews("tg:1")] == ["q1", "q2"]  # soonest first
+    assert store.next_reviews("tg:2") == []
+    first_due = store.next_reviews("tg:1")[0]["due"]
+    right = store.record_review("tg:1", "q1", True, T0 + timedelta(seconds=40))  # before it is due
+    assert right["due"] > first_due and right["reviews"] == 2 and right["lapses"] == 1
+    card = fsrs.Card.from_json(right["card"])
+    assert card.last_review == T0 + timedelta(seconds=40)
+    wrong = store.record_review("tg:1", "q2", False, T0 + timedelta(seconds=50))
+    assert wrong["due"] - (E0 + 50) <= 15 * 60 and wrong["lapses"] == 2  # a lapse stays soon
 
 
 def test_fsrs_review_scheduling(store: Storage) -> None:

@@ -425,6 +425,23 @@ async def test_app_quiz_answered_with_letters(app_bot):
     assert "/help" in hint
 
 
+async def test_app_quiz_question_that_cannot_be_sent_does_not_hold_the_user(app_bot):
+    user = app_bot
+    storage = user.service.storage
+    user.standin.inject_error("app", -1, "system busy")  # the heading goes first, and is lost
+    [notice] = await user.say("答题")
+    assert notice == "⚠️ 第 1 / 5 题没能发出去（发送暂时出错），这轮测验先暂停了。稍后发送“答题”再来一轮。"
+    assert storage.active_quiz(f"wecom:{USER}") is None
+    intro, first = await user.say("答题")  # not "这里已有一轮测验在进行（第 1 / 5 题）"
+    assert first.startswith("**（1/5）")
+    # A refusal that sending again cannot mend (48002: API forbidden), on the way to question 2.
+    user.standin.inject_error("app", 48002, "api forbidden")
+    [notice] = await user.say("A")
+    assert notice == "⚠️ 第 2 / 5 题没能发出去，这轮测验已结束。"
+    assert storage.active_quiz(f"wecom:{USER}") is None
+    assert (await user.say("答题"))[1].startswith("**（1/5）")
+
+
 async def test_app_token_refreshed_once_on_42001(app_bot):
     user = app_bot
     await user.say("目录")

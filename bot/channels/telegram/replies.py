@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from telegram import (
@@ -24,10 +24,10 @@ from telegram import (
     Message as TgMessage,
 )
 from telegram.constants import ParseMode, PollType
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.core.actions import Button, Ctx, Document, Message, Out, QuizPoll
+from bot.core.actions import Actions, Button, Ctx, Document, Message, Out, QuizPoll
 from bot.core.render import split_doc, to_html
 from bot.core.storage import Storage
 
@@ -72,17 +72,22 @@ class TelegramReplies:
     storage: Storage
     clock: Callable[[], datetime]
     on_broadcast: Callable[[int], None] | None
+    actions: Callable[[], Awaitable[Actions]]
 
     async def send(
         self, chat_id: int, outs: list[Out], ctx: Ctx | None = None, pressed: TgMessage | None = None
     ):
-        """Send each output in order; a blocked chat is marked so and nothing else fails."""
+        """Send each output in order; a blocked chat is marked so and nothing else fails. The core hears
+        whether a quiz question arrived: if it, or anything before it, could not be sent, the round stops
+        holding the chat and the user is told."""
+        done = 0
         try:
             for out in outs:
                 if isinstance(out, Message):
                     await self._send_message(chat_id, out, pressed)
                 elif isinstance(out, QuizPoll):
-                    await self.send_poll(chat_id, out)
+                    sent = await self.send_poll(chat_id, out)
+                    (await self.actions()).poll_sent(out.session_id, sent.poll.id, sent.message_id)
                 elif isinstance(out, Document):
                     await self._call(
                         self.app.bot.send_document,
@@ -90,11 +95,38 @@ class TelegramReplies:
                         InputFile(out.content, filename=out.filename),
                         caption=out.caption,
                     )
+                done += 1
         except SendFailed as exc:
+            await self._questions_lost(chat_id, outs[done:], None)
             if exc.migrated_to:
                 self.storage.migrate_chat(f"tg:{chat_id}", f"tg:{exc.migrated_to}")
             else:
                 self.storage.mark_blocked(f"tg:{chat_id}")
+        except TelegramError as exc:
+            if not await self._questions_lost(chat_id, outs[done:], exc):
+                raise
+
+    async def _questions_lost(self, chat_id: int, unsent: list[Out], exc: TelegramError | None) -> bool:
+        """Report the first quiz question among `unsent` as failed and send what the core says (not for a
+        blocked chat: exc None); False if there was none."""
+        poll = next((o for o in unsent if isinstance(o, QuizPoll)), None)
+        if poll is None:
+            return False
+        # 400 (the poll refused) or 404 (an API without sendPoll): sending it again cannot help.
+        permanent = exc is None or isinstance(exc, BadRequest | InvalidToken)
+        logger.warning(
+            "quiz question %d/%d of session %d not sent to %s: %s",
+            poll.number, poll.total, poll.session_id, chat_id, type(exc).__name__ if exc else "chat gone",
+        )  # fmt: skip
+        notice = (await self.actions()).poll_failed(poll.session_id, permanent=permanent)
+        if exc is not None:
+            try:
+                for out in notice:
+                    if isinstance(out, Message):
+                        await self._send_message(chat_id, out, None)
+            except (TelegramError, SendFailed):
+                logger.warning("could not tell %s that the question was not sent", chat_id)
+        return True
 
     async def _send_message(self, chat_id: int, out: Message, pressed: TgMessage | None) -> None:
         markup = keyboard(out.buttons)
@@ -144,12 +176,12 @@ class TelegramReplies:
         )
 
     async def send_poll(self, chat_id: int, poll: QuizPoll) -> TgMessage:
-        """A quiz question as a non-anonymous quiz poll; remembers the poll for its answers."""
+        """A quiz question as a non-anonymous quiz poll."""
         q = poll.question
         title = (
             poll.title if len(poll.title) <= POLL_QUESTION_MAX else poll.title[: POLL_QUESTION_MAX - 1] + "…"
         )
-        sent = await self._call(
+        return await self._call(
             self.app.bot.send_poll,
             chat_id,
             title,
@@ -159,8 +191,6 @@ class TelegramReplies:
             correct_option_ids=[q.answer],
             explanation=q.explanation,
         )
-        self.storage.set_quiz_poll(poll.session_id, sent.poll.id, sent.message_id)
-        return sent
 
     async def _call(self, method, *args, **kwargs):
         """One Bot API call: waits out a 429 once, turns 403 and migration into SendFailed."""

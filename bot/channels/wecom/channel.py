@@ -159,9 +159,10 @@ class WeComAppSender:
     async def edit(self, chat_key: str, message_id: str, doc: Doc) -> None:
         """App messages are not edited; progress goes to Telegram admins."""
 
-    async def send_outs(self, user_id: str, outs: list[Out]) -> None:
-        """Send an action's output to one app user."""
-        for out in outs:
+    async def send_outs(self, user_id: str, outs: list[Out], actions: Actions | None = None) -> None:
+        """Send an action's output to one app user. If a quiz question, or anything before it, cannot go
+        out, the core hears of it (the round stops holding the chat) and the user gets what it says."""
+        for i, out in enumerate(outs):
             if isinstance(out, Message):
                 doc = out.doc
             elif isinstance(out, QuizPoll):
@@ -174,6 +175,11 @@ class WeComAppSender:
                 await self.app.send_markdown(user_id, to_markdown(doc))
             except (WeComError, httpx.HTTPError) as exc:
                 logger.warning("reply to a WeCom user failed: %s", type(exc).__name__)
+                poll = next((o for o in outs[i:] if isinstance(o, QuizPoll)), None)
+                if poll is not None and actions is not None:
+                    permanent = isinstance(exc, WeComError) and isinstance(_map_error(exc), PermanentError)
+                    notice = actions.poll_failed(poll.session_id, permanent=permanent)
+                    await self.send_outs(user_id, [o for o in notice if isinstance(o, Message)])
                 return
 
 
@@ -266,7 +272,7 @@ class WeComCallback:
                 key = f"wecom:{user_id}"
                 ctx = Ctx(key, "wecom", "private", key, user_id, self.clock())
                 outs = await actions.text(ctx, text)
-                await self.sender.send_outs(user_id, outs)
+                await self.sender.send_outs(user_id, outs, actions)
         except Exception:
             logger.exception("WeCom message handling failed")
         finally:

@@ -109,6 +109,8 @@ class Actions:
             return await self.quizzes.review(ctx, "")
         if kind == "stopquiz":
             return self.quizzes.stop(ctx)
+        if kind == "quizon":
+            return self.quizzes.resume(ctx, _number(rest) or 0)
         if kind == "sub":
             return await self.command(ctx, "subscribe", "")
         if kind == "bc":
@@ -121,6 +123,15 @@ class Actions:
         """An answer to a Telegram quiz poll (ctx.chat_key is resolved from the poll)."""
         self._register(ctx)
         return await self.quizzes.poll_answer(ctx, poll_id, option)
+
+    def poll_sent(self, session_id: int, poll_id: str, message_id: str | int | None) -> None:
+        """A channel delivered a quiz question as a poll (Telegram): answers to poll_id belong to it."""
+        self.quizzes.poll_sent(session_id, poll_id, message_id)
+
+    def poll_failed(self, session_id: int, permanent: bool = False) -> list[Out]:
+        """A channel could not deliver a quiz question: the round stops holding the chat; what to tell
+        the user (permanent: the platform refused it, so resending cannot help)."""
+        return self.quizzes.poll_failed(session_id, permanent)
 
     def inline(self, query: str) -> list[InlineHit]:
         """Inline mode: sentences matching the query."""

@@ -26,20 +26,23 @@ class Quizzes(Area):
         return await self.start(ctx, int(args) if args else QUIZ_DEFAULT, None)
 
     async def review(self, ctx: Ctx, args: str) -> list[Out]:
-        """A quiz of the user's wrong answers that are due again."""
-        due = self.storage.due_reviews(ctx.user_key, ctx.now, limit=REVIEW_MAX)
-        ids = [r["question_id"] for r in due if r["question_id"] in self.model.question_by_id]
-        if not ids:
-            due_count, total = self.storage.count_reviews(ctx.user_key, ctx.now)
-            if total:
-                return [
-                    say(
-                        f"👍 错题本里的 {total} 题都还没到复习时间。先来一轮新题？",
-                        [Button("🧠 答题", "quiz:5")],
-                    )
-                ]
+        """A quiz of the user's wrong answers: those due again, or if none is due, the soonest as 提前复习."""
+        # A few more than asked: cards of questions the content no longer has are skipped.
+        due = self._known(self.storage.due_reviews(ctx.user_key, ctx.now, limit=REVIEW_MAX * 4))
+        if due:
+            return self._begin(ctx, due, "review", f"🔁 复习错题 · 共 {len(due)} 题")
+        # Nothing due yet (a mistake made a minute ago is not): go over them anyway. Each answer is rated
+        # at its real time, and FSRS takes the short interval into account, so the schedule stays right.
+        early = self._known(self.storage.next_reviews(ctx.user_key, limit=REVIEW_MAX * 4))
+        if not early:
             return [say("错题本是空的 👍 先来一轮 /quiz 吧。", [Button("🧠 答题", "quiz:5")])]
-        return self._begin(ctx, ids, "review", f"🔁 复习错题 · 共 {len(ids)} 题")
+        return self._begin(
+            ctx, early, "review", f"🔁 提前复习 · 共 {len(early)} 题", "错题都还没到复习时间，先提前练一练。"
+        )
+
+    def _known(self, cards: list[dict]) -> list[str]:
+        """Question ids of review cards the content still has, at most REVIEW_MAX."""
+        return [r["question_id"] for r in cards if r["question_id"] in self.model.question_by_id][:REVIEW_MAX]
 
     async def start(self, ctx: Ctx, count: int, scope: str | None) -> list[Out]:
         """A quiz on the whole speech, one part (scope = its id) or one lesson (d7: that lesson, then its part)."""
@@ -52,23 +55,61 @@ class Quizzes(Area):
         )
         return self._begin(ctx, ids, "quiz", f"🧠 小测验{where} · 共 {len(ids)} 题")
 
-    def _begin(self, ctx: Ctx, ids: list[str], kind: str, heading: str) -> list[Out]:
+    def _begin(self, ctx: Ctx, ids: list[str], kind: str, heading: str, note: str = "") -> list[Out]:
         session = self.storage.start_quiz(ctx.chat_key, ctx.user_key, ids, ctx.now, kind=kind)
         if session is None:
-            active = self.storage.active_quiz(ctx.chat_key)
-            where = "本群" if ctx.is_group else "这里"
-            progress = f"（第 {active['position'] + 1} / {len(active['question_ids'])} 题）" if active else ""
-            return [
-                say(
-                    f"{where}已有一轮测验在进行{progress}，答完或结束后再开始新的一轮。",
-                    [Button("⏹ 结束这轮测验", "stopquiz")],
-                )
-            ]
+            return [self._busy(ctx)]
         hint = "群里每个人都可以作答，发起人作答后出下一题。" if ctx.is_group else "选出你认为正确的一项。"
         if ctx.channel != "tg":
             hint = "每题回复 A、B、C 或 D 作答。"
         first = self.model.question_by_id[ids[0]]
-        return [Message(Doc().b(heading).add("\n" + hint)), QuizPoll(session, first, 1, len(ids))]
+        doc = Doc().b(heading).add("\n" + (note + hint if note else hint))
+        return [Message(doc), QuizPoll(session, first, 1, len(ids))]
+
+    def _busy(self, ctx: Ctx) -> Message:
+        """The chat has a round running: say where it is, with a way to end it."""
+        active = self.storage.active_quiz(ctx.chat_key)
+        where = "本群" if ctx.is_group else "这里"
+        progress = f"（第 {active['position'] + 1} / {len(active['question_ids'])} 题）" if active else ""
+        return say(
+            f"{where}已有一轮测验在进行{progress}，答完或结束后再开始新的一轮。",
+            [Button("⏹ 结束这轮测验", "stopquiz")],
+        )
+
+    # -- what the channel reports of a question it was given ---------------------------------------
+    def poll_sent(self, session_id: int, poll_id: str, message_id: str | int | None) -> None:
+        """The question went out as a poll: its answers are looked up by poll_id."""
+        self.storage.set_quiz_poll(session_id, poll_id, message_id)
+
+    def poll_failed(self, session_id: int, permanent: bool) -> list[Out]:
+        """The question could not be sent: the round stops holding the chat (a new /quiz works) and the
+        user is told. After a temporary failure a Telegram chat may resume it at that question."""
+        quiz = self.storage.get_quiz(session_id)
+        if quiz is None or not self.storage.finish_quiz(session_id, cancelled=True):
+            return []
+        number, total = quiz["position"] + 1, len(quiz["question_ids"])
+        again = Button("🧠 再来一轮", "review" if quiz["kind"] == "review" else "quiz:5")
+        if permanent:
+            return [say(f"⚠️ 第 {number} / {total} 题没能发出去，这轮测验已结束。", [again])]
+        text = f"⚠️ 第 {number} / {total} 题没能发出去（发送暂时出错），这轮测验先暂停了。"
+        if not quiz["chat_key"].startswith("tg:"):
+            return [say(text + "稍后发送“答题”再来一轮。")]
+        resume = Button("▶️ 继续答题", f"quizon:{session_id}")
+        return [say(text + "稍后点“继续答题”重发这一题，或再来一轮。", [resume, again])]
+
+    def resume(self, ctx: Ctx, session_id: int) -> list[Out]:
+        """The ▶️ button of a round paused by a failed send: send its current question again."""
+        quiz = self.storage.get_quiz(session_id)
+        if (
+            quiz is not None
+            and quiz["chat_key"] == ctx.chat_key
+            and self.storage.resume_quiz(session_id, ctx.now)
+        ):
+            poll = self.poll_for(self.storage.get_quiz(session_id))
+            return [poll] if poll is not None else []
+        if self.storage.active_quiz(ctx.chat_key) is not None:
+            return [self._busy(ctx)]  # resumed already, or another round started
+        return [say("这轮测验已经结束了。发送 /quiz 再来一轮。", [Button("🧠 答题", "quiz:5")])]
 
     def _pick_questions(
         self, ctx: Ctx, count: int, section_id: str | None, day: int | None = None

@@ -133,7 +133,12 @@ class QuizStore(Database):
     def advance_quiz(self, session_id: int, expected_position: int | None = None) -> int | None:
         """Move to the next question (only from expected_position, if given); new position or None."""
         # expected_position makes it a compare-and-set: two answers to one group poll advance once.
-        sql = "UPDATE quiz_sessions SET position = position + 1, updated_at = ? WHERE id = ? AND state = 'active'"
+        # The poll is forgotten: a late answer to the last question's poll must not count for the next
+        # one, and a round whose next question never arrives is told apart by its empty poll_id.
+        sql = (
+            "UPDATE quiz_sessions SET position = position + 1, poll_id = NULL, poll_message_id = NULL, "
+            "updated_at = ? WHERE id = ? AND state = 'active'"
+        )
         params: list[Any] = [self._now(), session_id]
         if expected_position is not None:
             sql += " AND position = ?"
@@ -150,6 +155,22 @@ class QuizStore(Database):
             "UPDATE quiz_sessions SET state = ?, updated_at = ? WHERE id = ? AND state = 'active'",
             ["cancelled" if cancelled else "done", self._now(), session_id],
         )
+        return cursor.rowcount == 1
+
+    @_locked
+    def resume_quiz(self, session_id: int, now: Instant, stale_after: int = 3600) -> bool:
+        """Make a round cancelled while its current question was unsent (poll_id empty) active again;
+        False if it is not such a round, was left more than stale_after seconds ago, or the chat has
+        another active round."""
+        ts = self._now(now)
+        try:
+            cursor = self.db.execute(
+                "UPDATE quiz_sessions SET state = 'active', updated_at = ? WHERE id = ? AND state = 'cancelled' "
+                "AND poll_id IS NULL AND position < json_array_length(question_ids) AND updated_at >= ?",
+                [ts, session_id, ts - int(stale_after)],
+            )
+        except sqlite3.IntegrityError:
+            return False  # idx_quiz_sessions_one_active: the chat has started another round since
         return cursor.rowcount == 1
 
     @_locked
@@ -217,6 +238,14 @@ class QuizStore(Database):
             "SELECT question_id, due, lapses, reviews FROM review_cards WHERE user_key = ? AND due <= ? "
             "ORDER BY due LIMIT ?",
             [user_key, self._now(now), int(limit)],
+        )
+
+    @_locked
+    def next_reviews(self, user_key: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The user's review cards whether due or not (question_id, due, lapses, reviews), soonest due first."""
+        return self._all(
+            "SELECT question_id, due, lapses, reviews FROM review_cards WHERE user_key = ? ORDER BY due LIMIT ?",
+            [user_key, int(limit)],
         )
 
     @_locked
