@@ -20,6 +20,7 @@ import httpx
 
 from bot.core.actions import Actions
 from bot.core.config import CHANNEL_VARS, Config
+from bot.core.faults import Faults
 from bot.core.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -137,6 +138,9 @@ class Service:
         self.http_client: httpx.AsyncClient | None = None
         self.http_server = None
         self.tasks: list[asyncio.Task] = []
+        # One for every channel and job: a full disk is logged once a minute and told to the admins (on
+        # Telegram) once an hour, however many messages hit it. On the service's clock, which tests move.
+        self.faults = Faults(clock=lambda: self.clock().timestamp())
 
     async def get_actions(self) -> Actions:
         """The actions, waiting for the content model if it is still loading."""
@@ -185,8 +189,15 @@ class Service:
         from bot.channels.telegram import TelegramChannel, TelegramSender
 
         self.telegram = TelegramChannel(
-            self.config, self.storage, self.get_actions, clock=self.clock, on_broadcast=self.wake_broadcasts
+            self.config,
+            self.storage,
+            self.get_actions,
+            clock=self.clock,
+            on_broadcast=self.wake_broadcasts,
+            faults=self.faults,
         )
+        if self.config.admins:
+            self.faults.notify = self.telegram.tell_admins
         app = self.telegram.build()
         await self._initialize_telegram(app)
         await app.start()
@@ -268,6 +279,7 @@ class Service:
                 self.http_client,
                 self.clock,
                 self.senders["wecom"],
+                faults=self.faults,
             )
         self.http_server = HttpServer(self.config.http_host, self.config.http_port, handler)
         try:
@@ -324,8 +336,8 @@ class Service:
                         report.blocked,
                         report.failed,
                     )
-            except Exception:
-                logger.exception("daily push tick failed")
+            except Exception as exc:
+                self.faults.report(exc, "the daily push")
             await self._sleep(self.config.tick_seconds)
 
     async def _broadcast_loop(self) -> None:
@@ -339,8 +351,8 @@ class Service:
                 if broadcast["state"] == "sending":
                     try:
                         await runner.run(broadcast["id"])
-                    except Exception:
-                        logger.exception("broadcast %s failed", broadcast["id"])
+                    except Exception as exc:
+                        self.faults.report(exc, f"broadcast {broadcast['id']}")
             await self._sleep(5.0, self.broadcast_wake)
 
     async def shutdown(self) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.core import schedule
 from bot.core.actions import Actions, Button, Ctx, Document, Message, Out, QuizPoll, quiz_doc
+from bot.core.faults import Faults
 from bot.core.render import to_plain
 from jobs.daily import DailyPush
 from jobs.pacing import Pacer
@@ -47,8 +48,11 @@ class ConsoleSender:
 class Console:
     """One terminal conversation."""
 
-    def __init__(self, actions: Actions, out=sys.stdout, clock=lambda: datetime.now(UTC)):
+    def __init__(
+        self, actions: Actions, out=sys.stdout, clock=lambda: datetime.now(UTC), faults: Faults | None = None
+    ):
         self.actions = actions
+        self.faults = faults or Faults()
         self.out = out
         self.clock = clock
         self.buttons: list[Button] = []
@@ -111,13 +115,14 @@ def _user_name() -> str:
 
 
 async def run(console: Console, lines: Iterable[str]) -> None:
-    """Handle lines until they end; one bad line gets an apology and the session goes on."""
+    """Handle lines until they end; a line that fails gets the core's words for it (a full disk said
+    plainly, else an apology) and the session goes on."""
     for line in lines:
         try:
             await console.handle(line)
-        except Exception:  # one bad line must not end the session
-            logger.exception("console command failed")
-            print("😥 抱歉，处理时出了点问题。", flush=True)
+        except Exception as exc:  # one bad line must not end the session
+            console.out.write(console.faults.reply(exc, "console") + "\n\n")
+            console.out.flush()
 
 
 def stdin_lines() -> Iterator[str]:

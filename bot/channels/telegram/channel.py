@@ -7,6 +7,7 @@ action; what the action returns goes out through `TelegramReplies` (replies.py).
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -38,12 +39,11 @@ from telegram.ext import (
 from bot.channels.telegram.replies import TelegramReplies
 from bot.core.actions import COMMANDS, Actions, Ctx, Message
 from bot.core.config import Config
+from bot.core.faults import Faults
 from bot.core.render import Doc
 from bot.core.storage import Storage
 
 logger = logging.getLogger(__name__)
-
-SORRY = "😥 抱歉，处理时出了点问题，请稍后再试。"
 
 
 class TelegramChannel(TelegramReplies):
@@ -56,8 +56,10 @@ class TelegramChannel(TelegramReplies):
         actions: Callable[[], asyncio.Future[Actions] | Actions],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_broadcast: Callable[[int], None] | None = None,
+        faults: Faults | None = None,
     ):
         self.config = config
+        self.faults = faults or Faults()
         self.storage = storage
         self._actions = actions
         self.clock = clock
@@ -248,13 +250,34 @@ class TelegramChannel(TelegramReplies):
             await self._unblock(self.ctx(update))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log the error and tell the user something went wrong instead of staying silent."""
-        logger.error("error while handling an update", exc_info=context.error)
-        if isinstance(update, Update) and update.effective_chat:
+        """Tell the user what went wrong (the core's words: a full disk plainly, else an apology) instead
+        of staying silent; the core logs it."""
+        where = "Telegram"
+        chat_id = None
+        if isinstance(update, Update):
+            text = update.effective_message.text if update.effective_message else None
+            if text and text.startswith("/"):
+                where += " " + text.split(maxsplit=1)[0].split("@", 1)[0][:33]  # the command, never the text
+            if update.effective_chat:
+                chat_id = update.effective_chat.id
+            elif update.poll_answer:  # a quiz answer: the quiz's chat (a read, which still works)
+                where += " quiz answer"
+                session = self.storage.quiz_by_poll(update.poll_answer.poll_id)
+                chat_id = int(session["chat_key"].split(":", 1)[1]) if session else None
+        reply = self.faults.reply(context.error, where)
+        if chat_id is not None:
             try:
-                await context.bot.send_message(update.effective_chat.id, SORRY)
+                await context.bot.send_message(chat_id, reply)
             except TelegramError:
                 logger.warning("could not send the error notice", exc_info=True)
+
+    async def tell_admins(self, text: str) -> None:
+        """A notice to every bot admin (STUDYBOT_ADMINS) in their private chat with the bot."""
+        for admin in self.config.admins:
+            try:
+                await self.send_html(admin, html.escape(text, quote=False))
+            except Exception as exc:  # an admin who never wrote to the bot, or no network: the others still
+                logger.warning("could not tell admin %s: %s", admin, type(exc).__name__)
 
     async def _unblock(self, ctx: Ctx) -> None:
         """A chat that writes to us again is not blocked any more."""

@@ -32,6 +32,7 @@ from bot.channels.wecom.robot import WeComRobot
 from bot.channels.wecom.text import ROBOT_MARKDOWN_MAX_BYTES, split_utf8
 from bot.core.actions import Actions, Ctx, Document, Message, Out, QuizPoll, quiz_doc
 from bot.core.config import Config
+from bot.core.faults import Faults
 from bot.core.render import Doc, to_markdown, to_plain
 from bot.core.storage import Storage
 from jobs.interfaces import PermanentError, RetryLater, TemporaryError
@@ -200,7 +201,9 @@ class WeComCallback:
         client: httpx.AsyncClient,
         clock: Callable[[], datetime],
         sender: WeComAppSender | None = None,
+        faults: Faults | None = None,
     ):
+        self.faults = faults or Faults()
         self.crypto = WeComCrypto(config.wecom_token.get(), config.wecom_aes_key.get(), config.wecom_corp_id)
         self.agent_id = str(config.wecom_agent_id)
         self.storage = storage
@@ -271,7 +274,10 @@ class WeComCallback:
                 actions = await self.actions()
                 key = f"wecom:{user_id}"
                 ctx = Ctx(key, "wecom", "private", key, user_id, self.clock())
-                outs = await actions.text(ctx, text)
+                try:
+                    outs = await actions.text(ctx, text)
+                except Exception as exc:  # the user hears what it was (a full disk plainly); the core logs
+                    outs = [Message(Doc().add(self.faults.reply(exc, "WeCom app message")))]
                 await self.sender.send_outs(user_id, outs, actions)
         except Exception:
             logger.exception("WeCom message handling failed")

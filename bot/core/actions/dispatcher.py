@@ -20,6 +20,7 @@ from bot.core.actions.study import Study
 from bot.core.actions.subscription import Subscription
 from bot.core.actions.welcome import Welcome
 from bot.core.config import Config
+from bot.core.faults import is_disk_full
 from bot.core.storage import Storage
 from content import ContentModel
 from content.lessons import Lesson
@@ -164,16 +165,23 @@ class Actions:
         return self.quizzes.poll_for(quiz)
 
     # -- helpers ------------------------------------------------------------------------------------
-    def _register(self, ctx: Ctx) -> dict:
-        self.storage.ensure_user(ctx.user_key, ctx.user_name)
-        return self.storage.ensure_chat(
-            ctx.chat_key,
-            ctx.chat_key.split(":", 1)[0],
-            ctx.chat_type,
-            ctx.chat_title,
-            timezone=self.config.timezone,
-            push_time=self.config.default_time,
-        )
+    def _register(self, ctx: Ctx) -> None:
+        try:
+            self.storage.ensure_user(ctx.user_key, ctx.user_name)
+            self.storage.ensure_chat(
+                ctx.chat_key,
+                ctx.chat_key.split(":", 1)[0],
+                ctx.chat_type,
+                ctx.chat_title,
+                timezone=self.config.timezone,
+                push_time=self.config.default_time,
+            )
+        except Exception as exc:
+            # On a full disk a newcomer can still read: the command runs, and one that writes says it
+            # cannot save. Their row is written with their first message after space is freed.
+            if not is_disk_full(exc):
+                raise
+            logger.debug("could not register %s: the disk is full", ctx.user_key)
 
     async def _can_manage(self, ctx: Ctx) -> bool:
         if ctx.is_bot_admin or not ctx.is_group:
