@@ -255,8 +255,10 @@ class TelegramChannel(TelegramReplies):
         where = "Telegram"
         chat_id = None
         if isinstance(update, Update):
-            text = update.effective_message.text if update.effective_message else None
-            if text and text.startswith("/"):
+            text = update.message.text if update.message else None
+            if update.callback_query:
+                where += " button " + (update.callback_query.data or "").split(":", 1)[0][:16]
+            elif text and text.startswith("/"):
                 where += " " + text.split(maxsplit=1)[0].split("@", 1)[0][:33]  # the command, never the text
             if update.effective_chat:
                 chat_id = update.effective_chat.id
