@@ -20,6 +20,7 @@ import httpx
 
 from bot.core.actions import Actions
 from bot.core.config import CHANNEL_VARS, Config
+from bot.core.health import Health
 from bot.core.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -71,8 +72,8 @@ def _secrets(config: Config) -> list[str]:
 
 
 def run() -> int:
-    """Run until SIGINT/SIGTERM; exit code 2 for a configuration problem."""
-    from bot.startup import config_or_exit, fail
+    """Run until SIGINT/SIGTERM; exit code 2 for a configuration problem or a second instance on the database."""
+    from bot.startup import config_or_exit, fail, lock_or_exit
 
     config = config_or_exit()
     configure_logging(config.log_level, _secrets(config))
@@ -88,6 +89,7 @@ def run() -> int:
         read_text(config.content_path)  # fail now, not in the thread that builds the model
     except (ContentError, EmptySpeechError) as exc:
         raise fail(f"STUDYBOT_CONTENT: {exc}") from None
+    lock = lock_or_exit(config.db_path)  # before the database is even opened (and migrated)
     try:
         storage = Storage(config.db_path)
     except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
@@ -96,6 +98,7 @@ def run() -> int:
         asyncio.run(Service(config, storage).serve())
     finally:
         storage.close()
+        lock.release()
     return 0
 
 
@@ -107,6 +110,10 @@ def console() -> int:
     config = config_or_exit()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     model = content_or_exit(config)
+    # No instance lock: the console may run beside `studybot run` on the same database (README says
+    # so). It sends nothing the running bot sends: its daily push covers only the console's own chat
+    # (the only sender it has), claimed in the database like every lesson, and it runs no broadcast; a
+    # broadcast confirmed here is queued in the database for `studybot run` to send.
     storage = Storage(config.db_path)
     terminal = Console(Actions(storage, model, config, robot_count=len(config.wecom_webhooks)))
     print(WELCOME, flush=True)
@@ -137,6 +144,8 @@ class Service:
         self.http_client: httpx.AsyncClient | None = None
         self.http_server = None
         self.tasks: list[asyncio.Task] = []
+        #: What /healthz reports; the channels set their problems in it (Telegram: a 409 Conflict).
+        self.health = Health()
 
     async def get_actions(self) -> Actions:
         """The actions, waiting for the content model if it is still loading."""
@@ -185,7 +194,12 @@ class Service:
         from bot.channels.telegram import TelegramChannel, TelegramSender
 
         self.telegram = TelegramChannel(
-            self.config, self.storage, self.get_actions, clock=self.clock, on_broadcast=self.wake_broadcasts
+            self.config,
+            self.storage,
+            self.get_actions,
+            clock=self.clock,
+            on_broadcast=self.wake_broadcasts,
+            health=self.health,
         )
         app = self.telegram.build()
         await self._initialize_telegram(app)
@@ -269,7 +283,7 @@ class Service:
                 self.clock,
                 self.senders["wecom"],
             )
-        self.http_server = HttpServer(self.config.http_host, self.config.http_port, handler)
+        self.http_server = HttpServer(self.config.http_host, self.config.http_port, handler, self.health)
         try:
             await self.http_server.start()
         except OSError as exc:
