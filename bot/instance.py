@@ -59,7 +59,10 @@ class InstanceLock:
         """Take the lock or raise InstanceBusy at once (never waits); OSError if the file can't be made."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)  # as Storage does for the database
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # as Storage does for the database
+        except FileExistsError:
+            pass  # a file where the folder should be: os.open below says "Not a directory"
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -3,6 +3,7 @@
 A second process on the database of a running one exits at once with status 2 and one line naming the
 first (its pid and host), before it polls or touches a broadcast; the first goes on, and its broadcast
 reaches everyone exactly once. A first process killed with SIGKILL leaves nothing that blocks the next.
+The console, by design, runs beside a running bot; a lock file that cannot be made is one line too.
 """
 
 from __future__ import annotations
@@ -148,7 +149,10 @@ def test_after_a_sigkill_the_next_start_takes_the_lock(tmp_path):
         }
         killed = start(env, log)
         try:
-            api.wait_for("getUpdates", timeout=30)
+            api.send_message(
+                ADMIN, ADMIN, "/start"
+            )  # answered: it polls (a getUpdates is recorded when done)
+            api.wait_for("sendMessage", lambda c: sent_to(c, ADMIN), timeout=30)
             assert json.loads(lock_path(str(db)).read_text())["pid"] == killed.pid
             killed.send_signal(signal.SIGKILL)
             assert killed.wait(timeout=10) == -signal.SIGKILL
@@ -161,7 +165,6 @@ def test_after_a_sigkill_the_next_start_takes_the_lock(tmp_path):
         mark = api.mark()
         after = start(env, log)
         try:
-            api.wait_for("getUpdates", timeout=30, after=mark)
             api.send_message(ADMIN, ADMIN, "/start")
             reply = api.wait_for("sendMessage", lambda c: sent_to(c, ADMIN), timeout=20, after=mark)
             assert "你好" in reply.params["text"]
@@ -219,3 +222,45 @@ def test_a_lock_file_that_names_nobody_still_locks(tmp_path):
     with pytest.raises(InstanceBusy, match="pid unknown"):
         InstanceLock(db).acquire()
     holder.release()
+
+
+def test_the_console_runs_beside_a_running_bot(tmp_path):
+    # By design (bot/service.py, console()): it takes no lock, sends only its own chat's lesson.
+    db = str(tmp_path / "bot.db")
+    running = InstanceLock(db)
+    running.acquire()
+    try:
+        result = subprocess.run(
+            [STUDYBOT, "console"],
+            env=environment({"STUDYBOT_DB": db}),
+            input="/sections\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        running.release()
+    assert result.returncode == 0, result.stderr
+    assert "第三部分" in result.stdout and "in use" not in result.stderr
+
+
+def test_a_lock_file_that_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "plain-file").write_text("")
+    db = tmp_path / "plain-file" / "bot.db"  # its folder is a file: neither the lock nor the database can be
+    result = subprocess.run(
+        [STUDYBOT, "run"],
+        env=environment(
+            {
+                "STUDYBOT_TELEGRAM_TOKEN": TOKEN,
+                "STUDYBOT_TELEGRAM_API_URL": "http://127.0.0.1:9/bot",
+                "STUDYBOT_DB": str(db),
+            }
+        ),  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"studybot: STUDYBOT_DB: cannot create the lock file {db}.lock: Not a directory"
+    ], result.stderr
