@@ -21,6 +21,7 @@ import httpx
 from bot.core.actions import Actions
 from bot.core.config import CHANNEL_VARS, Config
 from bot.core.faults import Faults
+from bot.core.health import Health
 from bot.core.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ def _secrets(config: Config) -> list[str]:
 
 
 def run() -> int:
-    """Run until SIGINT/SIGTERM; exit code 2 for a configuration problem."""
-    from bot.startup import config_or_exit, fail
+    """Run until SIGINT/SIGTERM; exit code 2 for a configuration problem or a second instance on the database."""
+    from bot.startup import config_or_exit, fail, lock_or_exit
 
     config = config_or_exit()
     configure_logging(config.log_level, _secrets(config))
@@ -89,6 +90,7 @@ def run() -> int:
         read_text(config.content_path)  # fail now, not in the thread that builds the model
     except (ContentError, EmptySpeechError) as exc:
         raise fail(f"STUDYBOT_CONTENT: {exc}") from None
+    lock = lock_or_exit(config.db_path)  # before the database is even opened (and migrated)
     try:
         storage = Storage(config.db_path)
     except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
@@ -97,6 +99,7 @@ def run() -> int:
         asyncio.run(Service(config, storage).serve())
     finally:
         storage.close()
+        lock.release()
     return 0
 
 
@@ -108,6 +111,10 @@ def console() -> int:
     config = config_or_exit()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     model = content_or_exit(config)
+    # No instance lock: the console may run beside `studybot run` on the same database (README says
+    # so). It sends nothing the running bot sends: its daily push covers only the console's own chat
+    # (the only sender it has), claimed in the database like every lesson, and it runs no broadcast; a
+    # broadcast confirmed here is queued in the database for `studybot run` to send.
     storage = Storage(config.db_path)
     terminal = Console(Actions(storage, model, config, robot_count=len(config.wecom_webhooks)))
     print(WELCOME, flush=True)
@@ -141,6 +148,8 @@ class Service:
         # One for every channel and job: a full disk is logged once a minute and told to the admins (on
         # Telegram) once an hour, however many messages hit it. On the service's clock, which tests move.
         self.faults = Faults(clock=lambda: self.clock().timestamp())
+        #: What /healthz reports; the channels set their problems in it (Telegram: a 409 Conflict).
+        self.health = Health()
 
     async def get_actions(self) -> Actions:
         """The actions, waiting for the content model if it is still loading."""
@@ -195,6 +204,7 @@ class Service:
             clock=self.clock,
             on_broadcast=self.wake_broadcasts,
             faults=self.faults,
+            health=self.health,
         )
         if self.config.admins:
             self.faults.notify = self.telegram.tell_admins
@@ -281,7 +291,7 @@ class Service:
                 self.senders["wecom"],
                 faults=self.faults,
             )
-        self.http_server = HttpServer(self.config.http_host, self.config.http_port, handler)
+        self.http_server = HttpServer(self.config.http_host, self.config.http_port, handler, self.health)
         try:
             await self.http_server.start()
         except OSError as exc:

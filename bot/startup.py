@@ -1,4 +1,5 @@
-"""What `studybot run` and `studybot console` check before they start: settings and the speech file.
+"""What `studybot run` and `studybot console` check before they start: settings, the speech file and,
+for `run`, that no other studybot runs on the database.
 
 A problem is one line on stderr naming what to fix, and exit status 2.
 """
@@ -32,3 +33,20 @@ def content_or_exit(config: Config):
         return load_model(config.content_path)
     except (ContentError, EmptySpeechError) as exc:
         raise fail(f"STUDYBOT_CONTENT: {exc}") from None
+
+
+def lock_or_exit(db_path: str):
+    """The database's instance lock (bot.instance), or exit naming the process that holds it."""
+    from bot.instance import InstanceBusy, InstanceLock
+
+    lock = InstanceLock(db_path)
+    try:
+        lock.acquire()
+    except InstanceBusy as exc:
+        raise fail(
+            f"STUDYBOT_DB: {db_path} is in use by another studybot ({exc}); "
+            "stop that one first, or point STUDYBOT_DB at another database"
+        ) from None
+    except OSError as exc:
+        raise fail(f"STUDYBOT_DB: cannot create the lock file {lock.path}: {exc.strerror or exc}") from None
+    return lock

@@ -15,7 +15,7 @@ code units after entity parsing, HTML/Markdown parsing, callback_data size, poll
 command names, ...).  Every refusal caused by the bot is recorded in :attr:`errors`, so a
 test can prove that the bot never broke the rules with ``assert standin.errors == []``.
 Refusals the test injected on purpose (429, blocked chats, migrated chats, dropped
-connections) are *not* counted as errors.
+connections, the 409 of another instance polling the token) are *not* counted as errors.
 
 Responses are self-checked against the spec as well: an object the stand-in returns always
 carries every field the spec marks as required, because PTB refuses incomplete objects.
@@ -131,6 +131,10 @@ _FAILURE_PHRASES = {
     500: "Internal Server Error",
     502: "Bad Gateway",
 }
+# Telegram's description of a getUpdates ended by a newer one of the same token.
+_CONFLICT_OTHER_POLL = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+)
 
 
 # --------------------------------------------------------------------------- records
@@ -1081,6 +1085,8 @@ class BotAPIStandin:
         self._next_update_id = 1
         self._allowed_updates: frozenset[str] | None = None
         self._poll_generation = 0
+        self._other_every: float | None = None
+        self._taken_by_other: list[dict[str, Any]] = []
         self._webhook_url = ""
         self._polls: dict[str, _PollState] = {}
         self._callback_queries: dict[str, dict[str, Any]] = {}
@@ -1523,6 +1529,27 @@ class BotAPIStandin:
                 self._queue_update("message", new_message)
             del self._chats[chat_id]
 
+    def other_instance(self, every: float | None = 0.5) -> None:
+        """Another bot instance polls this token from elsewhere, once every ``every`` seconds; ``None``:
+        it has stopped.
+
+        As on Telegram, the newer getUpdates ends the pending one: while the other instance polls, each
+        getUpdates of the bot is cut off by the other's next poll (within ``every`` seconds) and answered
+        409 ``Conflict: terminated by other getUpdates request; ...``, and the other instance takes the
+        updates that were waiting (:attr:`taken_by_other`). Injected: not counted in :attr:`errors`.
+        """
+        if every is not None and every < 0:
+            raise ValueError("every must be >= 0")
+        with self._cond:
+            self._other_every = every
+            self._cond.notify_all()
+
+    @property
+    def taken_by_other(self) -> list[dict[str, Any]]:
+        """Updates that went to the other instance of :meth:`other_instance`."""
+        with self._lock:
+            return list(self._taken_by_other)
+
     def fail_next(self, method: str, n: int = 1, kind: str | int = "network") -> None:
         """Make the next ``n`` calls of ``method`` (``"*"``: any method) fail.
 
@@ -1860,6 +1887,8 @@ class BotAPIStandin:
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
             )
+        if self._other_every is not None:
+            self._cut_off_by_other(gone)
         limit = min(max(params.get("limit", 100), 1), 100)
         timeout = max(params.get("timeout", 0), 0)
         if "allowed_updates" in params:
@@ -1887,6 +1916,19 @@ class BotAPIStandin:
             if gone():
                 raise _Abandoned
 
+    def _cut_off_by_other(self, gone: Callable[[], bool]) -> None:
+        # The other instance of other_instance() polls within `every` seconds: this poll ends with 409
+        # then, and the other instance takes what was waiting. If it stops meanwhile, this poll goes on.
+        deadline = time.monotonic() + self._other_every
+        while self._other_every is not None and not self._stopping:
+            if time.monotonic() >= deadline:
+                self._taken_by_other.extend(self._updates)
+                self._updates.clear()
+                raise APIError(409, _CONFLICT_OTHER_POLL, violation=False)
+            self._cond.wait(min(max(deadline - time.monotonic(), 0), _POLL_SLICE))
+            if gone():
+                raise _Abandoned
+
     def _superseded(self, gone: Callable[[], bool]) -> list[dict[str, Any]]:
         # A newer getUpdates arrived.  If this one's client already went away it was just a
         # cancelled poll; if the client is still waiting, two pollers are running.
@@ -1895,11 +1937,7 @@ class BotAPIStandin:
             if gone():
                 raise _Abandoned
             self._cond.wait(0.02)
-        raise APIError(
-            409,
-            "Conflict: terminated by other getUpdates request; "
-            "make sure that only one bot instance is running",
-        )
+        raise APIError(409, _CONFLICT_OTHER_POLL)
 
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
         self._webhook_url = ""

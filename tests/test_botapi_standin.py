@@ -463,6 +463,42 @@ async def test_second_poller_gets_conflict(bot: telegram.Bot, standin: BotAPISta
     assert standin.errors[-1].error_code == 409
 
 
+async def test_another_instance_cuts_every_poll_off_with_409(
+    bot: telegram.Bot, standin: BotAPIStandin
+) -> None:
+    standin.other_instance(every=0.2)
+    standin.send_message(ANN, ANN, "taken by the other one")
+    started = time.monotonic()
+    with pytest.raises(Conflict) as excinfo:
+        await bot.get_updates(timeout=5)
+    assert 0.15 < time.monotonic() - started < 2  # cut off at the other's next poll, not at the timeout
+    call = standin.calls_for("getUpdates")[-1]
+    assert call.response == {
+        "ok": False,
+        "error_code": 409,
+        "description": "Conflict: terminated by other getUpdates request; "
+        "make sure that only one bot instance is running",
+    }
+    assert str(excinfo.value) == call.description
+    assert [u["message"]["text"] for u in standin.taken_by_other] == ["taken by the other one"]
+    standin.other_instance(None)  # the other instance stopped
+    standin.send_message(ANN, ANN, "for us")
+    assert [u.message.text for u in await bot.get_updates(timeout=1)] == ["for us"]
+    assert standin.errors == []  # injected: the bot broke no rule
+
+
+async def test_a_poll_waiting_for_the_other_instance_goes_on_when_it_stops(
+    bot: telegram.Bot, standin: BotAPIStandin
+) -> None:
+    standin.other_instance(every=5)
+    poll = asyncio.create_task(bot.get_updates(timeout=3))
+    await asyncio.sleep(0.2)
+    standin.other_instance(None)
+    standin.send_message(ANN, ANN, "hello")
+    assert [u.message.text for u in await poll] == ["hello"]
+    assert standin.errors == []
+
+
 async def test_application_polls_and_handles_buttons(standin: BotAPIStandin) -> None:
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.message.reply_text("<b>Welcome</b>", parse_mode="HTML", reply_markup=keyboard("go"))

@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.channels import http as http_module
 from bot.channels.http import MAX_BODY, HttpServer
 from bot.channels.wecom.channel import callback_query
+from bot.core.health import Health
 
 
 class Recorder:
@@ -97,6 +98,26 @@ async def test_healthz_get_and_head(server):
         assert (status, body) == (200, b"ok\n")
     finally:
         writer.close()
+
+
+async def test_healthz_reports_the_problems_it_is_handed():
+    health = Health()
+    server = HttpServer("127.0.0.1", 0, None, health)
+    await server.start()
+    try:
+        async with httpx.AsyncClient() as http:
+            health.set("telegram", "409 Conflict on getUpdates")
+            health.set("disk", "full")
+            response = await http.get(url(server, "/healthz"))
+            assert response.status_code == 503
+            assert response.text == "disk: full\ntelegram: 409 Conflict on getUpdates\n"
+            assert (await http.head(url(server, "/healthz"))).status_code == 503
+            health.clear("disk")
+            health.clear("telegram")
+            response = await http.get(url(server, "/healthz"))
+            assert (response.status_code, response.text) == (200, "ok\n")
+    finally:
+        await server.stop()
 
 
 async def test_unknown_path_404_and_wrong_methods_405(server):

@@ -1,6 +1,7 @@
 """The bot's HTTP server on aiohttp.web: /healthz and, when given, the WeCom callback at /wecom/callback.
 
-The server knows no channel: the service hands it the callback's handler. Limits: a body over 256 KiB is
+The server knows no channel: the service hands it the callback's handler and the `Health` that /healthz
+reports (200 "ok", or 503 with one line per problem, e.g. Telegram's 409 Conflict while it lasts). Limits: a body over 256 KiB is
 answered 413; the request head must arrive within 10 s of the connection opening (or of the previous
 answer on a kept-alive connection), else the connection is closed; the body must arrive within 10 s of
 the head (408); a handler that raises is logged and answered 500, and the server goes on serving.
@@ -13,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+
+from bot.core.health import Health
 
 logger = logging.getLogger(__name__)
 
@@ -45,23 +48,31 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return web.Response(status=500, text="internal server error\n")
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    return web.Response(text="ok\n")
+def _healthz(health: Health | None) -> Handler:
+    async def healthz(request: web.Request) -> web.Response:
+        problems = health.problems() if health is not None else []
+        if problems:
+            # 503: a load balancer or a supervisor's health check sees it without reading the body.
+            return web.Response(status=503, text="".join(f"{line}\n" for line in problems))
+        return web.Response(text="ok\n")
+
+    return healthz
 
 
 class HttpServer:
     """Serves /healthz and, when given, the WeCom callback at /wecom/callback (GET and POST)."""
 
-    def __init__(self, host: str, port: int, wecom: Handler | None = None):
+    def __init__(self, host: str, port: int, wecom: Handler | None = None, health: Health | None = None):
         self.host = host
         self.port = port
         self.wecom = wecom
+        self.health = health
         self.runner: web.AppRunner | None = None
 
     def make_app(self) -> web.Application:
         """The application: its routes and limits."""
         app = web.Application(client_max_size=MAX_BODY, middlewares=[_guard])
-        app.router.add_get("/healthz", _healthz)  # HEAD too, answered without a body
+        app.router.add_get("/healthz", _healthz(self.health))  # HEAD too, answered without a body
         if self.wecom is not None:
             wecom = self.wecom
 

@@ -36,10 +36,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.telegram.polling import ConflictWatch, WatchedRequest, hide_conflict_tracebacks
 from bot.channels.telegram.replies import TelegramReplies
 from bot.core.actions import COMMANDS, Actions, Ctx, Message
 from bot.core.config import Config
 from bot.core.faults import Faults
+from bot.core.health import Health
 from bot.core.render import Doc
 from bot.core.storage import Storage
 
@@ -57,6 +59,7 @@ class TelegramChannel(TelegramReplies):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_broadcast: Callable[[int], None] | None = None,
         faults: Faults | None = None,
+        health: Health | None = None,
     ):
         self.config = config
         self.faults = faults or Faults()
@@ -65,6 +68,8 @@ class TelegramChannel(TelegramReplies):
         self.clock = clock
         self.on_broadcast = on_broadcast
         self.app: Application | None = None
+        #: 409 Conflict on getUpdates: its log lines and its entry in `health` (polling.py).
+        self.conflicts = ConflictWatch(health)
 
     async def actions(self) -> Actions:
         """The actions, once the content model is loaded."""
@@ -85,9 +90,11 @@ class TelegramChannel(TelegramReplies):
             .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=20, max_retries=0))
             # Few connections, kept alive: httpcore scans its whole pool on every request.
             .connection_pool_size(32)
+            .get_updates_request(WatchedRequest(self.conflicts))
             .post_init(self._post_init)
             .build()
         )
+        hide_conflict_tracebacks()  # a 409 gets the watch's lines instead
         # New messages only: an edited command or reply must not run or count twice.
         fresh = filters.UpdateType.MESSAGE
         app.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=fresh))
