@@ -404,3 +404,18 @@ def test_unknown_variables_are_warned_by_name_only(caplog: pytest.LogCaptureFixt
     assert "did you mean STUDYBOT_TELEGRAM_TOKEN?" in caplog.text
     assert "sekrit-value" not in caplog.text
     assert "OTHER" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send",
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=",
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a&key=b",
+    ],
+)
+def test_a_webhook_without_one_key_is_one_line_naming_the_variable(url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Config.from_env({"STUDYBOT_WECOM_WEBHOOKS": url})
+    message = str(info.value)
+    assert message.startswith("STUDYBOT_WECOM_WEBHOOKS") and "key=" in message and "\n" not in message

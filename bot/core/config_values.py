@@ -232,6 +232,13 @@ def _webhooks_var(name: str, value: str | None) -> tuple[str, ...]:
                 f"{_show(redact_url(url))} is not an http(s) URL, expected comma-separated webhook URLs such as "
                 "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...",
             )
+        keys = [v for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True) if k == "key"]
+        if len(keys) != 1 or not keys[0].strip():
+            raise ConfigError(
+                name,
+                f"{_show(redact_url(url))} needs exactly one key= (copy the robot's whole webhook URL, such as "
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...)",
+            )
         if url not in urls:
             urls.append(url)
     return tuple(urls)
