@@ -114,7 +114,7 @@ def studybot_command() -> list[str]:
 class BotProcess:
     """`studybot run` as a subprocess talking to `api`, with its own database in `workdir`."""
 
-    def __init__(self, api: BotAPIStandin, workdir: Path):
+    def __init__(self, api: BotAPIStandin, workdir: Path, **extra: str):
         env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
         env.update(
             STUDYBOT_TELEGRAM_TOKEN=TOKEN,
@@ -122,6 +122,7 @@ class BotProcess:
             STUDYBOT_DB=str(workdir / "bot.db"),
             STUDYBOT_HTTP_PORT=str(free_port()),
             STUDYBOT_LOG_LEVEL="WARNING",
+            **extra,
         )
         self.log = open(workdir / "studybot.log", "wb")  # noqa: SIM115 - closed in stop()
         self.started = time.monotonic()

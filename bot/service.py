@@ -371,6 +371,8 @@ class Service:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.telegram:
+            await self.telegram.stop_files()  # an export being made or uploaded: its process and files go
         if self.telegram and self.telegram.app:
             app = self.telegram.app
             try:

@@ -105,6 +105,28 @@ async def test_document_upload_and_download(bot: telegram.Bot, standin: BotAPISt
         await bot.send_document(ANN, b"x", filename="x.txt", caption="c" * 1025)
 
 
+async def test_a_large_upload_streamed_from_disk_and_one_over_50_mb_refused(
+    bot: telegram.Bot, standin: BotAPIStandin, tmp_path
+) -> None:
+    from botapi_standin import MAX_UPLOAD
+
+    assert MAX_UPLOAD == 50_000_000  # Telegram's 50 MB for bots, read strictly
+    big = tmp_path / "big.csv"
+    big.write_bytes(os.urandom(3_000_000))
+    with big.open("rb") as handle:  # streamed by httpx, in pieces the stand-in reads one at a time
+        sent = await bot.send_document(ANN, telegram.InputFile(handle, "big.csv", read_file_handle=False))
+    assert standin.file_content(sent.document.file_id) == big.read_bytes()
+    assert sent.document.file_size == 3_000_000
+    standin.max_upload = 2_000_000
+    with (
+        big.open("rb") as handle,
+        pytest.raises(telegram.error.TelegramError, match="Request Entity Too Large"),
+    ):
+        await bot.send_document(ANN, telegram.InputFile(handle, "big.csv", read_file_handle=False))
+    (refused,) = standin.errors
+    assert refused.method == "sendDocument" and refused.response["error_code"] == 413
+
+
 # ------------------------------------------------------------------ validation
 
 

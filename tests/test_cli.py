@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -18,7 +20,9 @@ DATA = Path(__file__).parent / "data"
 STUDYBOT = shutil.which("studybot", path=str(Path(sys.executable).parent)) or "studybot"
 
 
-def run(*args: str, env: dict | None = None, stdin: str = "") -> subprocess.CompletedProcess:
+def run(
+    *args: str, env: dict | None = None, stdin: str = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
     return subprocess.run(
         [STUDYBOT, *args],
@@ -27,6 +31,7 @@ def run(*args: str, env: dict | None = None, stdin: str = "") -> subprocess.Comp
         input=stdin,
         env={**base, **(env or {})},
         timeout=60,
+        cwd=cwd,
     )
 
 
@@ -121,6 +126,18 @@ def test_console_session(tmp_path):
     assert "🎯" in out and "学习天数" in out
     assert "想做什么" in out and "[1] 📖 今日学习" in out and "📖 每日学习" in out.split("想做什么")[1]
     assert "Traceback" not in result.stderr and "出了点问题" not in out
+
+
+def test_console_export_saves_a_formula_safe_csv_in_the_working_directory(tmp_path):
+    script = '/reflect =HYPERLINK("http://x","y")\n/reflect @SUM(A1)\n/export\n'
+    result = run("console", env={"STUDYBOT_DB": str(tmp_path / "c.db")}, stdin=script, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (saved,) = tmp_path.glob("studybot-export-*.csv")
+    assert "⏳ 正在导出" in result.stdout and "📦 导出 2 条心得与答题记录" in result.stdout
+    assert f"已保存到 {saved}" in result.stdout
+    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"), newline="")))
+    assert [row[6] for row in rows[1:]] == ['\'=HYPERLINK("http://x","y")', "'@SUM(A1)"]
+    assert "Traceback" not in result.stderr
 
 
 def test_every_cli_command_is_documented():

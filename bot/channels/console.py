@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.core import schedule
-from bot.core.actions import Actions, Button, Ctx, Document, Message, Out, QuizPoll, quiz_doc
+from bot.core.actions import Actions, Button, Ctx, Document, Documents, Message, Out, QuizPoll, quiz_doc
 from bot.core.faults import Faults
 from bot.core.render import to_plain
 from jobs.daily import DailyPush
@@ -84,7 +84,10 @@ class Console:
             outs = await self.actions.command(self.ctx(), name.split("@", 1)[0], args)
         else:
             outs = await self.actions.text(self.ctx(), text)
-        self.show(outs)
+        self.show([out for out in outs if not isinstance(out, Documents)])
+        for out in outs:
+            if isinstance(out, Documents):  # files are saved in the working directory
+                self.show(await out.make(Path.cwd()))
 
     def show(self, outs: list[Out]) -> None:
         """Print replies as plain text."""
@@ -97,8 +100,9 @@ class Console:
                 self.out.write(to_plain(quiz_doc(out)) + "\n")
                 buttons = []
             elif isinstance(out, Document):
-                path = Path(out.filename)
-                path.write_bytes(out.content)
+                path = out.content if isinstance(out.content, Path) else Path(out.filename)
+                if isinstance(out.content, bytes):
+                    path.write_bytes(out.content)
                 self.out.write(f"{out.caption}\n已保存到 {path.resolve()}\n")
         if buttons:
             self.out.write("  ".join(f"[{i}] {b.text}" for i, b in enumerate(buttons, start=1)) + "\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -70,6 +71,12 @@ class TelegramChannel(TelegramReplies):
         self.app: Application | None = None
         #: 409 Conflict on getUpdates: its log lines and its entry in `health` (polling.py).
         self.conflicts = ConflictWatch(health)
+        # Files being made go next to the database: /tmp may be a small tmpfs, in memory.
+        db = str(config.db_path)
+        self.files_dir = (
+            None if db == ":memory:" or db.startswith("file:") else os.path.dirname(os.path.abspath(db))
+        )
+        self.file_tasks: set[asyncio.Task] = set()
 
     async def actions(self) -> Actions:
         """The actions, once the content model is loaded."""

@@ -3,6 +3,9 @@
 Every reply is Telegram HTML rendered from a `Doc` (user text escaped), split at sentence ends under
 4,096 characters; quiz questions go out as non-anonymous quiz polls. A blocked or migrated chat comes back
 as `SendFailed` from one call and is recorded in storage, so nothing else fails.
+
+Files (`Documents`, an export) are made in a task of their own, in a temporary directory next to the
+database, and uploaded from disk one message each, streamed (never read into memory whole).
 """
 
 from __future__ import annotations
@@ -10,8 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
+import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 
 from telegram import (
     ForceReply,
@@ -27,7 +34,7 @@ from telegram.constants import ParseMode, PollType
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.core.actions import Actions, Button, Ctx, Document, Message, Out, QuizPoll
+from bot.core.actions import Actions, Button, Ctx, Document, Documents, Message, Out, QuizPoll
 from bot.core.render import split_doc, to_html
 from bot.core.storage import Storage
 
@@ -38,6 +45,12 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 POLL_QUESTION_MAX = 300
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+FILES_FAILED = "😥 抱歉，文件没有发出去，请稍后再试。"
+# Temporary directories of files being made; one a kill left behind is removed after a day.
+FILES_PREFIX = ".studybot-files-"
+STALE_FILES_SECONDS = 86400
+# Telegram may take a while to answer a 45 MB upload; PTB's default read timeout is 5 s.
+UPLOAD_TIMEOUT = 120
 
 
 class SendFailed(Exception):
@@ -73,6 +86,8 @@ class TelegramReplies:
     clock: Callable[[], datetime]
     on_broadcast: Callable[[int], None] | None
     actions: Callable[[], Awaitable[Actions]]
+    files_dir: str | None  # where temporary files go (the database's directory); None: the system's
+    file_tasks: set[asyncio.Task]
 
     async def send(
         self, chat_id: int, outs: list[Out], ctx: Ctx | None = None, pressed: TgMessage | None = None
@@ -89,12 +104,11 @@ class TelegramReplies:
                     sent = await self.send_poll(chat_id, out)
                     (await self.actions()).poll_sent(out.session_id, sent.poll.id, sent.message_id)
                 elif isinstance(out, Document):
-                    await self._call(
-                        self.app.bot.send_document,
-                        chat_id,
-                        InputFile(out.content, filename=out.filename),
-                        caption=out.caption,
-                    )
+                    await self._send_document(chat_id, out)
+                elif isinstance(out, Documents):
+                    task = asyncio.create_task(self._send_documents(chat_id, out))
+                    self.file_tasks.add(task)
+                    task.add_done_callback(self.file_tasks.discard)
                 done += 1
         except SendFailed as exc:
             await self._questions_lost(chat_id, outs[done:], None)
@@ -127,6 +141,53 @@ class TelegramReplies:
             except (TelegramError, SendFailed):
                 logger.warning("could not tell %s that the question was not sent", chat_id)
         return True
+
+    async def _send_document(self, chat_id: int, out: Document) -> None:
+        """sendDocument; a file on disk is streamed from it (PTB reads the handle as it uploads)."""
+        if isinstance(out.content, bytes):
+            await self._call(
+                self.app.bot.send_document,
+                chat_id,
+                InputFile(out.content, filename=out.filename),
+                caption=out.caption,
+            )
+            return
+        with open(out.content, "rb") as handle:
+            await self._call(
+                self.app.bot.send_document,
+                chat_id,
+                InputFile(handle, filename=out.filename, read_file_handle=False),
+                caption=out.caption,
+                read_timeout=UPLOAD_TIMEOUT,
+                write_timeout=UPLOAD_TIMEOUT,
+            )
+
+    async def _send_documents(self, chat_id: int, out: Documents) -> None:
+        """Make the files in a temporary directory, send what comes back, remove the directory."""
+        try:
+            if self.files_dir:
+                _remove_stale(Path(self.files_dir))
+            directory = Path(tempfile.mkdtemp(prefix=FILES_PREFIX, dir=self.files_dir))
+            try:
+                await self.send(chat_id, await out.make(directory))
+            finally:
+                # In a thread: unlinking 80 MB of files is no work for the event loop.
+                await asyncio.to_thread(shutil.rmtree, directory, True)
+        except asyncio.CancelledError:
+            logger.info("%s for tg:%s cancelled", out.title, chat_id)
+            raise
+        except Exception:
+            logger.exception("sending %s to tg:%s failed", out.title, chat_id)
+            try:
+                await self.send_html(chat_id, FILES_FAILED)
+            except Exception:  # noqa: BLE001 - the error is logged above; nothing more to say
+                logger.warning("could not send the failure notice", exc_info=True)
+
+    async def stop_files(self) -> None:
+        """Cancel the files still being made or sent (the bot stops); their temporary files go."""
+        for task in list(self.file_tasks):
+            task.cancel()
+        await asyncio.gather(*self.file_tasks, return_exceptions=True)
 
     async def _send_message(self, chat_id: int, out: Message, pressed: TgMessage | None) -> None:
         markup = keyboard(out.buttons)
@@ -206,3 +267,14 @@ class TelegramReplies:
             except ChatMigrated as exc:
                 raise SendFailed("migrated", migrated_to=exc.new_chat_id) from exc
         return None
+
+
+def _remove_stale(directory: Path) -> None:
+    """Remove temporary file directories older than a day: a process killed while sending leaves them."""
+    cutoff = time.time() - STALE_FILES_SECONDS
+    for path in directory.glob(FILES_PREFIX + "*"):
+        try:
+            if path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue

@@ -30,7 +30,7 @@ from bot.channels.wecom.crypto import (
 )
 from bot.channels.wecom.robot import WeComRobot
 from bot.channels.wecom.text import ROBOT_MARKDOWN_MAX_BYTES, split_utf8
-from bot.core.actions import Actions, Ctx, Document, Message, Out, QuizPoll, quiz_doc
+from bot.core.actions import Actions, Ctx, Document, Documents, Message, Out, QuizPoll, quiz_doc
 from bot.core.config import Config
 from bot.core.faults import Faults
 from bot.core.render import Doc, to_markdown, to_plain
@@ -170,6 +170,8 @@ class WeComAppSender:
                 doc = quiz_doc(out)
             elif isinstance(out, Document):
                 doc = Doc().add(out.caption + "\n（文件请在 Telegram 中导出。）")
+            elif isinstance(out, Documents):  # not made at all: the app cannot send files here
+                doc = Doc().add(f"📦 {out.title}：文件请在 Telegram 中导出。")
             else:
                 continue
             try:

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import asyncio
+import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 from bot.core.actions.base import Area
-from bot.core.actions.replies import Button, Ctx, Document, Message, Out, percent, say, thousands
+from bot.core.actions.replies import Button, Ctx, Document, Documents, Message, Out, percent, say, thousands
+from bot.core.export import ExportFailed, export_parts
 from bot.core.render import Doc
-from bot.core.storage import EXPORT_FIELDS, Storage
+from bot.core.sheets import PART_LIMIT
+from bot.core.storage import Storage
+
+logger = logging.getLogger(__name__)
 
 
 class Admin(Area):
     """/broadcast and its buttons, /stats, /export."""
+
+    # The most bytes in one file of /export (tests make it small to see the parts).
+    part_limit = PART_LIMIT
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One export at a time: each runs a process and a core; a second one waits for the first.
+        self._exporting = asyncio.Lock()
 
     async def stats(self, ctx: Ctx, args: str) -> list[Out]:
         """Subscribers, activity today, lessons sent today, quiz accuracy by part."""
@@ -38,23 +51,39 @@ class Admin(Area):
         return [Message(doc)]
 
     async def export(self, ctx: Ctx, args: str) -> list[Out]:
-        """A CSV of every reflection and quiz answer."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        header = None
-        count = 0
-        for row in self.storage.export_rows():
-            if header is None:
-                header = list(row)
-                writer.writerow(header)
-            writer.writerow([row[k] for k in header])
-            count += 1
-        if header is None:
-            writer.writerow(EXPORT_FIELDS)
+        """Every reflection and quiz answer as CSV files under the upload limit, one message each."""
         stamp = ctx.now.astimezone(self.config.tzinfo).strftime("%Y%m%d-%H%M")
-        # UTF-8 with BOM so that Excel opens the Chinese text correctly.
-        data = buffer.getvalue().encode("utf-8-sig")
-        return [Document(f"studybot-export-{stamp}.csv", data, f"📦 导出 {count} 条心得与答题记录")]
+        stem = f"studybot-export-{stamp}"
+
+        async def make(directory: Path) -> list[Out]:
+            return await self._export_files(directory, stem)
+
+        notice = (
+            "⏳ 上一个导出完成后开始这一个，完成后发送文件。"
+            if self._exporting.locked()
+            else "⏳ 正在导出心得与答题记录，完成后发送文件。"
+        )
+        return [say(notice), Documents(make, "心得与答题记录")]
+
+    async def _export_files(self, directory: Path, stem: str) -> list[Out]:
+        async with self._exporting:
+            try:
+                parts = await export_parts(self.storage, directory, stem, self.part_limit)
+            except (ExportFailed, OSError):
+                logger.exception("/export failed")
+                return [say("😥 导出没有完成，请稍后再试。")]
+        total = sum(part.rows for part in parts)
+        caption = f"📦 导出 {thousands(total)} 条心得与答题记录"
+        if len(parts) == 1:
+            return [Document(parts[0].path.name, parts[0].path, caption)]
+        documents: list[Out] = []
+        first = 1
+        for i, part in enumerate(parts, start=1):
+            last = first + part.rows - 1
+            where = f" · 第 {i}/{len(parts)} 部分（第 {thousands(first)}–{thousands(last)} 条）"
+            documents.append(Document(part.path.name, part.path, caption + where))
+            first = last + 1
+        return documents
 
     async def broadcast(self, ctx: Ctx, args: str) -> list[Out]:
         """Preview an announcement to every subscriber, with confirm and cancel buttons."""

@@ -1,5 +1,5 @@
 """What actions return and what they know of the incoming message: `Ctx` in; `Message`, `QuizPoll`,
-`Document` out; and the small text helpers every area uses.
+`Document`, `Documents` out; and the small text helpers every area uses.
 
 Channels turn a `Ctx` out of their updates and send the outputs in their own format; nothing here knows
 a platform.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from bot.core.render import Doc
 from content.quiz import Question
@@ -54,14 +55,29 @@ class QuizPoll:
 
 @dataclass
 class Document:
-    """A file to send."""
+    """A file to send: its bytes, or the file on disk (a Path) that the channel uploads from."""
 
     filename: str
-    content: bytes
+    content: bytes | Path
     caption: str
 
 
-Out = Message | QuizPoll | Document
+@dataclass
+class Documents:
+    """Files that take long to make, each sent as its own message (an export in parts).
+
+    `make(directory)` writes them into `directory`, which the caller owns (a channel's temporary one, the
+    console's working directory), off the event loop, and returns what to send: a `Document` per file
+    (its content the Path), or a `Message` if it could not. A channel awaits it apart from the update at
+    hand, so that everyone else is answered meanwhile. `title` names what is made, for a channel that
+    cannot send files.
+    """
+
+    make: Callable[[Path], Awaitable[list[Out]]]
+    title: str
+
+
+Out = Message | QuizPoll | Document | Documents
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from bot.core.storage.deliveries import DeliveryStore
 from bot.core.storage.quizzes import QuizStore
 from bot.core.storage.reflections import ReflectionStore
 from bot.core.storage.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
-from bot.core.storage.stats import EXPORT_FIELDS, StatsStore
+from bot.core.storage.stats import EXPORT_FIELDS, StatsStore, snapshot_export_rows
 
 __all__ = [
     "CHANNELS",
@@ -51,6 +51,7 @@ __all__ = [
     "migrate",
     "robot_chat_key",
     "schema_version",
+    "snapshot_export_rows",
 ]
 
 

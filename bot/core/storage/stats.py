@@ -1,17 +1,21 @@
 """Statistics and the export: read-only figures over every table.
 
 A user's days studied, streaks and accuracy (/me), the admin's global figures and subscriber counts, and
-the reflections and quiz answers as CSV-ready rows with the EXPORT_FIELDS keys.
+the reflections and quiz answers as CSV-ready rows with the EXPORT_FIELDS keys: through the bot's
+connection (`export_rows`), or through a read-only snapshot of the file of its own
+(`snapshot_export_rows`), which /export reads in a child process.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta, tzinfo
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 
-from bot.core.storage.db import Database, Instant, _iso, _locked, _utc, _zone
+from bot.core.storage.db import Database, Instant, _locked, _utc, _zone
 
 EXPORT_FIELDS = (
     "kind",
@@ -142,46 +146,93 @@ class StatsStore(Database):
 
     def export_rows(self, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Reflections and quiz answers as CSV-ready dicts with EXPORT_FIELDS keys, oldest first."""
-        reflections = self._export_pages(
-            "reflection",
-            "SELECT r.created_at, r.id, r.chat_key, r.user_key, u.name, r.lesson_day, r.text, NULL, NULL "
-            "FROM reflections r LEFT JOIN users u ON u.key = r.user_key "
-            "WHERE (r.created_at, r.id) > (?, ?) ORDER BY r.created_at, r.id LIMIT ?",
-            batch,
-        )
-        answers = self._export_pages(
-            "quiz_answer",
-            "SELECT a.answered_at, a.id, a.chat_key, a.user_key, u.name, a.section_id, a.question_id, a.option, "
-            "a.correct FROM quiz_answers a LEFT JOIN users u ON u.key = a.user_key "
-            "WHERE (a.answered_at, a.id) > (?, ?) ORDER BY a.answered_at, a.id LIMIT ?",
-            batch,
-        )
-        for ts, kind, _id, chat, user, user_name, where, content, answer, correct in heapq.merge(
-            reflections, answers
-        ):
-            yield {
-                "kind": kind,
-                "time": _iso(ts),
-                "chat": chat,
-                "user": user,
-                "user_name": user_name or "",
-                "section_or_lesson": "" if where is None else str(where),
-                "text_or_question": content,
-                "answer": "" if answer is None else answer,
-                "correct": "" if correct is None else correct,
-            }
 
-    def _export_pages(self, kind: str, sql: str, batch: int) -> Iterator[tuple[Any, ...]]:
-        """Rows of sql as (ts, kind, id, ...) tuples, read in keyset-paginated batches."""
-        # One short query per batch (an index range scan each), taking the lock only for the query:
-        # a long export streamed into a file never blocks the bot nor holds a cursor open across
-        # the bot's own commits. Rows written meanwhile may or may not appear.
-        last: tuple[int, int] = (-1, -1)
-        while True:
+        def fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+            # The lock only for one query: a long export never blocks the bot nor holds a cursor open
+            # across the bot's own commits. Rows written meanwhile may or may not appear.
             with self._lock:
-                rows = self.db.execute(sql, [*last, int(batch)]).fetchall()
-            if not rows:
-                return
-            for ts, row_id, *rest in rows:
-                yield (ts, kind, row_id, *rest)
-            last = (rows[-1][0], rows[-1][1])
+                return self.db.execute(sql, params).fetchall()
+
+        return _export_rows(fetch, batch)
+
+
+def snapshot_export_rows(path: str, batch: int = 5000, *, as_tuples: bool = False) -> Iterator[Any]:
+    """The rows of `StatsStore.export_rows` from the database file at `path`, as of one moment (as tuples
+    in EXPORT_FIELDS order with `as_tuples`, which the export writes).
+
+    Through a read-only connection of its own, in one read transaction: WAL lets it read while the bot
+    writes, and it never takes the bot's Storage lock, so it may run in another thread or process for as
+    long as it needs. Rows written meanwhile do not appear.
+    """
+    uri = path if path.startswith("file:") else f"{Path(path).resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    rows = _export_tuples if as_tuples else _export_rows
+    try:
+        conn.execute("BEGIN")  # the snapshot starts with the first read and lasts until the end
+        yield from rows(lambda sql, params: conn.execute(sql, params).fetchall(), batch)
+    finally:
+        conn.close()
+
+
+_REFLECTIONS = (
+    "SELECT r.created_at, r.id, r.chat_key, r.user_key, u.name, r.lesson_day, r.text, NULL, NULL "
+    "FROM reflections r LEFT JOIN users u ON u.key = r.user_key "
+    "WHERE (r.created_at, r.id) > (?, ?) ORDER BY r.created_at, r.id LIMIT ?"
+)
+_ANSWERS = (
+    "SELECT a.answered_at, a.id, a.chat_key, a.user_key, u.name, a.section_id, a.question_id, a.option, "
+    "a.correct FROM quiz_answers a LEFT JOIN users u ON u.key = a.user_key "
+    "WHERE (a.answered_at, a.id) > (?, ?) ORDER BY a.answered_at, a.id LIMIT ?"
+)
+
+Fetch = Callable[[str, list[Any]], list[tuple[Any, ...]]]
+
+
+def _export_rows(fetch: Fetch, batch: int) -> Iterator[dict[str, Any]]:
+    """Reflections and answers merged by time as dicts with EXPORT_FIELDS keys."""
+    for row in _export_tuples(fetch, batch):
+        yield dict(zip(EXPORT_FIELDS, row, strict=True))
+
+
+def _export_tuples(fetch: Fetch, batch: int) -> Iterator[tuple[Any, ...]]:
+    """Reflections and answers merged by time as tuples in EXPORT_FIELDS order, each table read in
+    keyset-paginated batches through fetch."""
+    reflections = _pages("reflection", _REFLECTIONS, fetch, batch)
+    answers = _pages("quiz_answer", _ANSWERS, fetch, batch)
+    days: dict[int, str] = {}
+    for ts, kind, _id, chat, user, user_name, where, content, answer, correct in heapq.merge(
+        reflections, answers
+    ):
+        yield (
+            kind,
+            _iso_utc(ts, days),
+            chat,
+            user,
+            user_name or "",
+            "" if where is None else str(where),
+            content,
+            "" if answer is None else answer,
+            "" if correct is None else correct,
+        )
+
+
+def _iso_utc(ts: int, days: dict[int, str]) -> str:
+    """What `_iso` gives (2024-05-01T08:30:00+00:00), several times faster: an export formats 600,000."""
+    day, second = divmod(int(ts), 86400)
+    date_text = days.get(day)
+    if date_text is None:
+        date_text = days[day] = datetime.fromtimestamp(day * 86400, UTC).date().isoformat()
+    hour, rest = divmod(second, 3600)
+    return f"{date_text}T{hour:02d}:{rest // 60:02d}:{rest % 60:02d}+00:00"
+
+
+def _pages(kind: str, sql: str, fetch: Fetch, batch: int) -> Iterator[tuple[Any, ...]]:
+    """Rows of sql as (ts, kind, id, ...) tuples, one short query (an index range scan) per batch."""
+    last: tuple[int, int] = (-1, -1)
+    while True:
+        rows = fetch(sql, [*last, int(batch)])
+        if not rows:
+            return
+        for ts, row_id, *rest in rows:
+            yield (ts, kind, row_id, *rest)
+        last = (rows[-1][0], rows[-1][1])
