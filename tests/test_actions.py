@@ -186,6 +186,18 @@ async def test_a_question_not_delivered_frees_the_chat_once(actions):
     assert isinstance((await actions.command(ctx, "quiz", "2"))[1], QuizPoll)
 
 
+async def test_a_telegram_question_whose_send_never_ended_frees_the_chat_after_two_minutes(actions):
+    # The process was killed between the session and its poll: neither poll_sent nor poll_failed came.
+    ctx = contexts()[0]
+    [_, lost] = await actions.command(ctx, "quiz", "2")
+    [busy] = await actions.command(ctx, "quiz", "2")
+    assert "已有一轮测验在进行" in busy.doc.plain_text
+    later = Ctx(ctx.chat_key, "tg", "private", ctx.user_key, ctx.user_name, NOW + timedelta(seconds=121))
+    [_, fresh] = await actions.command(later, "quiz", "2")
+    assert isinstance(fresh, QuizPoll) and fresh.session_id != lost.session_id
+    assert actions.storage.get_quiz(lost.session_id)["state"] == "cancelled"
+
+
 async def test_broadcast_counts_exclude_console(actions):
     await actions.command(contexts()[4], "subscribe", "07:30")
     await actions.command(contexts()[0], "subscribe", "07:30")

@@ -448,6 +448,18 @@ def test_stale_quiz_is_replaced(store: Storage) -> None:
     assert store.start_quiz("tg:-1", "tg:10", ["q1"], E0 + 99_999, stale_after=None) is None
 
 
+def test_a_session_whose_poll_never_arrived_is_replaced(store: Storage) -> None:
+    # A kill between the session and its first poll: no poll_id was ever recorded.
+    lost = store.start_quiz("tg:7", "tg:7", ["q1"], E0)
+    assert store.start_quiz("tg:7", "tg:7", ["q1"], E0 + 119, unsent_after=120) is None
+    assert store.start_quiz("tg:7", "tg:7", ["q2"], E0 + 121, unsent_after=120) is not None
+    assert store.get_quiz(lost)["state"] == "cancelled"
+    # A session whose poll arrived is left alone however long its question is thought over (the hour rule).
+    shown = store.start_quiz("tg:8", "tg:8", ["q1"], E0)
+    store.db.execute("UPDATE quiz_sessions SET poll_id = 'p', updated_at = ? WHERE id = ?", [E0, shown])
+    assert store.start_quiz("tg:8", "tg:8", ["q2"], E0 + 600, unsent_after=120) is None
+
+
 def test_answers_polls_and_results(store: Storage) -> None:
     store.ensure_user("tg:10", "小王")
     store.ensure_user("tg:11", "小李")

@@ -14,6 +14,7 @@ from content.quiz import Question
 QUIZ_DEFAULT = 5
 QUIZ_MAX = 10
 REVIEW_MAX = 5
+UNSENT_AFTER = 120
 
 
 class Quizzes(Area):
@@ -56,7 +57,12 @@ class Quizzes(Area):
         return self._begin(ctx, ids, "quiz", f"🧠 小测验{where} · 共 {len(ids)} 题")
 
     def _begin(self, ctx: Ctx, ids: list[str], kind: str, heading: str, note: str = "") -> list[Out]:
-        session = self.storage.start_quiz(ctx.chat_key, ctx.user_key, ids, ctx.now, kind=kind)
+        # On Telegram a session shows its poll within a second; one without a poll for two minutes lost its
+        # question to a killed process and must not hold the chat.
+        unsent = UNSENT_AFTER if ctx.channel == "tg" else None
+        session = self.storage.start_quiz(
+            ctx.chat_key, ctx.user_key, ids, ctx.now, kind=kind, unsent_after=unsent
+        )
         if session is None:
             return [self._busy(ctx)]
         hint = "群里每个人都可以作答，发起人作答后出下一题。" if ctx.is_group else "选出你认为正确的一项。"

@@ -37,10 +37,21 @@ class QuizStore(Database):
         now: Instant,
         kind: str = "quiz",
         stale_after: int | None = 3600,
+        unsent_after: int | None = None,
     ) -> int | None:
-        """Start a quiz session; None if the chat already has an active one (stale ones are cancelled)."""
+        """Start a quiz session; None if the chat already has an active one (stale ones are cancelled).
+
+        `unsent_after`: an active session that has shown no poll for that many seconds is cancelled too —
+        its question never arrived (the process was killed between the session and its poll), so nobody
+        can be answering it. Only for channels that record their polls (Telegram)."""
         ts = self._now(now)
         with self._tx():
+            if unsent_after is not None:
+                self.db.execute(
+                    "UPDATE quiz_sessions SET state = 'cancelled', updated_at = ? "
+                    "WHERE chat_key = ? AND state = 'active' AND poll_id IS NULL AND updated_at < ?",
+                    [ts, chat_key, ts - int(unsent_after)],
+                )
             if stale_after is not None:
                 # A quiz nobody touched for stale_after seconds is abandoned; don't lock the chat out.
                 self.db.execute(
