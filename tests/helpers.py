@@ -1,9 +1,19 @@
-"""Small helpers shared by the tests: clocks the tests move, and readers of Bot API calls."""
+"""Small helpers shared by the tests: clocks the tests move, readers of Bot API calls, and `studybot run`
+as a process."""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 
 class Clock:
@@ -57,3 +67,75 @@ def _seed_days() -> int:
 
 #: Days in the bundled speech's study plan.
 SEED_DAYS = _seed_days()
+
+
+class VirtualClock:
+    """A monotonic clock and its sleep on virtual time, for code that also does real I/O (HTTP to a
+    stand-in): time moves on to the earliest sleeper's wake-up only while nothing is `busy` (no request in
+    flight), so an outage of minutes and its backoffs pass in a second and no request sees time jump."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+        #: Requests in flight; whoever makes them counts them here.
+        self.busy = 0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until the clock has moved on by `seconds`."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), waiter))
+        await waiter
+
+    async def drive(self, coro, on_advance=None):
+        """Run `coro` to its end, moving time whenever all it waits for is time; `on_advance(now)` is
+        called each time the clock moves (to change the world at a virtual instant)."""
+        task = asyncio.ensure_future(coro)
+        while not task.done():
+            for _ in range(5):
+                await asyncio.sleep(0)  # whatever is ready runs first
+            while self._sleepers and self._sleepers[0][2].done():
+                heapq.heappop(self._sleepers)  # cancelled
+            if self.busy or not self._sleepers or task.done():
+                await asyncio.sleep(0.001)  # real I/O under way
+                continue
+            when, _, waiter = heapq.heappop(self._sleepers)
+            self.now = max(self.now, when)
+            if on_advance is not None:
+                on_advance(self.now)
+            waiter.set_result(None)
+        return task.result()
+
+
+# ------------------------------------------------------------------------- `studybot run` as a process
+
+STUDYBOT = shutil.which("studybot", path=str(Path(sys.executable).parent)) or "studybot"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on (for STUDYBOT_HTTP_PORT)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`studybot run` with these settings (and no STUDYBOT_* of the test's own), its output appended to `log`."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
+    with log.open("a") as out:
+        return subprocess.Popen([STUDYBOT, "run"], env={**base, **env}, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    """Poll `condition` (real time: a process runs on its own) until it holds, or fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)

@@ -7,20 +7,16 @@ most the sends that were on the wire at the kill."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from botapi_standin import BotAPIStandin
-from helpers import buttons
+from helpers import buttons, free_port, start, wait_until
 
 from bot.core.storage import Storage
 from jobs.broadcast import BroadcastRunner
@@ -30,27 +26,6 @@ TOKEN = "123456:TEST-token"
 ADMIN = 1001
 USERS = range(60_001, 60_401)
 RATE = 50
-STUDYBOT = shutil.which("studybot", path=str(Path(sys.executable).parent)) or "studybot"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(env: dict[str, str], log: Path) -> subprocess.Popen:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
-    with log.open("a") as out:
-        return subprocess.Popen([STUDYBOT, "run"], env={**base, **env}, stdout=out, stderr=subprocess.STDOUT)
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def seed_due_chats(db: Path, ids: range, now: datetime) -> None:
