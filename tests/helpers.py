@@ -1,19 +1,11 @@
-"""Small helpers shared by the tests: clocks the tests move, readers of Bot API calls, and `studybot run`
-as a process."""
+"""Small helpers shared by the tests: clocks the tests move, and readers of Bot API calls."""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
 import itertools
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 
 class Clock:
@@ -111,31 +103,3 @@ class VirtualClock:
                 on_advance(self.now)
             waiter.set_result(None)
         return task.result()
-
-
-# ------------------------------------------------------------------------- `studybot run` as a process
-
-STUDYBOT = shutil.which("studybot", path=str(Path(sys.executable).parent)) or "studybot"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on (for STUDYBOT_HTTP_PORT)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(env: dict[str, str], log: Path) -> subprocess.Popen:
-    """`studybot run` with these settings (and no STUDYBOT_* of the test's own), its output appended to `log`."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
-    with log.open("a") as out:
-        return subprocess.Popen([STUDYBOT, "run"], env={**base, **env}, stdout=out, stderr=subprocess.STDOUT)
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    """Poll `condition` (real time: a process runs on its own) until it holds, or fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)

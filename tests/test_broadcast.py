@@ -462,3 +462,34 @@ async def test_an_outage_of_minutes_is_waited_out(tg, caplog, kind):
     assert [(c.params["chat_id"], c.description) for c in tg.api.errors] == [
         (888_888, "Bad Request: chat not found")
     ]
+
+
+async def test_a_recipient_waiting_its_backoff_holds_no_send_slot(tg):
+    """One worker only, and the first three sends fail (502): the other recipients go out meanwhile; the
+    three are tried again after their backoff, not one after another in the worker's own time."""
+    chats = [private_chat(tg.api, tg.storage, uid) for uid in range(91_001, 91_021)]
+    broadcast_id = await tg.start_broadcast(progress=False)
+    clock = VirtualClock()
+    sender = Timed(tg.sender, clock)
+    runner = BroadcastRunner(
+        tg.storage,
+        BroadcastMessages(),
+        {"tg": sender},
+        Pacer(50, clock=clock, sleep=clock.sleep),
+        concurrency=1,
+        clock=clock,
+        sleep=clock.sleep,
+        random=random.Random(5).random,
+    )
+    tg.api.fail_next("sendMessage", 3, 502)
+    counts = await clock.drive(runner.run(broadcast_id))
+    assert counts["sent"] == len(chats) and counts["failed"] == 0
+    keys = [key for _, key, _ in sender.attempts]
+    first_three = keys[:3]
+    assert len(set(first_three)) == 3  # each failure went back to the queue; the worker took the next
+    assert keys[3:20] == [k for k in chats if k not in first_three]  # everyone else, before any retry
+    assert sorted(keys[20:]) == sorted(first_three)  # then the three, once each
+    failed_at = {key: t for t, key, _ in sender.attempts[:3]}
+    assert all(t - failed_at[key] >= 0.8 for t, key, _ in sender.attempts[20:])  # after ~1 s of backoff
+    assert max(len(v) for v in tg.api.delivered.values()) == 1
+    tg.api.assert_no_errors()

@@ -12,11 +12,10 @@ import sqlite3
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from botapi_standin import BotAPIStandin
-from helpers import buttons, free_port, start, wait_until
+from helpers import buttons
+from processes import free_port, seed_due_chats, start, wait_until
 
 from bot.core.storage import Storage
 from jobs.broadcast import BroadcastRunner
@@ -26,19 +25,6 @@ TOKEN = "123456:TEST-token"
 ADMIN = 1001
 USERS = range(60_001, 60_401)
 RATE = 50
-
-
-def seed_due_chats(db: Path, ids: range, now: datetime) -> None:
-    """Subscribed private chats whose lesson of today is due now (one transaction, not one per chat)."""
-    storage = Storage(db)
-    storage.close()
-    push_time = (now.astimezone(ZoneInfo("Asia/Shanghai")) - timedelta(minutes=1)).strftime("%H:%M")
-    with sqlite3.connect(db) as conn:
-        conn.executemany(
-            "INSERT INTO chats (key, channel, chat_type, timezone, push_time, subscribed, blocked, plan_pos, "
-            "next_due, created_at, updated_at) VALUES (?, 'tg', 'private', 'Asia/Shanghai', ?, 1, 0, 0, ?, ?, ?)",
-            [(f"tg:{uid}", push_time, int(now.timestamp()) - 60, int(now.timestamp()), 0) for uid in ids],
-        )
 
 
 def test_sigkill_during_a_daily_push_costs_at_most_the_sends_on_the_wire(tmp_path):

@@ -10,8 +10,17 @@ import sqlite3
 import time
 
 from botapi_standin import BotAPIStandin
-from helpers import start, wait_until
-from test_shutdown import ADMIN, TOKEN, confirm_broadcast, environment, received, subscribers, terminate
+from processes import (
+    ADMIN,
+    TOKEN,
+    confirm_broadcast,
+    environment,
+    received,
+    start,
+    subscribers,
+    terminate,
+    wait_until,
+)
 
 
 def test_a_few_seconds_of_outage_during_a_broadcast(tmp_path):

@@ -4,76 +4,23 @@ still exits within about six seconds."""
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
 import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 from botapi_standin import BotAPIStandin
-from helpers import buttons, free_port, start, wait_until
-from test_kill import seed_due_chats
-
-from bot.core.storage import Storage
-
-TOKEN = "123456:TEST-token"
-ADMIN = 1001
-RATE = 100
-
-
-def environment(api: BotAPIStandin, db: Path) -> dict[str, str]:
-    return {
-        "STUDYBOT_TELEGRAM_TOKEN": TOKEN,
-        "STUDYBOT_TELEGRAM_API_URL": api.base_url,
-        "STUDYBOT_DB": str(db),
-        "STUDYBOT_ADMINS": str(ADMIN),
-        "STUDYBOT_BROADCAST_RATE": str(RATE),
-        "STUDYBOT_HTTP_PORT": str(free_port()),
-        "STUDYBOT_TICK_SECONDS": "1",
-    }
-
-
-def terminate(process: subprocess.Popen, log: Path) -> float:
-    """SIGTERM; the seconds until the process exited (it must exit 0)."""
-    began = time.monotonic()
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        raise AssertionError("studybot run did not stop on SIGTERM:\n" + log.read_text()) from None
-    took = time.monotonic() - began
-    assert process.returncode == 0, log.read_text()
-    return took
-
-
-def subscribers(db: Path, api: BotAPIStandin, users: range) -> None:
-    """Subscribed private chats whose daily push is not due during the test."""
-    now = datetime.now(UTC)
-    storage = Storage(db)
-    for uid in users:
-        key = f"tg:{uid}"
-        storage.ensure_chat(key, "tg", "private")
-        storage.subscribe(key, "08:00", now, now + timedelta(days=30))
-        api.add_user(uid, f"用户{uid}")
-        api.add_chat(uid, "private")
-    storage.close()
-
-
-def confirm_broadcast(api: BotAPIStandin, users: range) -> None:
-    """The admin's /broadcast and 确认发送."""
-    api.send_message(ADMIN, ADMIN, "/broadcast 明天上午九点集中学习")
-    preview = api.wait_for("sendMessage", lambda c: str(c.params.get("chat_id")) == str(ADMIN), timeout=30)
-    assert f"将发送给 {len(users)} 个订阅" in preview.params["text"]
-    go = next(data for data in buttons(preview) if data.startswith("bc:go:"))
-    api.press_button(ADMIN, ADMIN, preview.result["message_id"], go)
-
-
-def received(api: BotAPIStandin, users: range) -> dict[int, int]:
-    delivered = api.delivered
-    return {uid: len(delivered.get(uid, [])) for uid in users}
+from processes import (
+    ADMIN,
+    TOKEN,
+    confirm_broadcast,
+    environment,
+    received,
+    seed_due_chats,
+    start,
+    subscribers,
+    terminate,
+    wait_until,
+)
 
 
 def test_sigterm_during_a_broadcast_repeats_nothing(tmp_path):
