@@ -9,11 +9,11 @@ finish and records them (`jobs.inflight`, a few seconds at most), so a SIGTERM r
 
 Faults: a send that fails for a temporary reason (5xx, a dropped connection, a timeout) puts its recipient
 back in the queue with a capped, jittered backoff (`jobs.recipients`), for as long as the broadcast runs;
-only a permanent refusal (400-type, blocked) ends a recipient, or GIVE_UP_AFTER hours of failures. When a
-channel answers again, everyone waiting for it is tried at once. Pacing: `jobs.pacing.Pacer` spaces starts
-evenly at `STUDYBOT_BROADCAST_RATE` and keeps to 20 a minute per group or robot; many sends are in flight
-at once, so network latency does not cut throughput. The admin's progress message is edited every few
-seconds and says which channel it is waiting for.
+only a permanent refusal (400-type, blocked) ends a recipient, or an hour of failures (GIVE_UP_AFTER).
+When a channel answers again, everyone waiting for it is tried at once. Pacing: `jobs.pacing.Pacer` spaces
+starts evenly at `STUDYBOT_BROADCAST_RATE` and keeps to 20 a minute per group or robot; many sends are in
+flight at once, so network latency does not cut throughput. The admin's progress message is edited every
+few seconds and says which channel it is waiting for.
 """
 
 from __future__ import annotations
