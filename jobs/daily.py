@@ -158,8 +158,8 @@ class DailyPush:
         report: PushReport,
         messages: dict[tuple, tuple[int, Message]],
     ) -> None:
-        # A turn of the semaphore first: 2,000 chats waiting for their send slots at once blocked the event
-        # loop for a third of a second.
+        # A turn of the semaphore first: at most `concurrency` chats wait for a send slot or send at a time,
+        # not a whole batch of 2,000 at once.
         async with semaphore:
             await self._deliver(chat, now, report, messages)
 
