@@ -319,6 +319,23 @@ class Service:
         self.tasks.append(asyncio.create_task(self._daily_loop()))
         self.tasks.append(asyncio.create_task(self._broadcast_loop()))
 
+    async def _stop_telegram(self, timeout: float) -> None:
+        """Stop polling and the Application; given up after `timeout` s (its last getUpdates may hang)."""
+        if not (self.telegram and self.telegram.app):
+            return
+        app = self.telegram.app
+        try:
+            async with asyncio.timeout(timeout):
+                if app.updater.running:
+                    await app.updater.stop()
+                if app.running:
+                    await app.stop()
+                await app.shutdown()
+        except TimeoutError:
+            logger.warning("Telegram did not stop within %.0f s (the Bot API does not answer)", timeout)
+        except Exception:
+            logger.warning("Telegram shutdown was not clean", exc_info=True)
+
     def wake_broadcasts(self, broadcast_id: int | None = None) -> None:
         """A broadcast was confirmed: start sending now rather than at the next poll."""
         self.broadcast_wake.set()
@@ -366,23 +383,22 @@ class Service:
             await self._sleep(5.0, self.broadcast_wake)
 
     async def shutdown(self) -> None:
-        """Stop polling, jobs and servers; in-flight work is recorded so a restart resumes it."""
+        """Stop polling, jobs and servers; in-flight work is recorded so a restart resumes it.
+
+        The jobs start no new send, and the sends they have in flight finish and are recorded (up to
+        DRAIN_SECONDS, then they are cut off): cut off at once, they went out again after the restart.
+        Telegram's polling stops meanwhile, side by side, so an API that hangs costs those seconds once."""
+        from jobs.inflight import DRAIN_SECONDS
+
         self.stop.set()
         for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+            task.cancel()  # each job drains its sends in flight as it is cancelled
         if self.telegram:
             await self.telegram.stop_files()  # an export being made or uploaded: its process and files go
-        if self.telegram and self.telegram.app:
-            app = self.telegram.app
-            try:
-                if app.updater.running:
-                    await app.updater.stop()
-                if app.running:
-                    await app.stop()
-                await app.shutdown()
-            except Exception:
-                logger.warning("Telegram shutdown was not clean", exc_info=True)
+        await asyncio.gather(
+            asyncio.wait(self.tasks, timeout=DRAIN_SECONDS + 1.5) if self.tasks else asyncio.sleep(0),
+            self._stop_telegram(timeout=DRAIN_SECONDS),
+        )
         if self.http_server:
             await self.http_server.stop()
         for sender in self.senders.values():

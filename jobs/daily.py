@@ -2,9 +2,11 @@
 
 Which chats are due comes from the database (`chats.next_due`, indexed), never from per-chat timers, so it
 holds for 100,000 chats and across restarts. Exactly once per chat per local day: a delivery is claimed in
-the database (unique per chat and local date) before it is sent and completed after, in one transaction
-with the chat's next position and next due time. A claim left by a killed process is settled as sent at
-start-up (`settle_interrupted`): a restart never repeats a lesson.
+the database (unique per chat and local date) when its send slot has come, right before the send, and
+completed after, in one transaction with the chat's next position and next due time; a send to be tried
+again gives its claim back while it waits. A claim left by a killed process is settled as sent at start-up
+(`settle_interrupted`): a restart never repeats a lesson, and a kill costs at most the sends on the wire.
+On shutdown the sends in flight finish (`jobs.inflight`) before the tick is cancelled.
 
 After the plan's last lesson the chat moves on to review: each day one lesson again, in order, with its
 prompt and a pointer to /review (the wrong answers due under spaced repetition).
@@ -17,7 +19,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
+from jobs.inflight import DRAIN_SECONDS, InFlight
 from jobs.interfaces import (
     Blocked,
     Calendar,
@@ -58,6 +62,20 @@ def _epoch(value: datetime) -> int:
     return int(value.timestamp())
 
 
+@dataclass
+class _Lesson:
+    """One chat's lesson of the day as it goes through its attempts (`key` follows a migration)."""
+
+    key: str
+    zone: Any
+    push_time: time
+    today: date
+    pos: int
+    day: int
+    catch_up: bool
+    message: Message
+
+
 class DailyPush:
     """Finds the due chats and sends each its lesson of the day."""
 
@@ -69,6 +87,7 @@ class DailyPush:
         pacer: Pacer,
         calendar: Calendar,
         concurrency: int | None = None,
+        drain_seconds: float = DRAIN_SECONDS,
     ):
         self.storage = storage
         self.lessons = lessons
@@ -76,6 +95,8 @@ class DailyPush:
         self.pacer = pacer
         self.calendar = calendar
         self.concurrency = concurrency or in_flight(pacer.rate)
+        self.drain_seconds = drain_seconds
+        self._in_flight = InFlight()
 
     def settle_interrupted(self, now: datetime) -> int:
         """Claims a killed process left unsent count as sent: a lesson is never repeated after a restart."""
@@ -113,7 +134,12 @@ class DailyPush:
             if not chats:
                 return report
             tasks = [asyncio.create_task(self._one(chat, now, semaphore, report, messages)) for chat in chats]
-            await asyncio.gather(*tasks)
+            try:
+                await asyncio.gather(*tasks)
+            except asyncio.CancelledError:
+                # Shutting down: no chat starts its send any more; those in flight finish and are recorded.
+                await self._in_flight.drain(self.drain_seconds)
+                raise
 
     def _message(
         self, pos: int, catch_up_of: time | None, messages: dict[tuple, tuple[int, Message]]
@@ -132,9 +158,8 @@ class DailyPush:
         report: PushReport,
         messages: dict[tuple, tuple[int, Message]],
     ) -> None:
-        # The claim, too, waits for a turn: claimed all at once, a batch of 2,000 chats blocked the event
-        # loop for a third of a second, and a kill would leave them all claimed and unsent (lost for the
-        # day) instead of only the few in flight.
+        # A turn of the semaphore first: at most `concurrency` chats wait for a send slot or send at a time,
+        # not a whole batch of 2,000 at once.
         async with semaphore:
             await self._deliver(chat, now, report, messages)
 
@@ -152,54 +177,87 @@ class DailyPush:
             report.skipped += 1
             return
         pos = int(chat["plan_pos"] or 0)
-        total = self.lessons.plan_length
         catch_up = calendar.is_catch_up(zone, push_time, now)
         day, message = self._message(pos, push_time if catch_up else None, messages)
-        if not self.storage.claim_delivery(key, today, day, catch_up, now):
-            self.storage.set_next_due(key, _epoch(calendar.next_due(zone, push_time, today, now)))
-            report.skipped += 1
-            return
-        outcome, key = await self._send(chat, message)
-        if isinstance(outcome, Exception):
-            self._failed(key, today, outcome, now, report)
-            return
-        following = _epoch(calendar.next_due(zone, push_time, today, now))
-        # `key` is the chat's new key if the send followed a migration.
-        self.storage.complete_delivery(
-            key, today, outcome, following, pos + 1, now, plan_done=pos + 1 >= total
-        )
-        report.sent += 1
-
-    async def _send(self, chat: dict, message: Message) -> tuple[str | None | Exception, str]:
-        """Send, following a migration and waiting out rate limits: (message id or the exception if it
-        failed, the chat's key after any migration).
-
-        At most SEND_BUDGET seconds per chat: a robot that keeps answering 45009 is retried at the next
-        try (RETRY_FAILED_AFTER) instead of holding up the tick, and with it every chat due later.
-        """
+        lesson = _Lesson(key, zone, push_time, today, pos, day, catch_up, message)
         sender = self.senders[chat["channel"]]
-        key = chat["key"]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SEND_BUDGET
         for attempt in range(4):
-            await self.pacer.acquire(key, sender.is_group(key, chat["chat_type"]))
-            try:
-                async with asyncio.timeout(max(1.0, deadline - loop.time())):
-                    return await sender.send(key, message), key
-            except TimeoutError:
-                return TemporaryError(f"no answer within {SEND_BUDGET:.0f} s"), key
-            except RetryLater as exc:
-                self.pacer.pause(exc.seconds)
-            except Migrated as exc:
-                self.storage.migrate_chat(key, exc.new_key)
-                key = exc.new_key
-            except TemporaryError as exc:
-                if attempt == 3 or loop.time() + 2**attempt > deadline:
-                    return exc, key
-                await asyncio.sleep(2**attempt)
-            except Exception as exc:  # noqa: BLE001 - a send failing must not stop the others
-                return exc, key
-        return TemporaryError("gave up after retries"), key
+            await self.pacer.acquire(lesson.key, sender.is_group(lesson.key, chat["chat_type"]))
+            # Through InFlight: a shutdown lets this send and its bookkeeping finish rather than cutting
+            # it off with the claim taken and the outcome unknown.
+            wait = await self._in_flight.run(self._attempt(sender, lesson, attempt, deadline, now, report))
+            if wait is None:
+                return
+            if wait:
+                await asyncio.sleep(wait)
+        self._failed(lesson.key, today, TemporaryError("gave up after retries"), now, report)
+
+    async def _attempt(
+        self,
+        sender: Sender,
+        lesson: _Lesson,
+        attempt: int,
+        deadline: float,
+        now: datetime,
+        report: PushReport,
+    ) -> float | None:
+        """Claim the lesson and send it, now that its send slot has come; None when it is settled (sent,
+        failed or someone else's), else the seconds to wait before the next attempt (the claim released).
+
+        Claimed only here, right before the send: a kill leaves claimed-but-unsent only the sends on the
+        wire, not every chat waiting for its slot (each lost for the day, as `settle_interrupted` cannot
+        tell a send that went out from one that never started). SEND_BUDGET seconds at most for all
+        attempts: a robot that keeps answering 45009 is retried at the next try (RETRY_FAILED_AFTER)
+        instead of holding up the tick, and with it every chat due later.
+        """
+        key, today, calendar = lesson.key, lesson.today, self.calendar
+        if not self.storage.claim_delivery(key, today, lesson.day, lesson.catch_up, now):
+            # Claimed or sent already (a supergroup that had its own lesson today, after a migration).
+            self.storage.set_next_due(
+                key, _epoch(calendar.next_due(lesson.zone, lesson.push_time, today, now))
+            )
+            report.skipped += 1
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(max(1.0, deadline - loop.time())):
+                message_id = await sender.send(key, lesson.message)
+        except TimeoutError:
+            self._failed(key, today, TemporaryError(f"no answer within {SEND_BUDGET:.0f} s"), now, report)
+            return None
+        except RetryLater as exc:
+            self.pacer.pause(exc.seconds)
+            self._release(lesson, exc, now)
+            return 0.0
+        except Migrated as exc:
+            # Released first, so that the claim moves with the chat and is taken again under its new key.
+            self._release(lesson, exc, now)
+            self.storage.migrate_chat(key, exc.new_key)
+            lesson.key = exc.new_key
+            return 0.0
+        except TemporaryError as exc:
+            if attempt == 3 or loop.time() + 2**attempt > deadline:
+                self._failed(key, today, exc, now, report)
+                return None
+            self._release(lesson, exc, now)
+            return float(2**attempt)
+        except Exception as exc:  # noqa: BLE001 - a send failing must not stop the others
+            self._failed(key, today, exc, now, report)
+            return None
+        following = _epoch(calendar.next_due(lesson.zone, lesson.push_time, today, now))
+        total = self.lessons.plan_length
+        # `key` is the chat's new key if the send followed a migration.
+        self.storage.complete_delivery(
+            key, today, message_id, following, lesson.pos + 1, now, plan_done=lesson.pos + 1 >= total
+        )
+        report.sent += 1
+        return None
+
+    def _release(self, lesson: _Lesson, exc: Exception, now: datetime) -> None:
+        """Give the claim back while the chat waits for its next attempt: not sent, so not lost to a kill."""
+        self.storage.fail_delivery(lesson.key, lesson.today, type(exc).__name__, now)
 
     def _failed(self, key: str, today: date, exc: Exception, now: datetime, report: PushReport) -> None:
         if isinstance(exc, Blocked):

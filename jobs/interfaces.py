@@ -155,8 +155,9 @@ class BroadcastMessages(Protocol):
         """The announcement as every recipient gets it."""
         ...
 
-    def progress(self, counts: Mapping[str, int]) -> Text:
-        """The admin's progress line."""
+    def progress(self, counts: Mapping[str, int], waiting: Sequence[str] = ()) -> Text:
+        """The admin's progress line; `waiting`: the channels (tg, wecom, robot) whose sends keep failing
+        for now, their recipients queued to be tried again."""
         ...
 
     def report(self, counts: Mapping[str, int], seconds: float) -> Text:

@@ -7,7 +7,25 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["backoff_delays"]
+__all__ = ["backoff_delay", "backoff_delays"]
+
+
+def backoff_delay(
+    attempt: int,
+    base: float = 1.0,
+    factor: float = 2.0,
+    cap: float = 60.0,
+    *,
+    jitter: float = 0.0,
+    random: Callable[[], float] | None = None,
+) -> float:
+    """The delay before retry number ``attempt`` (0 for the first): ``base * factor**attempt`` capped at
+    ``cap``, jittered as in :func:`backoff_delays`; for a retry loop with no fixed number of attempts."""
+    if attempt < 0:
+        raise ValueError(f"attempt must not be negative, got {attempt!r}")
+    # The exponent is bounded so that a long outage (hundreds of attempts) cannot overflow.
+    first = min(base * factor ** min(attempt, 64), cap)
+    return backoff_delays(first, factor, cap, 1, jitter=jitter, random=random)[0]
 
 
 def backoff_delays(

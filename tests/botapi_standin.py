@@ -137,6 +137,8 @@ _FAILURE_PHRASES = {
 _CONFLICT_OTHER_POLL = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 )
+# What an outage (take_down) may do: the failures above, or hold every request unanswered.
+_OUTAGE_KINDS = ("network", 500, 502, "hang")
 
 
 # --------------------------------------------------------------------------- records
@@ -1119,6 +1121,7 @@ class BotAPIStandin:
         self._blocked: set[int] = set()
         self._migrated: dict[int, int] = {}
         self._failures: dict[str, deque[str | int]] = defaultdict(deque)
+        self._down: dict[str, str | int] = {}
         self._limits = _RateLimits()
         self._sent_global: deque[float] = deque()
         self._sent_per_chat: dict[int, deque[float]] = defaultdict(deque)
@@ -1587,6 +1590,26 @@ class BotAPIStandin:
         with self._lock:
             self._failures[method.lower()].extend([kind] * n)
 
+    def take_down(self, method: str = "*", kind: str | int = 502) -> None:
+        """An outage until :meth:`bring_up`: every call of ``method`` (``"*"``: any) fails.
+
+        ``kind``: ``"network"`` drops the connection, ``500``/``502`` answer with that HTTP error,
+        ``"hang"`` holds the request unanswered until the API is up again (or the client gives up) and
+        then drops it, as an unreachable server does. Nothing is delivered while it is down. ``"*"``
+        replaces any outage of single methods.
+        """
+        if kind not in _OUTAGE_KINDS:
+            raise ValueError(f"kind must be one of {_OUTAGE_KINDS}, got {kind!r}")
+        with self._lock:
+            if method == "*":
+                self._down.clear()  # the whole API: one kind for every method
+            self._down[method.lower()] = kind
+
+    def bring_up(self) -> None:
+        """End every outage :meth:`take_down` started."""
+        with self._lock:
+            self._down.clear()
+
     # ----------------------------------------------------------------- test-side inspection
 
     @property
@@ -1776,6 +1799,13 @@ class BotAPIStandin:
             parse_error: APIError | None = APIError(400, f"Bad Request: can't parse request: {exc}")
         else:
             parse_error = None
+        if failure == "hang":
+            method = self.spec.canonical(raw_method) or raw_method
+            gone = _client_gone(request)
+            while self._outage(raw_method) == "hang" and not gone() and not self._stopping:
+                await asyncio.sleep(_POLL_SLICE)
+            self._record(method, raw_params, None)
+            return _drop(request)
         if failure == "network" or failure in _FAILURE_PHRASES:
             method = self.spec.canonical(raw_method) or raw_method
             if failure == "network":
@@ -1801,7 +1831,11 @@ class BotAPIStandin:
             for key in (raw_method.lower(), "*"):
                 if self._failures.get(key):
                     return self._failures[key].popleft()
-        return None
+        return self._outage(raw_method)
+
+    def _outage(self, raw_method: str) -> str | int | None:
+        with self._lock:
+            return self._down.get(raw_method.lower(), self._down.get("*"))
 
     async def _call(
         self,

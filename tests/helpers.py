@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 from datetime import datetime, timedelta
 
 
@@ -57,3 +59,47 @@ def _seed_days() -> int:
 
 #: Days in the bundled speech's study plan.
 SEED_DAYS = _seed_days()
+
+
+class VirtualClock:
+    """A monotonic clock and its sleep on virtual time, for code that also does real I/O (HTTP to a
+    stand-in): time moves on to the earliest sleeper's wake-up only while nothing is `busy` (no request in
+    flight), so an outage of minutes and its backoffs pass in a second and no request sees time jump."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+        #: Requests in flight; whoever makes them counts them here.
+        self.busy = 0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until the clock has moved on by `seconds`."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), waiter))
+        await waiter
+
+    async def drive(self, coro, on_advance=None):
+        """Run `coro` to its end, moving time whenever all it waits for is time; `on_advance(now)` is
+        called each time the clock moves (to change the world at a virtual instant)."""
+        task = asyncio.ensure_future(coro)
+        while not task.done():
+            for _ in range(5):
+                await asyncio.sleep(0)  # whatever is ready runs first
+            while self._sleepers and self._sleepers[0][2].done():
+                heapq.heappop(self._sleepers)  # cancelled
+            if self.busy or not self._sleepers or task.done():
+                await asyncio.sleep(0.001)  # real I/O under way
+                continue
+            when, _, waiter = heapq.heappop(self._sleepers)
+            self.now = max(self.now, when)
+            if on_advance is not None:
+                on_advance(self.now)
+            waiter.set_result(None)
+        return task.result()

@@ -407,6 +407,28 @@ async def test_fail_next_drops_or_errors(bot: telegram.Bot, standin: BotAPIStand
     await bot.send_message(ANN, "fine")
     assert standin.messages_in(ANN) == ["sent but unacknowledged", "fine"]
     assert standin.polls(ANN) == []
+
+
+async def test_take_down_fails_every_call_until_brought_up(bot: telegram.Bot, standin: BotAPIStandin) -> None:
+    standin.take_down("sendMessage", 502)
+    for _ in range(3):
+        with pytest.raises(NetworkError, match="(?i)Bad Gateway"):
+            await bot.send_message(ANN, "lost")
+    await bot.get_me()  # only sendMessage is down
+    standin.take_down("*", "network")
+    with pytest.raises(NetworkError):
+        await bot.get_me()
+    standin.take_down("*", "hang")
+    pending = asyncio.create_task(bot.send_message(ANN, "held"))
+    await asyncio.sleep(0.3)
+    assert not pending.done()  # held unanswered, as by a server that does not answer
+    standin.bring_up()
+    with pytest.raises(NetworkError):
+        await pending  # then dropped: nothing delivered while it was down
+    await bot.send_message(ANN, "back")
+    assert standin.messages_in(ANN) == ["back"]
+    assert standin.errors == []
+
     assert standin.errors == []
 
 

@@ -6,13 +6,15 @@ SQLite file, and `jobs.broadcast.BroadcastRunner` either inside the whole `Servi
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from botapi_standin import BotAPIStandin
-from helpers import buttons
+from helpers import VirtualClock, buttons
 
 import jobs.broadcast
 from bot.channels.telegram import TelegramChannel, TelegramSender
@@ -359,4 +361,135 @@ async def test_a_cancelled_run_leaves_no_sender_behind_and_resumes(tg):
     got = Counter(chat_id for chat_id, items in tg.api.delivered.items() for _ in items)
     assert all(got[int(k.split(":")[1])] >= 1 for k in chats)
     assert {k for k in chats if got[int(k.split(":")[1])] > 1} <= in_flight
+    tg.api.assert_no_errors()
+
+
+# ------------------------------------------------------------------------------------------------ outages
+
+
+class Timed:
+    """The real sender, its requests counted for the virtual clock (which stands still while one is in
+    flight) and every send attempt logged at virtual time: (time, chat key, None or the error's name)."""
+
+    def __init__(self, sender: TelegramSender, clock: VirtualClock):
+        self.sender, self.clock = sender, clock
+        self.attempts: list[tuple[float, str, str | None]] = []
+
+    def is_group(self, chat_key: str, chat_type: str) -> bool:
+        return self.sender.is_group(chat_key, chat_type)
+
+    async def send(self, chat_key, message):
+        self.clock.busy += 1
+        error = None
+        try:
+            return await self.sender.send(chat_key, message)
+        except Exception as exc:
+            error = type(exc).__name__
+            raise
+        finally:
+            self.clock.busy -= 1
+            self.attempts.append((self.clock.now, chat_key, error))
+
+    async def edit(self, chat_key, message_id, doc):
+        self.clock.busy += 1
+        try:
+            return await self.sender.edit(chat_key, message_id, doc)
+        finally:
+            self.clock.busy -= 1
+
+
+@pytest.mark.parametrize("kind", [502, "network"])
+async def test_an_outage_of_minutes_is_waited_out(tg, caplog, kind):
+    """sendMessage down for five (virtual) minutes, answering 502 or dropping the connection: nobody ends
+    `failed` for it. Each recipient waits in the queue, tried again at most a minute apart, the admin is
+    told the bot waits for Telegram, the log says it once (and once a minute), and once Telegram answers
+    again everyone gets the announcement, once. Only the permanent refusals end a recipient."""
+    chats = [private_chat(tg.api, tg.storage, uid) for uid in range(90_001, 90_101)]
+    tg.api.block(90_100)
+    subscribe(tg.storage, 888_888, "private")  # unknown to the stand-in: 400, a permanent refusal
+    broadcast_id = await tg.start_broadcast()
+    clock = VirtualClock()
+    sender = Timed(tg.sender, clock)
+    pacer = Pacer(50, clock=clock, sleep=clock.sleep)
+    runner = BroadcastRunner(
+        tg.storage,
+        BroadcastMessages(),
+        {"tg": sender},
+        pacer,
+        clock=clock,
+        sleep=clock.sleep,
+        random=random.Random(11).random,
+    )
+    down_at, up_at = clock.now + 0.5, clock.now + 300.5
+
+    def world(now: float) -> None:
+        if down_at <= now < up_at:
+            tg.api.take_down("sendMessage", kind)
+        elif now >= up_at:
+            tg.api.bring_up()
+
+    caplog.set_level(logging.INFO, logger="jobs")
+    counts = await clock.drive(runner.run(broadcast_id), world)
+
+    assert counts == {"pending": 0, "sending": 0, "sent": 99, "blocked": 1, "failed": 1}
+    delivered = tg.api.delivered
+    assert all(len(delivered[int(k.split(":")[1])]) == 1 for k in chats[:-1])
+    assert 90_100 not in delivered
+    failures = [a for a in sender.attempts if a[2] == "TemporaryError"]
+    assert len(failures) > 2 * len(chats)  # the outage really held every recipient back, several times
+    assert all(down_at <= t <= up_at + 0.1 for t, _, _ in failures)
+    # Retries a minute apart at most (plus the wait for a send slot), growing from about a second.
+    tries: dict[str, list[float]] = {}
+    for t, key, _ in sender.attempts:
+        tries.setdefault(key, []).append(t)
+    gaps = [b - a for times in tries.values() for a, b in zip(times, times[1:], strict=False)]
+    assert max(gaps) <= jobs.broadcast.RETRY_CAP + 3
+    assert min(gaps) < 2 and max(gaps) > 40
+    # No hammering: about log2(60) + 240/60 tries each over five minutes, not one a second.
+    assert max(len(times) for times in tries.values()) <= 16
+    last = max(t for t, _, error in sender.attempts if error is None)
+    # As soon as one send goes through, everyone waiting is tried: done in seconds, not a backoff later.
+    assert last - up_at < 10
+    # The log: once when it began, at most once a minute while it lasted, once when it ended.
+    lines = [r.getMessage() for r in caplog.records if f"broadcast {broadcast_id}:" in r.getMessage()]
+    assert len([m for m in lines if "keep failing" in m]) == 1
+    assert 3 <= len([m for m in lines if "still failing" in m]) <= 5
+    assert len([m for m in lines if "go through again" in m]) == 1
+    # The admin saw that the bot waits for Telegram, then the report.
+    edits = edits_to(tg.api, ADMIN)
+    assert any("⏳ Telegram 暂时无法连接，稍后自动重试" in t for t in edits)
+    assert "送达 99 · 屏蔽 1 · 失败 1" in edits[-1] and "暂时无法连接" not in edits[-1]
+    assert [(c.params["chat_id"], c.description) for c in tg.api.errors] == [
+        (888_888, "Bad Request: chat not found")
+    ]
+
+
+async def test_a_recipient_waiting_its_backoff_holds_no_send_slot(tg):
+    """One worker only, and the first three sends fail (502): the other recipients go out meanwhile; the
+    three are tried again after their backoff, not one after another in the worker's own time."""
+    chats = [private_chat(tg.api, tg.storage, uid) for uid in range(91_001, 91_021)]
+    broadcast_id = await tg.start_broadcast(progress=False)
+    clock = VirtualClock()
+    sender = Timed(tg.sender, clock)
+    runner = BroadcastRunner(
+        tg.storage,
+        BroadcastMessages(),
+        {"tg": sender},
+        Pacer(50, clock=clock, sleep=clock.sleep),
+        concurrency=1,
+        clock=clock,
+        sleep=clock.sleep,
+        random=random.Random(5).random,
+    )
+    tg.api.fail_next("sendMessage", 3, 502)
+    counts = await clock.drive(runner.run(broadcast_id))
+    assert counts["sent"] == len(chats) and counts["failed"] == 0
+    keys = [key for _, key, _ in sender.attempts]
+    first_three = keys[:3]
+    assert len(set(first_three)) == 3  # each failure went back to the queue; the worker took the next
+    assert keys[3:20] == [k for k in chats if k not in first_three]  # everyone else, before any retry
+    assert sorted(keys[20:]) == sorted(first_three)  # then the three, once each
+    failed_at = {key: t for t, key, _ in sender.attempts[:3]}
+    assert all(t - failed_at[key] >= 0.8 for t, key, _ in sender.attempts[20:])  # after ~1 s of backoff
+    assert max(len(v) for v in tg.api.delivered.values()) == 1
     tg.api.assert_no_errors()

@@ -232,6 +232,7 @@ async def test_crash_between_claim_and_send_is_settled_never_repeated(api, tmp_p
         quiet = doomed.chat(9, at="08:00", now=local(SHANGHAI, 2026, 11, 24, 0, 0))
         api.latency = 0.5
         mark = api.mark()
+        doomed.push.drain_seconds = 0  # a kill: the sends in flight are not waited for, as a shutdown would
         tick = asyncio.create_task(doomed.push.tick(now))
         deadline = time.monotonic() + 10
         while len(doomed.storage.claimed_unsent()) < 2 and time.monotonic() < deadline:

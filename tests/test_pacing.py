@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from jobs.pacing import Pacer, SlidingWindowCounter, in_flight, max_in_window
-from jobs.retry import backoff_delays
+from jobs.retry import backoff_delay, backoff_delays
 
 
 class VirtualTime:
@@ -432,3 +432,15 @@ def test_backoff_delays_rejects_bad_arguments() -> None:
         backoff_delays(factor=0.5)
     with pytest.raises(ValueError):
         backoff_delays(jitter=2.0)
+
+
+def test_backoff_delay_for_an_open_ended_retry_loop() -> None:
+    # The same delays one at a time, for retries with no fixed number of attempts (a broadcast outage).
+    assert [backoff_delay(i) for i in range(8)] == backoff_delays(attempts=8)
+    assert backoff_delay(5000) == 60.0  # hours of an outage: capped, no overflow
+    rng = random.Random(3)
+    jittered = [backoff_delay(i, jitter=0.2, random=rng.random) for i in range(12)]
+    for got, plain in zip(jittered, backoff_delays(attempts=12), strict=True):
+        assert plain * 0.8 <= got <= min(plain * 1.2, 60.0)
+    with pytest.raises(ValueError):
+        backoff_delay(-1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bot.core.actions.base import Area
@@ -119,6 +119,10 @@ class Admin(Area):
         return [Message(doc, edit=True, broadcast_id=broadcast_id)]
 
 
+#: How the admin's messages name a channel (the first part of a chat key).
+CHANNEL_NAMES = {"tg": "Telegram", "wecom": "企业微信", "robot": "企业微信群机器人"}
+
+
 class BroadcastMessages:
     """What the fan-out job says: the announcement itself, the admin's progress line, the final report."""
 
@@ -126,8 +130,9 @@ class BroadcastMessages:
         """The announcement as every recipient gets it."""
         return Message(broadcast_doc(text))
 
-    def progress(self, counts: Mapping[str, int]) -> Doc:
-        """The admin's progress line: 已发送 640 / 1,284 · 屏蔽 3."""
+    def progress(self, counts: Mapping[str, int], waiting: Sequence[str] = ()) -> Doc:
+        """The admin's progress line: 已发送 640 / 1,284 · 屏蔽 3; then a line for each channel whose sends
+        keep failing for now (an outage), its recipients waiting to be tried again."""
         total = sum(counts.values())
         done = counts.get("sent", 0) + counts.get("blocked", 0) + counts.get("failed", 0)
         doc = Doc().add(f"📤 已发送 {done:,} / {total:,}")
@@ -135,6 +140,8 @@ class BroadcastMessages:
             doc.add(f" · 屏蔽 {counts['blocked']:,}")
         if counts.get("failed"):
             doc.add(f" · 失败 {counts['failed']:,}")
+        for channel in waiting:
+            doc.add(f"\n⏳ {CHANNEL_NAMES.get(channel, channel)} 暂时无法连接，稍后自动重试")
         return doc
 
     def report(self, counts: Mapping[str, int], seconds: float) -> Doc:
