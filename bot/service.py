@@ -13,6 +13,7 @@ import gc
 import logging
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
@@ -325,13 +326,18 @@ class Service:
         while not self.stop.is_set():
             try:
                 report = await self.daily.tick(self.clock())
-                if report.sent or report.failed or report.blocked:
-                    logger.info(
-                        "daily push: %d sent, %d blocked, %d failed",
+                if report.failed:
+                    # What went wrong, counted: "TemporaryError × 812"; each chat is tried again later.
+                    kinds = Counter(error.rpartition(": ")[2] for error in report.errors)
+                    logger.warning(
+                        "daily push: %d sent, %d blocked, %d failed (%s); the failed are tried again shortly",
                         report.sent,
                         report.blocked,
                         report.failed,
+                        ", ".join(f"{kind} × {n}" for kind, n in kinds.most_common()),
                     )
+                elif report.sent or report.blocked:
+                    logger.info("daily push: %d sent, %d blocked", report.sent, report.blocked)
             except Exception as exc:
                 self.faults.report(exc, "the daily push")
             await self._sleep(self.config.tick_seconds)

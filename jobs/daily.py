@@ -265,7 +265,8 @@ class DailyPush:
             self.storage.mark_blocked(key)
             report.blocked += 1
             return
-        logger.warning("daily push to %s failed: %s", key, type(exc).__name__)
+        # One line per chat would be thousands in an outage; the tick's summary names the errors.
+        logger.debug("daily push to %s failed: %s", key, type(exc).__name__)
         # Retry the same day a little later; the claim is released by fail_delivery.
         self.storage.fail_delivery(
             key, today, type(exc).__name__, now, next_due=_epoch(now + RETRY_FAILED_AFTER)

@@ -458,3 +458,34 @@ async def test_a_send_that_hangs_does_not_hold_up_the_tick(tmp_path, model, monk
     robot = storage.get_chat("robot:abc")
     assert robot["next_due"] == epoch(now + daily_module.RETRY_FAILED_AFTER)  # tried again in five minutes
     storage.close()
+
+
+async def test_an_outage_is_not_a_log_line_per_chat(tmp_path, model, caplog):
+    """Every send failing (the API down at push time): the tick reports the failures, the log stays quiet
+    (the service writes one summary line per tick), and every chat is tried again later."""
+    from jobs.interfaces import PermanentError
+
+    class Down:
+        def is_group(self, chat_key, chat_type):
+            return False
+
+        async def send(self, chat_key, message):
+            raise PermanentError("Bad Gateway")
+
+        async def edit(self, chat_key, message_id, doc):
+            pass
+
+    storage = Storage(str(tmp_path / "down.db"))
+    now = utc(2026, 11, 24, 1, 0)
+    for i in range(30):
+        storage.ensure_chat(f"tg:{i}", "tg", "private")
+        storage.subscribe(f"tg:{i}", "08:00", now, epoch(now - timedelta(minutes=30)))
+    push = DailyPush(
+        storage, Actions(storage, model, Config.from_env({})), {"tg": Down()}, Pacer(1000), schedule
+    )
+    with caplog.at_level("INFO", logger="jobs.daily"):
+        report = await push.tick(now)
+    assert report.failed == 30 and len(report.errors) == 30
+    assert [r for r in caplog.records if r.name == "jobs.daily" and r.levelname != "DEBUG"] == []
+    assert all(storage.get_chat(f"tg:{i}")["next_due"] is not None for i in range(30))
+    storage.close()
