@@ -11,7 +11,7 @@ import logging
 from datetime import time
 
 from bot.core.actions.admin import Admin
-from bot.core.actions.base import home_buttons
+from bot.core.actions.base import Area, home_buttons
 from bot.core.actions.commands import COMMANDS, parse_text_command
 from bot.core.actions.lookup import Lookup
 from bot.core.actions.quizzes import QUIZ_DEFAULT, Quizzes
@@ -32,15 +32,11 @@ def _number(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-class Actions:
-    """The behaviour behind every command, independent of the chat platform."""
+class Actions(Area):
+    """The behaviour behind every command, independent of the chat platform: the areas over one state."""
 
     def __init__(self, storage: Storage, model: ContentModel, config: Config, robot_count: int = 0):
-        self.storage = storage
-        self.model = model
-        self.config = config
-        self.robot_count = robot_count
-        self.lessons = model.lessons
+        super().__init__(storage, model, config, robot_count)
         shared = (storage, model, config, robot_count)
         self.welcome = Welcome(*shared)
         self.lookup = Lookup(*shared)
