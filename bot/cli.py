@@ -59,6 +59,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the database (STUDYBOT_DB) to PATH while the bot runs: a new file, or a directory for a dated one."""
+    from bot.core.storage.backup import BackupError, backup
+    from bot.startup import config_or_exit, fail
+
+    config = config_or_exit()
+    try:
+        report = backup(config.db_path, args.path)
+    except BackupError as exc:
+        raise fail(f"backup: {exc}") from None
+    print(
+        f"studybot: backup of {config.db_path} written to {report.path} "
+        f"({report.size / 1e6:.1f} MB, schema version {report.schema_version}, {report.seconds:.1f} s)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each command's help is its function's docstring."""
     parser = argparse.ArgumentParser(prog="studybot", description="学习助手 StudyBot")
@@ -66,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func in (("run", cmd_run), ("console", cmd_console)):
         p = sub.add_parser(name, help=func.__doc__, description=func.__doc__)
         p.set_defaults(func=func)
+    backup = sub.add_parser("backup", help=cmd_backup.__doc__, description=cmd_backup.__doc__)
+    backup.add_argument("path", metavar="PATH", help="a new file, or a directory")
+    backup.set_defaults(func=cmd_backup)
     content = sub.add_parser("content", help="Export or show the speech's content model.")
     content_sub = content.add_subparsers(dest="content_command", required=True, metavar="COMMAND")
     export = content_sub.add_parser("export", help=cmd_export.__doc__, description=cmd_export.__doc__)
