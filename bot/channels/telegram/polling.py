@@ -121,8 +121,11 @@ _HIDE = HideConflictTracebacks()
 
 
 def hide_conflict_tracebacks() -> None:
-    """Put the filter on PTB's Updater logger (once, however many channels are built)."""
-    logging.getLogger("telegram.ext.Updater").addFilter(_HIDE)  # addFilter ignores a second add
+    """Put the filter on PTB's Updater logger (once, however many channels are built), and on asyncio's:
+    when the stop comes as a getUpdates ends in 409, PTB's retry loop leaves for the stop without reading
+    the poll's error, and asyncio logs "Task exception was never retrieved" with the Conflict."""
+    for name in ("telegram.ext.Updater", "asyncio"):
+        logging.getLogger(name).addFilter(_HIDE)  # addFilter ignores a second add
 
 
 class WatchedRequest(HTTPXRequest):
