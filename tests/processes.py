@@ -62,14 +62,14 @@ def seed_due_chats(db: Path, ids: range, now: datetime) -> None:
         )
 
 
-def environment(api: BotAPIStandin, db: Path) -> dict[str, str]:
-    """The settings of a bot on `db` talking to the stand-in, with ADMIN as its admin, at RATE a second."""
+def environment(api: BotAPIStandin, db: Path, rate: int = RATE) -> dict[str, str]:
+    """The settings of a bot on `db` talking to the stand-in, with ADMIN as its admin, at `rate` a second."""
     return {
         "STUDYBOT_TELEGRAM_TOKEN": TOKEN,
         "STUDYBOT_TELEGRAM_API_URL": api.base_url,
         "STUDYBOT_DB": str(db),
         "STUDYBOT_ADMINS": str(ADMIN),
-        "STUDYBOT_BROADCAST_RATE": str(RATE),
+        "STUDYBOT_BROADCAST_RATE": str(rate),
         "STUDYBOT_HTTP_PORT": str(free_port()),
         "STUDYBOT_TICK_SECONDS": "1",
     }

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from botapi_standin import BotAPIStandin
 from helpers import buttons
-from processes import free_port, seed_due_chats, start, wait_until
+from processes import environment, seed_due_chats, start, wait_until
 
 from bot.core.storage import Storage
 from jobs.broadcast import BroadcastRunner
@@ -39,14 +39,7 @@ def test_sigkill_during_a_daily_push_costs_at_most_the_sends_on_the_wire(tmp_pat
             api.add_chat(uid, "private")
         api.latency = 0.02
         api.rate_limit(global_per_second=rate)
-        env = {
-            "STUDYBOT_TELEGRAM_TOKEN": TOKEN,
-            "STUDYBOT_TELEGRAM_API_URL": api.base_url,
-            "STUDYBOT_DB": str(db),
-            "STUDYBOT_BROADCAST_RATE": str(rate),
-            "STUDYBOT_HTTP_PORT": str(free_port()),
-            "STUDYBOT_TICK_SECONDS": "1",
-        }
+        env = environment(api, db, rate=rate)
 
         def delivered() -> int:
             return sum(len(v) for v in api.delivered.values())
@@ -117,15 +110,7 @@ def test_sigkill_half_way_then_restart_finishes_the_broadcast(tmp_path):
             api.add_chat(uid, "private")
         api.latency = 0.02
         api.rate_limit(global_per_second=RATE, per_chat_per_minute=20)
-        env = {
-            "STUDYBOT_TELEGRAM_TOKEN": TOKEN,
-            "STUDYBOT_TELEGRAM_API_URL": api.base_url,
-            "STUDYBOT_DB": str(db),
-            "STUDYBOT_ADMINS": str(ADMIN),
-            "STUDYBOT_BROADCAST_RATE": str(RATE),
-            "STUDYBOT_HTTP_PORT": str(free_port()),
-            "STUDYBOT_TICK_SECONDS": "1",
-        }
+        env = environment(api, db, rate=RATE)
 
         def delivered() -> int:
             return sum(len(v) for k, v in api.delivered.items() if k != ADMIN)
