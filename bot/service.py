@@ -23,6 +23,7 @@ from bot.core.actions import Actions
 from bot.core.config import CHANNEL_VARS, Config
 from bot.core.faults import Faults
 from bot.core.health import Health
+from bot.core.metrics import Metrics
 from bot.core.storage import Storage
 from bot.logs import configure_logging
 
@@ -38,7 +39,13 @@ def _trim_heap() -> None:
 
 
 def _secrets(config: Config) -> list[str]:
-    values = [config.telegram_token, config.wecom_secret, config.wecom_token, config.wecom_aes_key]
+    values = [
+        config.telegram_token,
+        config.telegram_webhook_secret,
+        config.wecom_secret,
+        config.wecom_token,
+        config.wecom_aes_key,
+    ]
     return [v.get() for v in values if v is not None]
 
 
@@ -118,8 +125,25 @@ class Service:
         # One for every channel and job: a full disk is logged once a minute and told to the admins (on
         # Telegram) once an hour, however many messages hit it. On the service's clock, which tests move.
         self.faults = Faults(clock=lambda: self.clock().timestamp())
-        #: What /healthz reports; the channels set their problems in it (Telegram: a 409 Conflict).
+        #: What /healthz reports: each channel's check, and problems while they last (a 409 Conflict).
         self.health = Health()
+        #: What /metrics shows.
+        self.metrics = Metrics()
+        self.metrics.read_at_scrape(self._live_gauges)
+
+    def _live_gauges(self) -> dict[str, tuple[str, float]]:
+        """The gauges /metrics reads from the database when scraped (one indexed count each)."""
+        now = int(self.clock().timestamp())
+        return {
+            "studybot_due_chats": (
+                "Subscribed chats whose daily lesson is due now",
+                self.storage.count_due(now),
+            ),
+            "studybot_broadcast_queue_depth": (
+                "Recipients of broadcasts being sent still to be sent",
+                self.storage.queued_recipients(),
+            ),
+        }
 
     async def get_actions(self) -> Actions:
         """The actions, waiting for the content model if it is still loading."""
@@ -142,13 +166,16 @@ class Service:
         from content.terms import release_build_caches
 
         self.http_client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        self.health.set("content", "loading the speech")
         if self.config.telegram_enabled:
             await self._start_telegram()
         self._setup_robots()
         if self.config.wecom_app_enabled:
-            from bot.channels.wecom.channel import WeComAppSender
-
-            self.senders["wecom"] = WeComAppSender(self.config, self.http_client)
+            await self._start_wecom_app()
+        if self.config.telegram_webhook:
+            # Updates come by HTTP: listen now, and they wait for the model like polled ones would.
+            await self._start_http()
+            await self._set_webhook()
         # Only now: loading jieba holds the GIL most of the time, and polling should not wait for it.
         model = await loop.run_in_executor(None, load_model, self.config.content_path)
         release_build_caches()  # the model keeps its own small tokenizer; the build's caches can go
@@ -156,9 +183,12 @@ class Service:
         _trim_heap()
         actions = Actions(self.storage, model, self.config, robot_count=len(self.config.wecom_webhooks))
         self.actions_ready.set_result(actions)
-        # After the model: /healthz says ok when the bot can answer, and importing aiohttp.web (0.3–0.4 s
-        # of CPU) no longer delays the replies to messages that came in while the bot was starting.
-        await self._start_http()
+        self.metrics.models.set(1)
+        self.health.clear("content")
+        if self.http_server is None:
+            # After the model: /healthz says ok when the bot can answer, and importing aiohttp.web
+            # (0.3–0.4 s of CPU) no longer delays the replies to messages that came while it started.
+            await self._start_http()
         self._start_jobs(actions)
         logger.info("studybot is running: %s", ", ".join(sorted(self.senders)) or "no senders")
 
@@ -175,13 +205,19 @@ class Service:
             on_broadcast=self.wake_broadcasts,
             faults=self.faults,
             health=self.health,
+            metrics=self.metrics,
         )
         if self.config.admins:
             self.faults.notify = self.telegram.tell_admins
         app = self.telegram.build()
         await self._initialize_telegram(app)
         await app.start()
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
+        if self.telegram.webhook is not None:
+            self.health.watch("telegram", self.telegram.webhook.health)
+        else:
+            # Polling deletes a webhook an earlier run in webhook mode left (PTB does, before polling).
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
+            self.health.watch("telegram", self.telegram.polling.health)
         self.tasks.append(asyncio.create_task(self.telegram._post_init(app)))
         from jobs.pacing import in_flight
 
@@ -208,6 +244,38 @@ class Service:
                 if self.stop.is_set():
                     raise SystemExit(0) from None
                 delay = min(delay * 2, 60.0)
+
+    async def _set_webhook(self) -> None:
+        """setWebhook now; a refused URL stops start-up with one line, a dead network is retried."""
+        from bot.channels.telegram.webhook import WebhookRefused
+        from bot.startup import fail
+
+        webhook = self.telegram.webhook
+        try:
+            if await webhook.try_register():
+                return
+        except WebhookRefused as exc:
+            raise fail(f"STUDYBOT_TELEGRAM_WEBHOOK_URL: Telegram refused it: {exc}") from None
+        logger.warning("%s", webhook.error)
+        self.tasks.append(asyncio.create_task(webhook.keep_registering(self._sleep)))
+
+    async def _start_wecom_app(self) -> None:
+        """The WeCom app's sender, and a task that keeps its access token fresh (so /healthz can say)."""
+        from bot.channels.wecom.channel import WeComAppSender
+
+        sender = WeComAppSender(self.config, self.http_client, self.metrics)
+        self.senders["wecom"] = sender
+        self.health.watch("wecom", sender.app.token_health)
+        self.tasks.append(asyncio.create_task(self._keep_wecom_token(sender.app)))
+
+    async def _keep_wecom_token(self, app) -> None:
+        # get_token makes a call only when the cached token is (nearly) expired: once a minute is cheap.
+        while not self.stop.is_set():
+            try:
+                await app.get_token()
+            except Exception as exc:  # noqa: BLE001 - /healthz says it; the next send or minute retries
+                logger.warning("WeCom gettoken failed: %s", exc)
+            await self._sleep(60.0)
 
     def _setup_robots(self) -> None:
         """One chat row per configured robot, subscribed at the robots' push time; removed ones unsubscribed."""
@@ -242,6 +310,8 @@ class Service:
             ):
                 self.storage.subscribe(key, push_time, now, int(due.timestamp()))
         self.senders["robot"] = RobotSender(configured, self.http_client)
+        robots = f"{len(configured)} robot{'s' if len(configured) > 1 else ''} configured"
+        self.health.watch("wecom robots", lambda: (True, robots))
 
     async def _start_http(self) -> None:
         # aiohttp.web takes 0.1–0.5 s to import: in a thread, so the event loop goes on answering meanwhile.
@@ -260,18 +330,28 @@ class Service:
                 self.clock,
                 self.senders["wecom"],
                 faults=self.faults,
+                metrics=self.metrics,
             )
-        self.http_server = HttpServer(self.config.http_host, self.config.http_port, handler, self.health)
+        webhook = self.telegram.webhook if self.telegram else None
+        self.http_server = HttpServer(
+            self.config.http_host,
+            self.config.http_port,
+            handler,
+            self.health,
+            metrics=self._metrics_page,
+            webhook=(self.config.webhook_path, webhook) if webhook else None,
+        )
         try:
             await self.http_server.start()
         except OSError as exc:
-            if handler is not None:
-                # WeCom could not reach the app: stop with one line naming the setting, not a traceback.
+            if handler is not None or webhook is not None:
+                # WeCom or Telegram could not reach the bot: stop with one line naming the setting.
                 from bot.startup import fail
 
+                what = "the WeCom callback" if webhook is None else "Telegram's webhook"
                 raise fail(
                     f"STUDYBOT_HTTP_HOST/STUDYBOT_HTTP_PORT: cannot listen on {self.config.http_host}:"
-                    f"{self.config.http_port} for the WeCom callback: {exc.strerror or exc}"
+                    f"{self.config.http_port} for {what}: {exc.strerror or exc}"
                 ) from None
             # Only /healthz would be served: a busy port must not stop the bot.
             logger.warning(
@@ -279,13 +359,21 @@ class Service:
             )
             self.http_server = None
 
+    async def _metrics_page(self, request):
+        """GET /metrics: the Prometheus text format."""
+        from aiohttp import web
+
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": self.metrics.content_type})
+
     def _start_jobs(self, actions: Actions) -> None:
         from bot.core import schedule
+        from bot.metered import metered
         from jobs.daily import DailyPush
         from jobs.pacing import Pacer
 
         self.pacer = Pacer(self.config.broadcast_rate)
-        self.daily = DailyPush(self.storage, actions, self.senders, self.pacer, schedule)
+        senders = metered(self.senders, self.metrics, "push")
+        self.daily = DailyPush(self.storage, actions, senders, self.pacer, schedule)
         self.tasks.append(asyncio.create_task(self._daily_loop()))
         self.tasks.append(asyncio.create_task(self._broadcast_loop()))
 
@@ -326,6 +414,9 @@ class Service:
         while not self.stop.is_set():
             try:
                 report = await self.daily.tick(self.clock())
+                for outcome in ("sent", "blocked", "failed"):
+                    if getattr(report, outcome):
+                        self.metrics.daily_pushes.labels(outcome).inc(getattr(report, outcome))
                 if report.failed:
                     # What went wrong, counted: "TemporaryError × 812"; each chat is tried again later.
                     kinds = Counter(error.rpartition(": ")[2] for error in report.errors)
@@ -344,9 +435,11 @@ class Service:
 
     async def _broadcast_loop(self) -> None:
         from bot.core.actions import BroadcastMessages
+        from bot.metered import metered
         from jobs.broadcast import BroadcastRunner
 
-        runner = BroadcastRunner(self.storage, BroadcastMessages(), self.senders, self.pacer, now=self.clock)
+        senders = metered(self.senders, self.metrics, "broadcast")
+        runner = BroadcastRunner(self.storage, BroadcastMessages(), senders, self.pacer, now=self.clock)
         while not self.stop.is_set():
             self.broadcast_wake.clear()
             for broadcast in self.storage.unfinished_broadcasts():

@@ -137,7 +137,7 @@ async def test_the_service_reports_a_conflict_and_recovers(tmp_path, caplog):
         healthz = f"http://127.0.0.1:{service.http_server.port}/healthz"
         try:
             async with httpx.AsyncClient() as http:
-                assert (await http.get(healthz)).text == "ok\n"
+                assert (await http.get(healthz)).text == "ok\ntelegram: up (polling)\n"
                 mark = api.mark()
                 api.other_instance(every=0.1)
                 await api.await_call("getUpdates", lambda c: c.error_code == 409, timeout=15, after=mark)
@@ -180,7 +180,7 @@ async def test_the_service_reports_a_conflict_and_recovers(tmp_path, caplog):
                 api.send_message(USER, USER, "/help")  # the next poll returns at once, with it
                 await api.await_call("sendMessage", lambda c: sent_to(c, USER), timeout=10, after=mark)
                 answer = await http.get(healthz)
-                assert (answer.status_code, answer.text) == (200, "ok\n")
+                assert (answer.status_code, answer.text) == (200, "ok\ntelegram: up (polling)\n")
                 assert len(watch_lines(caplog)) == 3 and "is over" in watch_lines(caplog)[-1]
         finally:
             await service.shutdown()

@@ -149,7 +149,10 @@ async def wait_for(condition, timeout: float = 10.0) -> None:
 
 async def healthz(http: httpx.AsyncClient, service: Service) -> None:
     response = await http.get(f"{base_url(service)}/healthz")
-    assert response.status_code == 200 and response.text == "ok\n"
+    lines = response.text.splitlines()
+    assert response.status_code == 200 and lines[0] == "ok", response.text
+    # A line per channel that is up: the robots, the app's token, Telegram.
+    assert all(": up (" in line for line in lines[1:]) and len(lines) == 1 + len(service.health._checks)
     head = await http.head(f"{base_url(service)}/healthz")
     assert head.status_code == 200 and head.content == b""
 
@@ -634,7 +637,7 @@ def test_studybot_run_with_robots_only_serves_and_stops_on_sigterm(tmp_path):
                     pass
                 assert time.monotonic() < deadline, "no /healthz"
                 time.sleep(0.1)
-            assert response.text == "ok\n"
+            assert response.text == "ok\nwecom robots: up (1 robot configured)\n"
             while not standin.robot_messages(ROBOT_KEYS[0]):
                 assert time.monotonic() < deadline, "no daily push to the robot"
                 time.sleep(0.1)

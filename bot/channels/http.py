@@ -1,7 +1,9 @@
-"""The bot's HTTP server on aiohttp.web: /healthz and, when given, the WeCom callback at /wecom/callback.
+"""The bot's HTTP server on aiohttp.web: /healthz, /metrics and, when given, the WeCom callback at
+/wecom/callback and Telegram's webhook at its URL's path.
 
-The server knows no channel: the service hands it the callback's handler and the `Health` that /healthz
-reports (200 "ok", or 503 with one line per problem, e.g. Telegram's 409 Conflict while it lasts). Limits: a body over 256 KiB is
+The server knows no channel: the service hands it the handlers, the `Health` that /healthz reports (200
+"ok" and a line per channel that is up, or 503 with the problems first, e.g. Telegram's 409 Conflict
+while it lasts) and what /metrics shows (the Prometheus text format). Limits: a body over 256 KiB is
 answered 413; the request head must arrive within 10 s of the connection opening (or of the previous
 answer on a kept-alive connection), else the connection is closed; the body must arrive within 10 s of
 the head (408); a handler that raises is logged and answered 500, and the server goes on serving.
@@ -50,23 +52,35 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def _healthz(health: Health | None) -> Handler:
     async def healthz(request: web.Request) -> web.Response:
-        problems = health.problems() if health is not None else []
-        if problems:
-            # 503: a load balancer or a supervisor's health check sees it without reading the body.
-            return web.Response(status=503, text="".join(f"{line}\n" for line in problems))
-        return web.Response(text="ok\n")
+        problems, up = health.report() if health is not None else ([], [])
+        # The problems first, then what is up; 503 when there is any problem, so a load balancer or a
+        # supervisor's health check sees it without reading the body.
+        lines = problems + up if problems else ["ok", *up]
+        return web.Response(status=503 if problems else 200, text="".join(f"{line}\n" for line in lines))
 
     return healthz
 
 
 class HttpServer:
-    """Serves /healthz and, when given, the WeCom callback at /wecom/callback (GET and POST)."""
+    """Serves /healthz and, when given, /metrics, the WeCom callback at /wecom/callback (GET and POST) and
+    Telegram's webhook (POST at `webhook`'s path)."""
 
-    def __init__(self, host: str, port: int, wecom: Handler | None = None, health: Health | None = None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        wecom: Handler | None = None,
+        health: Health | None = None,
+        *,
+        metrics: Handler | None = None,
+        webhook: tuple[str, Handler] | None = None,
+    ):
         self.host = host
         self.port = port
         self.wecom = wecom
         self.health = health
+        self.metrics = metrics
+        self.webhook = webhook
         self.runner: web.AppRunner | None = None
 
     def make_app(self) -> web.Application:
@@ -81,6 +95,11 @@ class HttpServer:
 
             app.router.add_get("/wecom/callback", callback, allow_head=False)
             app.router.add_post("/wecom/callback", callback)
+        if self.metrics is not None:
+            app.router.add_get("/metrics", self.metrics)
+        if self.webhook is not None:
+            path, handler = self.webhook
+            app.router.add_post(path, handler)
         return app
 
     async def start(self) -> None:

@@ -18,6 +18,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import time
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.core.config_values import (
@@ -44,6 +45,8 @@ from bot.core.config_values import (
     _time_var,
     _token_var,
     _url_var,
+    _webhook_secret_var,
+    _webhook_url_var,
     _webhooks_var,
     _zone_var,
     format_hhmm,
@@ -97,6 +100,9 @@ ENV_VARS: tuple[str, ...] = (
     "STUDYBOT_WECOM_AES_KEY",
     "STUDYBOT_HTTP_HOST",
     "STUDYBOT_HTTP_PORT",
+    # Contract additions (SPEC, newer issues): Telegram's webhook mode.
+    "STUDYBOT_TELEGRAM_WEBHOOK_URL",
+    "STUDYBOT_TELEGRAM_WEBHOOK_SECRET",
     # Extensions beyond the contract (documented in README): scheduler tick and log level.
     "STUDYBOT_TICK_SECONDS",
     "STUDYBOT_LOG_LEVEL",
@@ -137,6 +143,9 @@ class Config:
     wecom_aes_key: Secret | None = None
     http_host: str = DEFAULT_HTTP_HOST
     http_port: int = DEFAULT_HTTP_PORT
+    #: Webhook mode when set: Telegram posts updates to this public https URL (its path is served here).
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: Secret | None = None
     tick_seconds: float = 20.0
     log_level: str = "INFO"
 
@@ -149,6 +158,16 @@ class Config:
     def telegram_enabled(self) -> bool:
         """Whether the Telegram channel runs (a token is set)."""
         return self.telegram_token is not None
+
+    @property
+    def telegram_webhook(self) -> bool:
+        """Whether Telegram updates come by webhook (else by polling)."""
+        return self.telegram_enabled and self.telegram_webhook_url is not None
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of the webhook URL, where the bot's HTTP server takes Telegram's updates."""
+        return urlsplit(self.telegram_webhook_url or "").path or "/"
 
     @property
     def wecom_robots_enabled(self) -> bool:
@@ -226,9 +245,20 @@ class Config:
             wecom_aes_key=_aes_key_var("STUDYBOT_WECOM_AES_KEY", get("STUDYBOT_WECOM_AES_KEY")),
             http_host=_host_var("STUDYBOT_HTTP_HOST", get("STUDYBOT_HTTP_HOST")),
             http_port=_port_var("STUDYBOT_HTTP_PORT", get("STUDYBOT_HTTP_PORT")),
+            telegram_webhook_url=_webhook_url_var(
+                "STUDYBOT_TELEGRAM_WEBHOOK_URL", get("STUDYBOT_TELEGRAM_WEBHOOK_URL")
+            ),
+            telegram_webhook_secret=_webhook_secret_var(
+                "STUDYBOT_TELEGRAM_WEBHOOK_SECRET", get("STUDYBOT_TELEGRAM_WEBHOOK_SECRET")
+            ),
             tick_seconds=_tick_var("STUDYBOT_TICK_SECONDS", get("STUDYBOT_TICK_SECONDS")),
             log_level=_log_level_var("STUDYBOT_LOG_LEVEL", get("STUDYBOT_LOG_LEVEL")),
         )
+        if config.telegram_webhook_url is not None and config.telegram_token is None:
+            raise ConfigError(
+                "STUDYBOT_TELEGRAM_WEBHOOK_URL",
+                "is set, but STUDYBOT_TELEGRAM_TOKEN is not; webhook mode needs the bot's token",
+            )
         present = [name for name in WECOM_APP_VARS if get(name) is not None]
         if present and len(present) < len(WECOM_APP_VARS):
             missing = [name for name in WECOM_APP_VARS if name not in present]

@@ -253,6 +253,43 @@ def _agent_id_var(name: str, value: str) -> int:
     return int(value)
 
 
+#: Paths of the bot's own HTTP routes: a webhook may not take one of them.
+RESERVED_PATHS = frozenset({"/healthz", "/metrics", "/wecom/callback"})
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}", re.ASCII)
+
+
+def _webhook_url_var(name: str, value: str | None) -> str | None:
+    """Check the public https URL Telegram posts updates to; its path is where the bot serves them."""
+    if value is None:
+        return None
+    parts = urlsplit(value) if _is_http_url(value) else None
+    if parts is None or parts.scheme != "https":
+        raise ConfigError(
+            name,
+            f"{_show(redact_url(value))} is not an https URL; Telegram delivers webhooks over https only "
+            "(expected the public address, such as https://bot.example.org/telegram; a reverse proxy "
+            "forwards it to STUDYBOT_HTTP_HOST:STUDYBOT_HTTP_PORT)",
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(name, "has a query or a fragment; expected a plain https URL with a path")
+    if (parts.path.rstrip("/") or "/") in RESERVED_PATHS:
+        raise ConfigError(name, f"the path {parts.path} is one of the bot's own routes; choose another")
+    return value
+
+
+def _webhook_secret_var(name: str, value: str | None) -> Secret | None:
+    """Telegram's secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and - (never echoed)."""
+    if value is None:
+        return None
+    if not _WEBHOOK_SECRET_RE.fullmatch(value):
+        raise ConfigError(
+            name,
+            f"expected 1-256 characters of A-Z, a-z, 0-9, _ and -, got {len(value)} characters that do not "
+            "fit (value not shown)",
+        )
+    return Secret(value)
+
+
 def _token_var(name: str, value: str | None) -> Secret | None:
     """Wrap a token; reject inner whitespace or '/' (it is put in URLs) without echoing the value."""
     if value is None:

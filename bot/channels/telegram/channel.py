@@ -10,6 +10,7 @@ import asyncio
 import html
 import logging
 import os
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -37,12 +38,15 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.telegram.metered import MeteredRequest, timed
 from bot.channels.telegram.polling import ConflictWatch, WatchedRequest, hide_conflict_tracebacks
 from bot.channels.telegram.replies import TelegramReplies
+from bot.channels.telegram.webhook import Webhook
 from bot.core.actions import COMMANDS, Actions, Ctx, Message
 from bot.core.config import Config
 from bot.core.faults import Faults
 from bot.core.health import Health
+from bot.core.metrics import Metrics
 from bot.core.render import Doc
 from bot.core.storage import Storage
 
@@ -61,8 +65,10 @@ class TelegramChannel(TelegramReplies):
         on_broadcast: Callable[[int], None] | None = None,
         faults: Faults | None = None,
         health: Health | None = None,
+        metrics: Metrics | None = None,
     ):
         self.config = config
+        self.metrics = metrics
         self.faults = faults or Faults()
         self.storage = storage
         self._actions = actions
@@ -71,6 +77,9 @@ class TelegramChannel(TelegramReplies):
         self.app: Application | None = None
         #: 409 Conflict on getUpdates: its log lines and its entry in `health` (polling.py).
         self.conflicts = ConflictWatch(health)
+        self.polling: WatchedRequest | None = None  # getUpdates' connection, made by build()
+        #: Webhook mode (STUDYBOT_TELEGRAM_WEBHOOK_URL): the route and its setWebhook; made by build().
+        self.webhook: Webhook | None = None
         # Files being made go next to the database: /tmp may be a small tmpfs, in memory.
         db = str(config.db_path)
         self.files_dir = (
@@ -87,6 +96,7 @@ class TelegramChannel(TelegramReplies):
     def build(self) -> Application:
         """The Application with every handler registered."""
         token = self.config.telegram_token.get()
+        self.polling = WatchedRequest(self.conflicts)
         app = (
             ApplicationBuilder()
             .token(token)
@@ -96,26 +106,36 @@ class TelegramChannel(TelegramReplies):
             # global bucket is off here rather than doubling up with a bursty one.
             .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=20, max_retries=0))
             # Few connections, kept alive: httpcore scans its whole pool on every request.
-            .connection_pool_size(32)
-            .get_updates_request(WatchedRequest(self.conflicts))
+            .request(MeteredRequest(self.metrics, connection_pool_size=32))
+            .get_updates_request(self.polling)
             .post_init(self._post_init)
             .build()
         )
         hide_conflict_tracebacks()  # a 409 gets the watch's lines instead
+        if self.config.telegram_webhook:
+            secret = self.config.telegram_webhook_secret
+            # Without a set secret, one of this run's own: setWebhook hands it to Telegram at every start.
+            self.webhook = Webhook(
+                app, self.config.telegram_webhook_url, secret.get() if secret else secrets.token_urlsafe(32)
+            )
         # New messages only: an edited command or reply must not run or count twice.
         fresh = filters.UpdateType.MESSAGE
-        app.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=fresh))
-        app.add_handler(MessageHandler(fresh & filters.COMMAND, self.on_unknown_command))
+
+        def t(handler):
+            return timed(self.metrics, handler)  # update -> reply latency for /metrics
+
+        app.add_handler(CommandHandler(list(COMMANDS), t(self.on_command), filters=fresh))
+        app.add_handler(MessageHandler(fresh & filters.COMMAND, t(self.on_unknown_command)))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
-        app.add_handler(MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, self.on_text))
+        app.add_handler(MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, t(self.on_text)))
         app.add_handler(
             MessageHandler(
-                fresh & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other
+                fresh & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, t(self.on_other)
             )
         )
-        app.add_handler(CallbackQueryHandler(self.on_button))
-        app.add_handler(PollAnswerHandler(self.on_poll_answer))
-        app.add_handler(InlineQueryHandler(self.on_inline_query))
+        app.add_handler(CallbackQueryHandler(t(self.on_button)))
+        app.add_handler(PollAnswerHandler(t(self.on_poll_answer)))
+        app.add_handler(InlineQueryHandler(t(self.on_inline_query)))
         app.add_handler(ChatMemberHandler(self.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self.on_error)
         self.app = app

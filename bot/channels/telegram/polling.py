@@ -128,12 +128,21 @@ def hide_conflict_tracebacks() -> None:
         logging.getLogger(name).addFilter(_HIDE)  # addFilter ignores a second add
 
 
-class WatchedRequest(HTTPXRequest):
-    """PTB's getUpdates connection (one, as PTB's own default) that tells the watch how each poll went."""
+#: Polling counts as down when no getUpdates has been answered for this long: a long poll returns
+#: within its 10 s timeout, and PTB's backoff after errors reaches 30 s.
+STALE = 60.0
 
-    def __init__(self, watch: ConflictWatch):
+
+class WatchedRequest(HTTPXRequest):
+    """PTB's getUpdates connection (one, as PTB's own default) that tells the watch how each poll went
+    and remembers when the last one was answered (for /healthz)."""
+
+    def __init__(self, watch: ConflictWatch, clock: Callable[[], float] = time.monotonic):
         super().__init__(connection_pool_size=1)
         self.watch = watch
+        self.clock = clock
+        self.since = clock()  # polling's start, until a poll is answered
+        self.last_answer: float | None = None
 
     async def do_request(self, *args, **kwargs) -> tuple[int, bytes]:
         """The request as PTB makes it; a 200 or 409 answer is shown to the watch first."""
@@ -141,8 +150,17 @@ class WatchedRequest(HTTPXRequest):
         if code == 409:
             self.watch.conflict(_description(payload))
         elif code == 200:
+            self.last_answer = self.clock()
             self.watch.polled()
         return code, payload
+
+    def health(self) -> tuple[bool, str]:
+        """/healthz: up while getUpdates is answered."""
+        quiet = self.clock() - (self.since if self.last_answer is None else self.last_answer)
+        if quiet > STALE:
+            what = "no getUpdates answered" if self.last_answer is None else "no getUpdates answer"
+            return False, f"{what} for {quiet:.0f} s (the Bot API or the network is down)"
+        return True, "polling"
 
 
 def _description(payload: bytes) -> str:

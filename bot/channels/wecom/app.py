@@ -44,6 +44,18 @@ class WeComApp:
         self._token: str | None = None
         self._token_expires_at = 0.0
         self._token_lock = asyncio.Lock()
+        #: Why the last gettoken failed (errcode and message, secret-free); None once one works.
+        self.token_error: str | None = None
+
+    def token_health(self) -> tuple[bool, str]:
+        """/healthz: whether the app holds a fresh access token (no call is made)."""
+        if self.token_error is not None:
+            return False, f"gettoken failed: {self.token_error}"
+        if self._token is None:
+            return True, "no access token needed yet"
+        if self._clock() >= self._token_expires_at:
+            return True, "access token due for renewal"
+        return True, "access token fresh"
 
     def __repr__(self) -> str:
         """Show the corp and agent only: secret and token stay out of reprs."""
@@ -58,19 +70,25 @@ class WeComApp:
         async with self._token_lock:
             if self._token and self._clock() < self._token_expires_at:
                 return self._token
-            data = await _post_or_get(
-                self._client,
-                "GET",
-                f"{self.api_url}/cgi-bin/gettoken",
-                params={"corpid": self.corp_id, "corpsecret": self._secret},
-                where="wecom gettoken",
-                secrets=self._secrets(),
-            )
+            try:
+                data = await _post_or_get(
+                    self._client,
+                    "GET",
+                    f"{self.api_url}/cgi-bin/gettoken",
+                    params={"corpid": self.corp_id, "corpsecret": self._secret},
+                    where="wecom gettoken",
+                    secrets=self._secrets(),
+                )
+            except WeComError as exc:
+                self.token_error = f"{exc.errcode} {exc.errmsg}"
+                raise
             code = _errcode(data)
             token = data.get("access_token")
             if code != 0 or not isinstance(token, str) or not token:
                 msg = _scrub(str(data.get("errmsg", "no access_token")), self._secrets())
+                self.token_error = f"{code or -1} {msg}"
                 raise WeComError(code or -1, msg, "wecom gettoken")
+            self.token_error = None
             try:
                 expires_in = float(data.get("expires_in", 7200))
             except (TypeError, ValueError):

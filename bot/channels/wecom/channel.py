@@ -33,6 +33,7 @@ from bot.channels.wecom.text import ROBOT_MARKDOWN_MAX_BYTES, split_utf8
 from bot.core.actions import Actions, Ctx, Document, Documents, Message, Out, QuizPoll, quiz_doc
 from bot.core.config import Config
 from bot.core.faults import Faults
+from bot.core.metrics import Metrics
 from bot.core.render import Doc, to_markdown, to_plain
 from bot.core.storage import Storage
 from jobs.interfaces import PermanentError, RetryLater, TemporaryError
@@ -132,7 +133,7 @@ class RobotSender:
 class WeComAppSender:
     """`jobs.interfaces.Sender` for users of the self-built app."""
 
-    def __init__(self, config: Config, client: httpx.AsyncClient):
+    def __init__(self, config: Config, client: httpx.AsyncClient, metrics: Metrics | None = None):
         self.app = WeComApp(
             config.wecom_api_url,
             config.wecom_corp_id,
@@ -140,6 +141,8 @@ class WeComAppSender:
             config.wecom_secret.get(),
             client,
         )
+        #: Counts the replies (send_outs); the jobs' sends are counted by the service's MeteredSender.
+        self.metrics = metrics
 
     def is_group(self, chat_key: str, chat_type: str) -> bool:
         """App messages go to one user."""
@@ -176,8 +179,13 @@ class WeComAppSender:
                 continue
             try:
                 await self.app.send_markdown(user_id, to_markdown(doc))
+                if self.metrics is not None:
+                    self.metrics.count_send("wecom", "reply")
             except (WeComError, httpx.HTTPError) as exc:
                 logger.warning("reply to a WeCom user failed: %s", type(exc).__name__)
+                if self.metrics is not None:
+                    mapped = _map_error(exc) if isinstance(exc, WeComError) else TemporaryError()
+                    self.metrics.count_send("wecom", "reply", mapped)
                 poll = next((o for o in outs[i:] if isinstance(o, QuizPoll)), None)
                 if poll is not None and actions is not None:
                     permanent = isinstance(exc, WeComError) and isinstance(_map_error(exc), PermanentError)
@@ -204,8 +212,10 @@ class WeComCallback:
         clock: Callable[[], datetime],
         sender: WeComAppSender | None = None,
         faults: Faults | None = None,
+        metrics: Metrics | None = None,
     ):
         self.faults = faults or Faults()
+        self.metrics = metrics
         self.crypto = WeComCrypto(config.wecom_token.get(), config.wecom_aes_key.get(), config.wecom_corp_id)
         self.agent_id = str(config.wecom_agent_id)
         self.storage = storage
@@ -220,6 +230,7 @@ class WeComCallback:
         """Answer WeCom: the echo for GET, "success" for an accepted POST; errors change nothing."""
         from aiohttp import web  # loaded already: the HTTP server runs on it
 
+        arrived = time.perf_counter()
         q = callback_query(request)
         body = await request.read()
         now = self.clock().timestamp()
@@ -262,12 +273,12 @@ class WeComCallback:
         elif message.get("MsgType") == "event" and message.get("Event") == "subscribe":
             text = "/start"  # the user joined the app: welcome them
         if user_id and text is not None:
-            task = asyncio.create_task(self._handle(user_id, text))
+            task = asyncio.create_task(self._handle(user_id, text, arrived))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         return web.Response(text="success")
 
-    async def _handle(self, user_id: str, text: str) -> None:
+    async def _handle(self, user_id: str, text: str, arrived: float | None = None) -> None:
         """Run the command and reply through message/send, after the user's earlier messages."""
         lock, users = self._user_locks.get(user_id, (asyncio.Lock(), 0))
         self._user_locks[user_id] = (lock, users + 1)
@@ -281,6 +292,8 @@ class WeComCallback:
                 except Exception as exc:  # the user hears what it was (a full disk plainly); the core logs
                     outs = [Message(Doc().add(self.faults.reply(exc, "WeCom app message")))]
                 await self.sender.send_outs(user_id, outs, actions)
+                if self.metrics is not None and arrived is not None:
+                    self.metrics.latency.labels("wecom").observe(time.perf_counter() - arrived)
         except Exception:
             logger.exception("WeCom message handling failed")
         finally:

@@ -161,6 +161,16 @@ class BroadcastStore(ChatStore):
         return counts
 
     @_locked
+    def queued_recipients(self) -> int:
+        """Recipients of broadcasts being sent that are still to be sent (pending or mid-send), for
+        /metrics: idx_broadcast_recipients_state, per broadcast being sent."""
+        row = self.db.execute(
+            "SELECT count(*) FROM broadcast_recipients WHERE state IN ('pending', 'sending') AND "
+            "broadcast_id IN (SELECT id FROM broadcasts WHERE state = 'sending')"
+        ).fetchone()
+        return int(row[0])
+
+    @_locked
     def unfinished_broadcasts(self) -> list[dict[str, Any]]:
         """Broadcasts still 'sending' (to resume after a restart), oldest first."""
         return self._all("SELECT * FROM broadcasts WHERE state = 'sending' ORDER BY id")

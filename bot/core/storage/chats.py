@@ -229,6 +229,15 @@ class ChatStore(Database):
         )
 
     @_locked
+    def count_due(self, now_epoch: Instant) -> int:
+        """How many chats `due_chats` would yield now, for /metrics (a range of idx_chats_next_due)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM chats WHERE next_due <= ? AND subscribed = 1 AND blocked = 0",
+            [epoch(now_epoch)],
+        ).fetchone()
+        return int(row[0])
+
+    @_locked
     def subscribed_chats(
         self, channel: str | None = None, chat_type: str | None = None
     ) -> list[dict[str, Any]]:
