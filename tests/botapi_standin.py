@@ -1112,6 +1112,16 @@ class BotAPIStandin:
         self._other_every: float | None = None
         self._taken_by_other: list[dict[str, Any]] = []
         self._webhook_url = ""
+        self._webhook_secret = ""
+        self._webhook_error: tuple[int, str] | None = None
+        self._webhook_wake: asyncio.Event | None = None
+        #: Where updates for the webhook go: the local address the public https URL leads to (what a
+        #: reverse proxy in front of the bot would forward to); see :meth:`forward_webhook`.
+        self.webhook_target: str | None = None
+        #: (update_id, HTTP status or None when the request failed) of every webhook delivery tried.
+        self.webhook_posts: list[tuple[int, int | None]] = []
+        #: Seconds between tries when the webhook did not answer 2xx (Telegram waits longer).
+        self.webhook_retry = 0.2
         self._polls: dict[str, _PollState] = {}
         self._callback_queries: dict[str, dict[str, Any]] = {}
         self._inline_queries: dict[str, dict[str, Any]] = {}
@@ -1261,7 +1271,61 @@ class BotAPIStandin:
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=256)
         await site.start()
         host, port = runner.addresses[0][:2]
+        self._webhook_wake = asyncio.Event()
+        asyncio.get_running_loop().create_task(self._webhook_loop())
         return host, port
+
+    async def _webhook_loop(self) -> None:
+        """Telegram's side of a webhook: each update POSTed as JSON, with the secret token header, to
+        :attr:`webhook_target`, one at a time and in order; kept and tried again until answered 2xx."""
+        import aiohttp
+
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            while True:
+                await self._webhook_wake.wait()
+                self._webhook_wake.clear()
+                while True:
+                    with self._lock:
+                        target = self.webhook_target if self._webhook_url else None
+                        ready = self._deliverable(1) if target else []
+                        secret = self._webhook_secret
+                    if not ready:
+                        break
+                    update = ready[0]
+                    headers = {"Content-Type": "application/json"}
+                    if secret:
+                        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+                    try:
+                        async with session.post(target, data=json.dumps(update), headers=headers) as answer:
+                            await answer.read()
+                            status: int | None = answer.status
+                            problem = f"Wrong response from the webhook: {answer.status} {answer.reason}"
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        status, problem = None, f"Connection failed: {type(exc).__name__}"
+                    with self._cond:
+                        self.webhook_posts.append((update["update_id"], status))
+                        delivered = status is not None and 200 <= status < 300
+                        if delivered:
+                            if update in self._updates:
+                                self._updates.remove(update)
+                        else:
+                            self._webhook_error = (int(time.time()), problem)
+                        self._cond.notify_all()
+                    if not delivered:
+                        await asyncio.sleep(self.webhook_retry)
+
+    def _wake_webhook(self) -> None:
+        """Start delivering to the webhook (callable from any thread, under the lock)."""
+        loop, wake = self._loop, self._webhook_wake
+        if self._webhook_url and loop is not None and wake is not None:
+            loop.call_soon_threadsafe(wake.set)
+
+    def forward_webhook(self, target: str | None) -> None:
+        """Deliver the webhook's updates to ``target`` (e.g. ``http://127.0.0.1:PORT/path``), as a
+        reverse proxy in front of the bot forwards the public https URL; None stops delivering."""
+        with self._lock:
+            self.webhook_target = target
+            self._wake_webhook()
 
     def make_bot(self, token: str | None = None) -> Any:
         """A real ``telegram.Bot`` pointed at the stand-in (use it with ``async with``)."""
@@ -1928,6 +1992,7 @@ class BotAPIStandin:
             self._dropped.append(update)
         else:
             self._updates.append(update)
+            self._wake_webhook()
         self._cond.notify_all()
         return copy.deepcopy(update)
 
@@ -2008,7 +2073,8 @@ class BotAPIStandin:
         raise APIError(409, _CONFLICT_OTHER_POLL)
 
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
-        self._webhook_url = ""
+        self._webhook_url = self._webhook_secret = ""
+        self._webhook_error = None
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
@@ -2017,17 +2083,34 @@ class BotAPIStandin:
         url = params["url"]
         if url and not url.startswith("https://"):
             raise APIError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        if url and urlsplit(url).port not in (None, 443, 80, 88, 8443):
+            raise APIError(
+                400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
+        secret = params.get("secret_token", "")
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise APIError(400, "Bad Request: secret token contains unallowed characters")
         self._webhook_url = url
+        self._webhook_secret = secret if url else ""
+        self._webhook_error = None
+        if "allowed_updates" in params:
+            self._allowed_updates = frozenset(params["allowed_updates"]) or None
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self._wake_webhook()
         return True
 
     def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
+        info: dict[str, Any] = {
             "url": self._webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self._webhook_url and self._webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._webhook_error
+        if self._webhook_url and self._allowed_updates is not None:
+            info["allowed_updates"] = sorted(self._allowed_updates)
+        return info
 
     # ----------------------------------------------------------------- chats, users, messages
 

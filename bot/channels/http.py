@@ -98,8 +98,12 @@ class HttpServer:
         if self.metrics is not None:
             app.router.add_get("/metrics", self.metrics)
         if self.webhook is not None:
-            path, handler = self.webhook
-            app.router.add_post(path, handler)
+            path, webhook = self.webhook
+
+            async def updates(request: web.Request) -> web.StreamResponse:
+                return await webhook(request)
+
+            app.router.add_post(path, updates)
         return app
 
     async def start(self) -> None:

@@ -270,6 +270,12 @@ def _webhook_url_var(name: str, value: str | None) -> str | None:
             "(expected the public address, such as https://bot.example.org/telegram; a reverse proxy "
             "forwards it to STUDYBOT_HTTP_HOST:STUDYBOT_HTTP_PORT)",
         )
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port not in (None, 443, 80, 88, 8443):
+        raise ConfigError(name, "Telegram delivers webhooks to ports 443, 80, 88 and 8443 only")
     if parts.query or parts.fragment:
         raise ConfigError(name, "has a query or a fragment; expected a plain https URL with a path")
     if (parts.path.rstrip("/") or "/") in RESERVED_PATHS:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -59,7 +58,9 @@ class _Live:
 class Metrics:
     """The bot's counters and histograms; `render()` is the /metrics body."""
 
-    content_type = CONTENT_TYPE_LATEST
+    #: The classic text format every Prometheus reads (generate_latest writes it; newer versions of
+    #: prometheus-client label it 1.0.0, which Prometheus before 3.0 does not take).
+    content_type = "text/plain; version=0.0.4; charset=utf-8"
 
     def __init__(self, process: bool = True):
         self.registry = CollectorRegistry(auto_describe=True)

@@ -18,6 +18,7 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -45,6 +46,8 @@ class Webhook:
         self.set = False
         self.error = "setWebhook not yet called"
         self.received = 0
+        self.refused = 0
+        self._refusal_logged = -60.0
 
     def health(self) -> tuple[bool, str]:
         """/healthz: up once setWebhook went through."""
@@ -85,7 +88,13 @@ class Webhook:
         """One update from Telegram: checked, queued, answered 200."""
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, self._secret):
-            logger.warning("webhook request without the right secret token refused (403)")
+            self.refused += 1
+            now = time.monotonic()
+            if now - self._refusal_logged >= 60.0:  # a flood of them is one line a minute
+                self._refusal_logged = now
+                logger.warning(
+                    "webhook: %d request(s) without the right %s refused (403)", self.refused, SECRET_HEADER
+                )
             return web.Response(status=403, text="forbidden\n")
         try:
             data = json.loads(await request.read())
