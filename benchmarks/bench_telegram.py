@@ -116,11 +116,12 @@ class BotProcess:
 
     def __init__(self, api: BotAPIStandin, workdir: Path, **extra: str):
         env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
+        self.port = free_port()  # of its HTTP server
         env.update(
             STUDYBOT_TELEGRAM_TOKEN=TOKEN,
             STUDYBOT_TELEGRAM_API_URL=api.base_url,
             STUDYBOT_DB=str(workdir / "bot.db"),
-            STUDYBOT_HTTP_PORT=str(free_port()),
+            STUDYBOT_HTTP_PORT=str(self.port),
             STUDYBOT_LOG_LEVEL="WARNING",
             **extra,
         )
