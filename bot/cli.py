@@ -1,4 +1,5 @@
-"""The `studybot` command line: run the bot, chat in the console, export or show the content."""
+"""The `studybot` command line: run the bot, chat in the console, check the set-up, back up, export or show
+the content."""
 
 from __future__ import annotations
 
@@ -76,11 +77,19 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Try each configured item once (settings, database, speech, Telegram, WeCom): ✓ or what to fix, a line
+    each; exit 1 if one fails."""
+    from bot.selfcheck import check
+
+    return check()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each command's help is its function's docstring."""
     parser = argparse.ArgumentParser(prog="studybot", description="学习助手 StudyBot")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, func in (("run", cmd_run), ("console", cmd_console)):
+    for name, func in (("run", cmd_run), ("console", cmd_console), ("check", cmd_check)):
         p = sub.add_parser(name, help=func.__doc__, description=func.__doc__)
         p.set_defaults(func=func)
     backup = sub.add_parser("backup", help=cmd_backup.__doc__, description=cmd_backup.__doc__)

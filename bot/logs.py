@@ -4,6 +4,23 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.config import Config
+
+
+def config_secrets(config: Config) -> list[str]:
+    """The secret values of a configuration (the bot token, the webhook's secret token, the WeCom secret,
+    token and AES key)."""
+    values = [
+        config.telegram_token,
+        config.telegram_webhook_secret,
+        config.wecom_secret,
+        config.wecom_token,
+        config.wecom_aes_key,
+    ]
+    return [v.get() for v in values if v is not None]
 
 
 class RedactSecrets(logging.Filter):

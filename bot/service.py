@@ -20,12 +20,12 @@ from datetime import UTC, date, datetime
 import httpx
 
 from bot.core.actions import Actions
-from bot.core.config import CHANNEL_VARS, Config
+from bot.core.config import Config
 from bot.core.faults import Faults
 from bot.core.health import Health
 from bot.core.metrics import Metrics
 from bot.core.storage import Storage
-from bot.logs import configure_logging
+from bot.logs import config_secrets, configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -38,29 +38,14 @@ def _trim_heap() -> None:
         pass
 
 
-def _secrets(config: Config) -> list[str]:
-    values = [
-        config.telegram_token,
-        config.telegram_webhook_secret,
-        config.wecom_secret,
-        config.wecom_token,
-        config.wecom_aes_key,
-    ]
-    return [v.get() for v in values if v is not None]
-
-
 def run() -> int:
     """Run until SIGINT/SIGTERM; exit code 2 for a configuration problem or a second instance on the database."""
-    from bot.startup import config_or_exit, fail, lock_or_exit
+    from bot.startup import NO_CHANNEL, config_or_exit, fail, lock_or_exit
 
     config = config_or_exit()
-    configure_logging(config.log_level, _secrets(config))
+    configure_logging(config.log_level, config_secrets(config))
     if not config.any_channel:
-        raise fail(
-            "no channel is configured. Set STUDYBOT_TELEGRAM_TOKEN (Telegram), "
-            "STUDYBOT_WECOM_WEBHOOKS (WeCom group robots) or all of "
-            f"{', '.join(CHANNEL_VARS[2:])} (WeCom app). To try the bot without any, run `studybot console`."
-        )
+        raise fail(NO_CHANNEL)
     from content import ContentError, EmptySpeechError, read_text
 
     try:

@@ -1,5 +1,5 @@
 """What `studybot run` and `studybot console` check before they start: settings, the speech file and,
-for `run`, that no other studybot runs on the database.
+for `run`, that no other studybot runs on the database (`studybot check` tries more: bot/selfcheck.py).
 
 A problem is one line on stderr naming what to fix, and exit status 2.
 """
@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import sys
 
-from bot.core.config import Config, ConfigError
+from bot.core.config import CHANNEL_VARS, Config, ConfigError
+
+#: What `studybot run` (and `studybot check`) say when no channel is configured.
+NO_CHANNEL = (
+    "no channel is configured. Set STUDYBOT_TELEGRAM_TOKEN (Telegram), "
+    "STUDYBOT_WECOM_WEBHOOKS (WeCom group robots) or all of "
+    f"{', '.join(CHANNEL_VARS[2:])} (WeCom app). To try the bot without any, run `studybot console`."
+)
 
 
 def fail(message: str) -> SystemExit:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import logging
 import time
 from collections import deque
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 ROBOT_MAX_PER_WINDOW = 20
 ROBOT_WINDOW_SECONDS = 60.0
+#: Where every group robot's webhook posts (WeCom's robot settings show the whole URL, key included).
+WEBHOOK_PATH = "/cgi-bin/webhook/send"
 
 
 def webhook_key(webhook_url: str) -> str:
@@ -39,6 +42,54 @@ def webhook_key(webhook_url: str) -> str:
     if len(keys) != 1 or not keys[0].strip():
         raise ValueError("WeCom webhook URL must have exactly one non-empty key= parameter")
     return keys[0]
+
+
+def redact_webhook(webhook_url: str) -> str:
+    """The webhook URL with its key shortened to ``…a1b2``, safe to log or print."""
+    parts = urlsplit(webhook_url)
+    # Rebuild the query from parsed pairs so an oddly encoded key cannot slip through a replace().
+    query = "&".join(
+        f"{name}={_masked(value) if name == 'key' else value}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def _masked(key: str) -> str:
+    """A key as `redact_webhook` shows it: its last 4 characters, none of a short one."""
+    return f"…{key[-4:]}" if len(key) > 8 else "…"
+
+
+def _loopback(host: str) -> bool:
+    """Whether host is this machine (localhost, 127.0.0.0/8, ::1)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def webhook_problem(webhook_url: str) -> str | None:
+    """What is wrong with the form of a robot's webhook URL (checked without calling it), or None.
+
+    It must be https (http only to this machine, a stand-in or a local proxy: the key is a password), have a
+    host, post to /cgi-bin/webhook/send and carry exactly one non-empty key=."""
+    example = f"https://qyapi.weixin.qq.com{WEBHOOK_PATH}?key=..."
+    try:
+        parts = urlsplit(webhook_url)
+        host = parts.hostname
+    except ValueError:
+        return f"is not a URL; copy the robot's whole webhook URL, such as {example}"
+    if not host:
+        return f"has no host; copy the robot's whole webhook URL, such as {example}"
+    if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(host)):
+        return f"is {parts.scheme}://, so its key would travel unencrypted; use the https:// URL WeCom shows"
+    if parts.path != WEBHOOK_PATH:
+        return f"has the path {parts.path or '/'}, not {WEBHOOK_PATH}; copy the robot's whole webhook URL"
+    try:
+        webhook_key(webhook_url)
+    except ValueError:
+        return f"needs exactly one non-empty key=; copy the robot's whole webhook URL, such as {example}"
+    return None
 
 
 def robot_label(key: str) -> str:
@@ -132,13 +183,7 @@ class WeComRobot:
     @property
     def redacted_url(self) -> str:
         """The webhook URL with its key shortened to ``…a1b2``, safe to log."""
-        parts = urlsplit(self._url)
-        # Rebuild the query from parsed pairs so an oddly encoded key cannot slip through a replace().
-        query = "&".join(
-            f"{name}=…{value[-4:]}" if name == "key" else f"{name}={value}"
-            for name, value in parse_qsl(parts.query, keep_blank_values=True)
-        )
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+        return redact_webhook(self._url)
 
     def __repr__(self) -> str:
         """Never show the key."""
