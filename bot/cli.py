@@ -16,14 +16,14 @@ EXIT_USAGE = 2
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run every configured channel (Telegram, WeCom robots, WeCom app) and the scheduler until stopped."""
-    from bot.service import run
+    from bot.startup import run
 
     return run()
 
 
 def cmd_console(args: argparse.Namespace) -> int:
     """Chat with the bot in the terminal: one command per line on stdin, replies on stdout."""
-    from bot.service import console
+    from bot.startup import console
 
     return console()
 

@@ -1,5 +1,5 @@
-"""`studybot run`: every configured channel, the HTTP server and the scheduler in one asyncio process;
-and `studybot console`, the same core wired to the terminal.
+"""The running bot (`studybot run`, started by bot/startup.py): every configured channel, the HTTP server
+and the scheduler in one asyncio process.
 
 Start-up order is chosen for a fast first getUpdates: Telegram polling starts at once while the content
 model (jieba's dictionary) loads in a thread; updates that arrive meanwhile wait for it.
@@ -12,7 +12,6 @@ import ctypes
 import gc
 import logging
 import signal
-import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -25,7 +24,6 @@ from bot.core.faults import Faults
 from bot.core.health import Health
 from bot.core.metrics import Metrics
 from bot.core.storage import Storage
-from bot.logs import config_secrets, configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -36,58 +34,6 @@ def _trim_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to do
         pass
-
-
-def run() -> int:
-    """Run until SIGINT/SIGTERM; exit code 2 for a configuration problem or a second instance on the database."""
-    from bot.startup import NO_CHANNEL, config_or_exit, fail, lock_or_exit
-
-    config = config_or_exit()
-    configure_logging(config.log_level, config_secrets(config))
-    if not config.any_channel:
-        raise fail(NO_CHANNEL)
-    from content import ContentError, EmptySpeechError, read_text
-
-    try:
-        read_text(config.content_path)  # fail now, not in the thread that builds the model
-    except (ContentError, EmptySpeechError) as exc:
-        raise fail(f"STUDYBOT_CONTENT: {exc}") from None
-    lock = lock_or_exit(config.db_path)  # before the database is even opened (and migrated)
-    try:
-        storage = Storage(config.db_path)
-    except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
-        raise fail(f"STUDYBOT_DB: cannot open {config.db_path}: {exc}") from None
-    try:
-        asyncio.run(Service(config, storage).serve())
-    finally:
-        storage.close()
-        lock.release()
-    return 0
-
-
-def console() -> int:
-    """Run the console on stdin/stdout until end of input."""
-    from bot.channels.console import WELCOME, Console, run, stdin_lines
-    from bot.startup import config_or_exit, content_or_exit
-
-    config = config_or_exit()
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    model = content_or_exit(config)
-    # No instance lock: the console may run beside `studybot run` on the same database (README says
-    # so). It sends nothing the running bot sends: its daily push covers only the console's own chat
-    # (the only sender it has), claimed in the database like every lesson, and it runs no broadcast; a
-    # broadcast confirmed here is queued in the database for `studybot run` to send.
-    storage = Storage(config.db_path)
-    terminal = Console(Actions(storage, model, config, robot_count=len(config.wecom_webhooks)))
-    print(WELCOME, flush=True)
-    try:
-        asyncio.run(terminal.deliver_due())
-        asyncio.run(run(terminal, stdin_lines()))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        storage.close()
-    return 0
 
 
 class Service:
