@@ -85,6 +85,48 @@ def cmd_check(args: argparse.Namespace) -> int:
     return check()
 
 
+def cmd_course_add(args: argparse.Namespace) -> int:
+    """Add a speech (.txt in any encoding, or .docx) as a course and publish it; prints its preview."""
+    from bot.coursework import add
+
+    return add(args.file, args.title, args.switch)
+
+
+def cmd_course_list(args: argparse.Namespace) -> int:
+    """List the courses: id, title, who it was published for, chats on it."""
+    from bot.coursework import list_courses
+
+    return list_courses()
+
+
+def cmd_course_show(args: argparse.Namespace) -> int:
+    """Show a course's outline: sections, lessons with prompts, the quiz bank (--all: everything)."""
+    from bot.coursework import show
+
+    return show(args.id, args.all)
+
+
+def _course_parser(sub) -> None:
+    course = sub.add_parser("course", help="Courses: the speeches this bot teaches over time.")
+    course_sub = course.add_subparsers(dest="course_command", required=True, metavar="COMMAND")
+    add = course_sub.add_parser("add", help=cmd_course_add.__doc__, description=cmd_course_add.__doc__)
+    add.add_argument("file", metavar="FILE", help="the speech: .txt or .docx")
+    add.add_argument("--title", help="the course's title (default: the speech's own)")
+    add.add_argument(
+        "--switch",
+        choices=("finished", "all"),
+        default="finished",
+        help="who moves on to it: chats that have finished their course (default), or every chat at its next push",
+    )
+    add.set_defaults(func=cmd_course_add)
+    listing = course_sub.add_parser("list", help=cmd_course_list.__doc__, description=cmd_course_list.__doc__)
+    listing.set_defaults(func=cmd_course_list)
+    show = course_sub.add_parser("show", help=cmd_course_show.__doc__, description=cmd_course_show.__doc__)
+    show.add_argument("id", metavar="ID", type=int)
+    show.add_argument("--all", action="store_true", help="every lesson in full and every question")
+    show.set_defaults(func=cmd_course_show)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each command's help is its function's docstring."""
     parser = argparse.ArgumentParser(prog="studybot", description="学习助手 StudyBot")
@@ -108,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
     export.set_defaults(func=cmd_export)
     show.set_defaults(func=cmd_show)
+    _course_parser(sub)
     return parser
 
 

@@ -93,7 +93,8 @@ class Service:
         """Start the channels, the HTTP server and the scheduler."""
         loop = asyncio.get_running_loop()
         self.actions_ready = loop.create_future()
-        from content import load_model
+        from bot.core.catalog import Catalog
+        from content import load_model, read_text
         from content.terms import release_build_caches
 
         self.http_client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
@@ -108,13 +109,15 @@ class Service:
             await self._start_http()
             await self._set_webhook()
         # Only now: loading jieba holds the GIL most of the time, and polling should not wait for it.
+        text = read_text(self.config.content_path)
         model = await loop.run_in_executor(None, load_model, self.config.content_path)
         release_build_caches()  # the model keeps its own small tokenizer; the build's caches can go
         gc.collect()
         _trim_heap()
-        actions = Actions(self.storage, model, self.config, robot_count=len(self.config.wecom_webhooks))
+        catalog = Catalog.for_configured(self.storage, text, model, self.config.content_path, self.clock())
+        self.metrics.models.set_function(catalog.loaded)
+        actions = Actions(self.storage, catalog, self.config, robot_count=len(self.config.wecom_webhooks))
         self.actions_ready.set_result(actions)
-        self.metrics.models.set(1)
         self.health.clear("content")
         if self.http_server is None:
             # After the model: /healthz says ok when the bot can answer, and importing aiohttp.web

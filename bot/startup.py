@@ -109,7 +109,15 @@ def console() -> int:
     # (the only sender it has), claimed in the database like every lesson, and it runs no broadcast; a
     # broadcast confirmed here is queued in the database for `studybot run` to send.
     storage = Storage(config.db_path)
-    terminal = Console(Actions(storage, model, config, robot_count=len(config.wecom_webhooks)))
+    from datetime import UTC, datetime
+
+    from bot.core.catalog import Catalog
+    from content import read_text
+
+    catalog = Catalog.for_configured(
+        storage, read_text(config.content_path), model, config.content_path, datetime.now(UTC)
+    )
+    terminal = Console(Actions(storage, catalog, config, robot_count=len(config.wecom_webhooks)))
     print(WELCOME, flush=True)
     try:
         asyncio.run(terminal.deliver_due())

@@ -74,6 +74,8 @@ class _Lesson:
     day: int
     catch_up: bool
     message: Message
+    course: int
+    plan_length: int
 
 
 class DailyPush:
@@ -107,7 +109,9 @@ class DailyPush:
                 continue
             day = date.fromisoformat(row["local_date"])
             due = self.calendar.next_due(chat["timezone"], time.fromisoformat(chat["push_time"]), day, now)
-            pos = max(int(chat["plan_pos"]), row["lesson_day"])
+            course = int(row.get("course_id") or 1)
+            same = course == int(chat.get("course_id") or 1)
+            pos = max(int(chat["plan_pos"]) if same else 0, row["lesson_day"])
             self.storage.complete_delivery(
                 row["chat_key"],
                 row["local_date"],
@@ -115,7 +119,8 @@ class DailyPush:
                 _epoch(due),
                 pos,
                 now,
-                plan_done=pos >= self.lessons.plan_length,
+                plan_done=pos >= self.lessons.plan_length_of(course),
+                course_id=course,
             )
             settled += 1
         if settled:
@@ -126,14 +131,11 @@ class DailyPush:
         """Send every lesson due at `now` (in batches until none is left)."""
         report = PushReport()
         semaphore = asyncio.Semaphore(self.concurrency)
-        # One Message per distinct lesson in this tick: chats on the same day share it, and a sender
-        # renders each Message once.
-        messages: dict[tuple, tuple[int, Message]] = {}
         while True:
             chats = self.storage.due_chats(_epoch(now), limit=BATCH, channels=self.senders)
             if not chats:
                 return report
-            tasks = [asyncio.create_task(self._one(chat, now, semaphore, report, messages)) for chat in chats]
+            tasks = [asyncio.create_task(self._one(chat, now, semaphore, report)) for chat in chats]
             try:
                 await asyncio.gather(*tasks)
             except asyncio.CancelledError:
@@ -141,31 +143,13 @@ class DailyPush:
                 await self._in_flight.drain(self.drain_seconds)
                 raise
 
-    def _message(
-        self, pos: int, catch_up_of: time | None, messages: dict[tuple, tuple[int, Message]]
-    ) -> tuple[int, Message]:
-        """The push for plan position `pos` and its lesson day, shared within a tick."""
-        key = (pos, catch_up_of)
-        if key not in messages:
-            messages[key] = self.lessons.push_message(pos, catch_up_of)
-        return messages[key]
-
-    async def _one(
-        self,
-        chat: dict,
-        now: datetime,
-        semaphore: asyncio.Semaphore,
-        report: PushReport,
-        messages: dict[tuple, tuple[int, Message]],
-    ) -> None:
+    async def _one(self, chat: dict, now: datetime, semaphore: asyncio.Semaphore, report: PushReport) -> None:
         # A turn of the semaphore first: at most `concurrency` chats wait for a send slot or send at a time,
         # not a whole batch of 2,000 at once.
         async with semaphore:
-            await self._deliver(chat, now, report, messages)
+            await self._deliver(chat, now, report)
 
-    async def _deliver(
-        self, chat: dict, now: datetime, report: PushReport, messages: dict[tuple, tuple[int, Message]]
-    ) -> None:
+    async def _deliver(self, chat: dict, now: datetime, report: PushReport) -> None:
         key = chat["key"]
         zone, calendar = chat["timezone"], self.calendar
         push_time = time.fromisoformat(chat["push_time"])
@@ -176,10 +160,11 @@ class DailyPush:
             self.storage.set_next_due(key, _epoch(calendar.next_due(zone, push_time, last, now)))
             report.skipped += 1
             return
-        pos = int(chat["plan_pos"] or 0)
         catch_up = calendar.is_catch_up(zone, push_time, now)
-        day, message = self._message(pos, push_time if catch_up else None, messages)
-        lesson = _Lesson(key, zone, push_time, today, pos, day, catch_up, message)
+        # The lessons share one Message per course, position and catch-up: a sender renders each once.
+        course, pos, day, message = self.lessons.push_for(chat, push_time if catch_up else None)
+        total = self.lessons.plan_length_of(course)
+        lesson = _Lesson(key, zone, push_time, today, pos, day, catch_up, message, course, total)
         sender = self.senders[chat["channel"]]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SEND_BUDGET
@@ -213,7 +198,7 @@ class DailyPush:
         instead of holding up the tick, and with it every chat due later.
         """
         key, today, calendar = lesson.key, lesson.today, self.calendar
-        if not self.storage.claim_delivery(key, today, lesson.day, lesson.catch_up, now):
+        if not self.storage.claim_delivery(key, today, lesson.day, lesson.catch_up, now, lesson.course):
             # Claimed or sent already (a supergroup that had its own lesson today, after a migration).
             self.storage.set_next_due(
                 key, _epoch(calendar.next_due(lesson.zone, lesson.push_time, today, now))
@@ -247,10 +232,10 @@ class DailyPush:
             self._failed(key, today, exc, now, report)
             return None
         following = _epoch(calendar.next_due(lesson.zone, lesson.push_time, today, now))
-        total = self.lessons.plan_length
         # `key` is the chat's new key if the send followed a migration.
+        done = lesson.pos + 1 >= lesson.plan_length
         self.storage.complete_delivery(
-            key, today, message_id, following, lesson.pos + 1, now, plan_done=lesson.pos + 1 >= total
+            key, today, message_id, following, lesson.pos + 1, now, plan_done=done, course_id=lesson.course
         )
         report.sent += 1
         return None

@@ -83,15 +83,15 @@ class Calendar(Protocol):
 
 
 class Lessons(Protocol):
-    """What the daily push sends."""
+    """What the daily push sends: each chat's next lesson, of the course it studies."""
 
-    @property
-    def plan_length(self) -> int:
-        """Days in the lesson plan; positions from there on are review days."""
+    def plan_length_of(self, course_id: int) -> int:
+        """Days in a course's lesson plan; positions from there on are review days."""
         ...
 
-    def push_message(self, pos: int, catch_up_of: time | None = None) -> tuple[int, Message]:
-        """The push for plan position `pos` and the lesson day it teaches; `catch_up_of` marks 补发."""
+    def push_for(self, chat: Row, catch_up_of: time | None = None) -> tuple[int, int, int, Message]:
+        """The chat's next push: (course, plan position, lesson day, message); `catch_up_of` marks 补发.
+        The course may be another than the chat's own (it moves on to it with this push)."""
         ...
 
 
@@ -107,7 +107,13 @@ class DeliveryStore(Protocol):
         ...
 
     def claim_delivery(
-        self, chat_key: str, local_date: date, lesson_day: int, catch_up: bool, now: Instant
+        self,
+        chat_key: str,
+        local_date: date,
+        lesson_day: int,
+        catch_up: bool,
+        now: Instant,
+        course_id: int = 1,
     ) -> bool:
         """Claim the chat's lesson of `local_date` (unique per chat and date); False if already claimed."""
         ...
@@ -121,8 +127,10 @@ class DeliveryStore(Protocol):
         plan_pos: int,
         now: Instant,
         plan_done: bool = False,
+        course_id: int | None = None,
     ) -> None:
-        """Mark the claim sent and, in the same transaction, advance the chat's plan and next_due."""
+        """Mark the claim sent and, in the same transaction, advance the chat's plan and next_due (on
+        `course_id`, which the chat moves on to if it is another course)."""
         ...
 
     def fail_delivery(

@@ -30,7 +30,7 @@ LAYER_NAMES = {0: "content", 1: "core", 2: "jobs", 3: "channels", 4: "entry"}
 # storage, then the actions and the export they start.
 CORE_ORDER = {"bot.core.config": 0, "bot.core.schedule": 0, "bot.core.render": 0, "bot.core.health": 0,
               "bot.core.metrics": 0, "bot.core.faults": 0, "bot.core.sheets": 0, "bot.core.storage": 1, "bot.core.export": 2,
-              "bot.core.actions": 2}  # fmt: skip
+              "bot.core.catalog": 2, "bot.core.actions": 3}  # fmt: skip
 
 # Platform libraries: only the channels and the entry may import them.
 PLATFORMS = ("telegram", "aiohttp", "httpx", "cryptography", "defusedxml")

@@ -550,14 +550,15 @@ def test_fsrs_review_scheduling(store: Storage) -> None:
     store.record_review("tg:1", "q1", False, now)
     intervals = []
     for _ in range(4):
-        card = store.db["review_cards"].get(("tg:1", "q1"))
+        card = store.db["review_cards"].get(("tg:1", 1, "q1"))
         now = datetime.fromtimestamp(card["due"], UTC)  # review exactly when due
         row = store.record_review("tg:1", "q1", True, now)
         intervals.append(row["due"] - int(now.timestamp()))
     assert intervals == sorted(intervals) and intervals[-1] > intervals[0]
     assert intervals[-1] >= DAY  # graduated to day-scale intervals
     assert (
-        fsrs.Card.from_json(store.db["review_cards"].get(("tg:1", "q1"))["card"]).state == fsrs.State.Review
+        fsrs.Card.from_json(store.db["review_cards"].get(("tg:1", 1, "q1"))["card"]).state
+        == fsrs.State.Review
     )
     assert store.due_reviews("tg:1", now) == []
     # A lapse brings it back soon and is counted.
@@ -577,7 +578,7 @@ def test_answer_to_a_question_under_review_reschedules_it(store: Storage) -> Non
     store.record_review("tg:1", "q1", False, T0)
     session = store.start_quiz("tg:1", "tg:1", ["q1"], T0, kind="review")
     store.record_answer(session, "tg:1", "tg:1", "q1", "1", 0, True, T0 + timedelta(minutes=2))
-    card = store.db["review_cards"].get(("tg:1", "q1"))
+    card = store.db["review_cards"].get(("tg:1", 1, "q1"))
     assert card["reviews"] == 2 and card["lapses"] == 1
 
 

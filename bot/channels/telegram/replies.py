@@ -218,7 +218,7 @@ class TelegramReplies:
     def _after_send(self, chat_id: int, out: Message, sent: TgMessage) -> None:
         if out.lesson_day is not None:
             self.storage.remember_lesson_message(
-                f"tg:{chat_id}", sent.message_id, out.lesson_day, self.clock()
+                f"tg:{chat_id}", sent.message_id, out.lesson_day, self.clock(), course_id=out.course_id
             )
         if out.broadcast_id is not None:
             self.storage.set_progress_message(out.broadcast_id, f"tg:{chat_id}", sent.message_id)

@@ -1,4 +1,5 @@
-"""What every area of actions shares: the store, the content model, the settings, and a few lookups."""
+"""What every area of actions shares: the store, the content model of its course, the settings, and a few
+lookups. An area serves one course: the dispatcher keeps one set of areas per course in use."""
 
 from __future__ import annotations
 
@@ -16,12 +17,21 @@ from content.lessons import Lesson
 class Area:
     """One area of commands (lookup, study, quizzes, subscription, admin) over the shared state."""
 
-    def __init__(self, storage: Storage, model: ContentModel, config: Config, robot_count: int = 0):
+    def __init__(
+        self, storage: Storage, model: ContentModel, config: Config, robot_count: int = 0, course_id: int = 1
+    ):
         self.storage = storage
         self.model = model
+        self.course_id = course_id
         self.config = config
         self.robot_count = robot_count
         self.lessons = model.lessons
+
+    def tagged(self, data: str) -> str:
+        """Button data that names this area's course (`done:3@2`), so a button pressed after the chat
+        moved on to another course still means the lesson or part it was shown with. Course 1 untagged:
+        the buttons of messages sent before there were courses mean course 1 too."""
+        return data if self.course_id == 1 else f"{data}@{self.course_id}"
 
     def lesson(self, day: int | None) -> Lesson | None:
         """The lesson of plan day `day` (1-based), or None."""

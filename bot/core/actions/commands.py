@@ -35,6 +35,7 @@ COMMANDS: dict[str, Command] = {
     "unsubscribe": Command("取消订阅", "subscription", manage=True),
     "settime": Command("修改推送时间，如 /settime 07:30", "subscription", manage=True),
     "settings": Command("本聊天的设置", "subscription"),
+    "course": Command("课程：查看和切换学习的讲话", "courses"),
     "help": Command("帮助", "welcome"),
     "broadcast": Command("向全体订阅者发通知（管理员）", "admin", admin=True),
     "stats": Command("统计（管理员）", "admin", admin=True),
@@ -48,7 +49,7 @@ TEXT_ALIASES: dict[str, str] = {
     "测验": "quiz", "小测验": "quiz", "复习": "review", "错题": "review", "心得": "reflect",
     "我的": "me", "订阅": "subscribe", "取消订阅": "unsubscribe", "退订": "unsubscribe",
     "时间": "settime", "设置": "settings", "广播": "broadcast", "通知": "broadcast", "统计": "stats",
-    "导出": "export",
+    "导出": "export", "课程": "course",
 }  # fmt: skip
 _SECTION_TEXT = re.compile(r"^(第[一二三四五六七八九十0-9]+部分|开篇|结语)$")
 

@@ -23,7 +23,7 @@ class Lookup(Area):
         for section in self.model.sections:
             name = self.section_name(section.id)
             doc.add(f"\n{name}（{len(section.text.replace(chr(10), ''))} 字）")
-            buttons.append([Button(name, f"sec:{section.id}")])
+            buttons.append([Button(name, self.tagged(f"sec:{section.id}"))])
         doc.add("\n\n点按钮阅读，或发送 /section 3 这样的命令。")
         return [Message(doc, buttons)]
 
@@ -50,11 +50,11 @@ class Lookup(Area):
         nav = []
         if index > 0:
             prev = self.model.sections[index - 1]
-            nav.append(Button(f"◀ {prev.label}", f"sec:{prev.id}"))
+            nav.append(Button(f"◀ {prev.label}", self.tagged(f"sec:{prev.id}")))
         nav.append(Button("目录", "toc"))
         if index + 1 < len(self.model.sections):
             nxt = self.model.sections[index + 1]
-            nav.append(Button(f"{nxt.label} ▶", f"sec:{nxt.id}"))
+            nav.append(Button(f"{nxt.label} ▶", self.tagged(f"sec:{nxt.id}")))
         return [Message(doc, [nav])]
 
     async def search(self, ctx: Ctx, args: str) -> list[Out]:

@@ -29,12 +29,16 @@ class Quizzes(Area):
     async def review(self, ctx: Ctx, args: str) -> list[Out]:
         """A quiz of the user's wrong answers: those due again, or if none is due, the soonest as 提前复习."""
         # A few more than asked: cards of questions the content no longer has are skipped.
-        due = self._known(self.storage.due_reviews(ctx.user_key, ctx.now, limit=REVIEW_MAX * 4))
+        due = self._known(
+            self.storage.due_reviews(ctx.user_key, ctx.now, limit=REVIEW_MAX * 4, course_id=self.course_id)
+        )
         if due:
             return self._begin(ctx, due, "review", f"🔁 复习错题 · 共 {len(due)} 题")
         # Nothing due yet (a mistake made a minute ago is not): go over them anyway. Each answer is rated
         # at its real time, and FSRS takes the short interval into account, so the schedule stays right.
-        early = self._known(self.storage.next_reviews(ctx.user_key, limit=REVIEW_MAX * 4))
+        early = self._known(
+            self.storage.next_reviews(ctx.user_key, limit=REVIEW_MAX * 4, course_id=self.course_id)
+        )
         if not early:
             return [say("错题本是空的 👍 先来一轮 /quiz 吧。", [Button("🧠 答题", "quiz:5")])]
         return self._begin(
@@ -61,7 +65,7 @@ class Quizzes(Area):
         # question to a killed process and must not hold the chat.
         unsent = UNSENT_AFTER if ctx.channel == "tg" else None
         session = self.storage.start_quiz(
-            ctx.chat_key, ctx.user_key, ids, ctx.now, kind=kind, unsent_after=unsent
+            ctx.chat_key, ctx.user_key, ids, ctx.now, kind=kind, unsent_after=unsent, course_id=self.course_id
         )
         if session is None:
             return [self._busy(ctx)]
@@ -130,7 +134,7 @@ class Quizzes(Area):
             pool = list(self.model.questions)
         seed = hashlib.sha1(f"{ctx.chat_key}|{ctx.user_key}|{ctx.now.isoformat()}".encode()).digest()
         rng = random.Random(seed)
-        answered = self.storage.answered_questions(ctx.user_key)
+        answered = self.storage.answered_questions(ctx.user_key, self.course_id)
         rng.shuffle(pool)
         # Stable: the lesson's own questions first, then unanswered before answered, shuffled within.
         pool.sort(key=lambda q: (day is not None and q.day != day, q.id in answered))

@@ -33,6 +33,7 @@ class Message:
     doc: Doc
     buttons: list[list[Button]] = field(default_factory=list)
     lesson_day: int | None = None  # a lesson message: replies to it are reflections on that day
+    course_id: int = 1  # the course of that lesson
     ask_reply: bool = False  # ask the user to answer by replying (Telegram ForceReply)
     edit: bool = False  # replace the message the pressed button belongs to
     broadcast_id: int | None = None  # the progress message of this broadcast (edited while it is sent)

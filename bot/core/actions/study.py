@@ -40,12 +40,12 @@ class Study(Area):
         if show_buttons:
             buttons = [
                 [
-                    Button("✅ 已学习", f"done:{lesson.day}"),
-                    Button("📝 写心得", f"note:{lesson.day}"),
-                    Button("🧠 做 3 道题", f"quiz:3:d{lesson.day}"),
+                    Button("✅ 已学习", self.tagged(f"done:{lesson.day}")),
+                    Button("📝 写心得", self.tagged(f"note:{lesson.day}")),
+                    Button("🧠 做 3 道题", self.tagged(f"quiz:3:d{lesson.day}")),
                 ]
             ]
-        return Message(doc, buttons, lesson_day=lesson.day)
+        return Message(doc, buttons, lesson_day=lesson.day, course_id=self.course_id)
 
     def review_message(self, day_index: int) -> Message:
         """After the plan: a day of review, one lesson again in order, with a quiz on its part."""
@@ -55,8 +55,10 @@ class Study(Area):
             "\n\n"
         )
         doc.add("💭 再想一想：").add(lesson.prompt).add("\n发送 /review 练习你答错的题。")
-        buttons = [[Button("🔁 复习错题", "review"), Button("🧠 做 3 道题", f"quiz:3:d{lesson.day}")]]
-        return Message(doc, buttons, lesson_day=lesson.day)
+        buttons = [
+            [Button("🔁 复习错题", "review"), Button("🧠 做 3 道题", self.tagged(f"quiz:3:d{lesson.day}"))]
+        ]
+        return Message(doc, buttons, lesson_day=lesson.day, course_id=self.course_id)
 
     def push_message(self, pos: int, catch_up_of: time | None = None) -> tuple[int, Message]:
         """The daily push for plan position `pos` (a review day after the plan) and the lesson day it
@@ -85,7 +87,7 @@ class Study(Area):
 
     def studied(self, ctx: Ctx, day: int | None) -> list[Out]:
         """The ✅ 已学习 button: the day is recorded for this person."""
-        self.storage.mark_studied(ctx.user_key, ctx.chat_key, day, ctx.now)
+        self.storage.mark_studied(ctx.user_key, ctx.chat_key, day, ctx.now, course_id=self.course_id)
         stats = self.storage.user_stats(
             ctx.user_key, local_date(self.config.tzinfo, ctx.now), self.config.tzinfo
         )
@@ -98,7 +100,7 @@ class Study(Area):
             return [say("这一课已不在学习计划里了。发送 /today 查看今天的学习。")]
         doc = Doc().add(f"📝 第 {lesson.day} 天 · {lesson.prompt}\n请直接回复这条消息，写下你的心得。")
         # lesson_day: a reply to this message is a reflection on that lesson, in groups too.
-        return [Message(doc, ask_reply=True, lesson_day=lesson.day)]
+        return [Message(doc, ask_reply=True, lesson_day=lesson.day, course_id=self.course_id)]
 
     async def reflect(self, ctx: Ctx, args: str) -> list[Out]:
         """Store a reflection on the latest lesson."""
@@ -113,7 +115,9 @@ class Study(Area):
             return [say("心得是空的。写几句你的体会再发给我吧。")]
         if len(text) > REFLECTION_MAX:
             return [say(f"心得太长了（{len(text)} 字），请控制在 {REFLECTION_MAX} 字以内。")]
-        self.storage.add_reflection(ctx.chat_key, ctx.user_key, day, text, ctx.now, ctx.message_id)
+        self.storage.add_reflection(
+            ctx.chat_key, ctx.user_key, day, text, ctx.now, ctx.message_id, course_id=self.course_id
+        )
         which = f"第 {day} 天的心得" if day else "的心得"
         return [say(f"📝 已记录你{which}（{len(text)} 字）。")]
 

@@ -14,12 +14,14 @@ Conventions:
 Layout: `schema` (the migrations), `db` (`Database`: the connection, its lock and transactions, and the
 pure helpers), and one class per concern over it: `chats` (chats and users), `deliveries` (the daily
 push, lesson messages, study marks), `quizzes` (quiz sessions, answers, FSRS review cards),
-`reflections`, `broadcasts` (broadcasts and recipients) and `stats` (stats and the export). `Storage`
+`reflections`, `broadcasts` (broadcasts and recipients), `courses` (the speeches taught and each chat's
+place in each) and `stats` (stats and the export). `Storage`
 below is all of them on one connection; import everything from this package, not from its modules.
 """
 
 from bot.core.storage.broadcasts import BroadcastStore
 from bot.core.storage.chats import ChatStore
+from bot.core.storage.courses import SWITCHES, CourseStore, text_hash
 from bot.core.storage.db import (
     CHANNELS,
     CHAT_TYPES,
@@ -42,6 +44,7 @@ __all__ = [
     "EXPORT_FIELDS",
     "MIGRATIONS",
     "RECIPIENT_STATES",
+    "SWITCHES",
     "SCHEMA_VERSION",
     "Database",
     "Instant",
@@ -52,12 +55,13 @@ __all__ = [
     "robot_chat_key",
     "schema_version",
     "snapshot_export_rows",
+    "text_hash",
 ]
 
 
 # ChatStore comes last: DeliveryStore and BroadcastStore build on it (they update the chat row in their
 # own transactions), and a base must follow its subclasses in the method resolution order.
-class Storage(DeliveryStore, QuizStore, ReflectionStore, BroadcastStore, StatsStore, ChatStore):
+class Storage(DeliveryStore, QuizStore, ReflectionStore, BroadcastStore, StatsStore, CourseStore, ChatStore):
     """All persistent state of the bot, on one SQLite database.
 
     Open it with ``Storage(path)`` (or ``":memory:"``): the file is created if needed and migrated

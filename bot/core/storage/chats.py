@@ -66,6 +66,10 @@ class ChatStore(Database):
                     "blocked": 0,
                     "plan_pos": 0,
                     "plan_done": 0,
+                    # A new chat starts on the default course (storage/courses.py): the last published for
+                    # every chat, or the first.
+                    "course_id": self._default_course_id(),
+                    "course_since": now,
                     "created_at": now,
                     "updated_at": now,
                 },
@@ -80,6 +84,13 @@ class ChatStore(Database):
             if updates:
                 self._chats.update(key, {**updates, "updated_at": now})
         return self.get_chat(key)  # type: ignore[return-value]
+
+    def _default_course_id(self) -> int:
+        row = self.db.execute(
+            "SELECT id FROM courses WHERE state = 'published' AND switch = 'all' "
+            "ORDER BY published_at DESC, id DESC LIMIT 1"
+        ).fetchone()
+        return int(row[0]) if row else 1
 
     def _update_chat(self, key: str, sets: str, params: list[Any]) -> bool:
         """UPDATE one chat row (sets is SQL with ? placeholders); return whether it exists."""

@@ -8,29 +8,37 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.core.storage.chats import ChatStore
+from bot.core.storage.courses import CourseStore
 from bot.core.storage.db import Instant, _date_str, _locked, _opt_epoch, epoch
 
 
 # Over ChatStore rather than Database: a push that is sent or failed advances or reschedules its chat
 # (plan_pos, next_due) in the same transaction, through ChatStore's _update_chat and _DUE_IF_ACTIVE.
-class DeliveryStore(ChatStore):
+class DeliveryStore(CourseStore):
     """Claims and outcomes of the daily push, lesson messages and study marks."""
 
     @_locked
     def claim_delivery(
-        self, chat_key: str, local_date: date | str, lesson_day: int, catch_up: bool, now: Instant
+        self,
+        chat_key: str,
+        local_date: date | str,
+        lesson_day: int,
+        catch_up: bool,
+        now: Instant,
+        course_id: int = 1,
     ) -> bool:
-        """Claim the chat's push for local_date; False if that date is already claimed or sent."""
+        """Claim the chat's push (a lesson of `course_id`) for local_date; False if that date is already
+        claimed or sent."""
         day = _date_str(local_date)
         ts = self._now(now)
         with self._tx():
             # The UNIQUE(chat_key, local_date) row is the once-per-local-day guarantee: whichever
             # tick (or process, or restart) inserts it first owns the send.
             cursor = self.db.execute(
-                "INSERT OR IGNORE INTO deliveries (chat_key, local_date, lesson_day, state, catch_up, created_at) "
-                "VALUES (?, ?, ?, 'claimed', ?, ?)",
-                [chat_key, day, int(lesson_day), int(catch_up), ts],
+                "INSERT OR IGNORE INTO deliveries "
+                "(chat_key, local_date, lesson_day, state, catch_up, created_at, course_id) "
+                "VALUES (?, ?, ?, 'claimed', ?, ?, ?)",
+                [chat_key, day, int(lesson_day), int(catch_up), ts, int(course_id)],
             )
             if cursor.rowcount == 1:
                 return True
@@ -38,8 +46,9 @@ class DeliveryStore(ChatStore):
             # unknown (crash mid-send) is never retried, because "restarts never repeat a lesson".
             cursor = self.db.execute(
                 "UPDATE deliveries SET state = 'claimed', lesson_day = ?, catch_up = ?, error = NULL, "
-                "attempts = attempts + 1, created_at = ? WHERE chat_key = ? AND local_date = ? AND state = 'failed'",
-                [int(lesson_day), int(catch_up), ts, chat_key, day],
+                "attempts = attempts + 1, created_at = ?, course_id = ? "
+                "WHERE chat_key = ? AND local_date = ? AND state = 'failed'",
+                [int(lesson_day), int(catch_up), ts, int(course_id), chat_key, day],
             )
             return cursor.rowcount == 1
 
@@ -53,11 +62,16 @@ class DeliveryStore(ChatStore):
         plan_pos: int,
         now: Instant,
         plan_done: bool | None = None,
+        course_id: int | None = None,
     ) -> None:
-        """Mark the claimed push sent and, in the same transaction, advance the chat's plan and next_due."""
+        """Mark the claimed push sent and, in the same transaction, advance the chat's plan and next_due;
+        a push of another course than the chat's (`course_id`) puts the chat on it, its place in the old
+        one kept."""
         day = _date_str(local_date)
         ts = self._now(now)
         with self._tx():
+            if course_id is not None:
+                self._switch_to(chat_key, int(course_id), ts)
             cursor = self.db.execute(
                 "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, error = NULL "
                 "WHERE chat_key = ? AND local_date = ?",
@@ -71,6 +85,11 @@ class DeliveryStore(ChatStore):
                 sets += ", plan_done = ?"
                 params.append(int(plan_done))
             self._update_chat(chat_key, sets, params)
+            chat = self._one("SELECT course_id, plan_pos, plan_done FROM chats WHERE key = ?", [chat_key])
+            if chat is not None:
+                self._keep_place(
+                    chat_key, int(chat["course_id"]), int(chat["plan_pos"]), bool(chat["plan_done"]), ts
+                )
 
     @_locked
     def fail_delivery(
@@ -117,32 +136,42 @@ class DeliveryStore(ChatStore):
     @_locked
     def lesson_day_for_message(self, chat_key: str, message_id: str | int) -> int | None:
         """The lesson day of the push with this message id in this chat (a reply target), or None."""
+        found = self.lesson_for_message(chat_key, message_id)
+        return None if found is None else found[1]
+
+    @_locked
+    def lesson_for_message(self, chat_key: str, message_id: str | int) -> tuple[int, int] | None:
+        """(course, lesson day) of the push or lesson message with this id in this chat, or None."""
         row = self._one(
-            "SELECT lesson_day FROM deliveries WHERE chat_key = ? AND message_id = ? ORDER BY id DESC LIMIT 1",
+            "SELECT course_id, lesson_day FROM deliveries WHERE chat_key = ? AND message_id = ? "
+            "ORDER BY id DESC LIMIT 1",
             [chat_key, str(message_id)],
         ) or self._one(
-            "SELECT lesson_day FROM lesson_messages WHERE chat_key = ? AND message_id = ?",
+            "SELECT course_id, lesson_day FROM lesson_messages WHERE chat_key = ? AND message_id = ?",
             [chat_key, str(message_id)],
         )
-        return None if row is None else row["lesson_day"]
+        return None if row is None else (int(row["course_id"]), int(row["lesson_day"]))
 
     @_locked
     def remember_lesson_message(
-        self, chat_key: str, message_id: str | int, lesson_day: int, now: Instant
+        self, chat_key: str, message_id: str | int, lesson_day: int, now: Instant, course_id: int = 1
     ) -> None:
         """Remember that a message (e.g. /today's) shows a lesson, so replies to it are reflections on it."""
         with self._tx():
             self.db.execute(
-                "INSERT OR REPLACE INTO lesson_messages (chat_key, message_id, lesson_day, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                [chat_key, str(message_id), int(lesson_day), self._now(now)],
+                "INSERT OR REPLACE INTO lesson_messages (chat_key, message_id, lesson_day, created_at, course_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [chat_key, str(message_id), int(lesson_day), self._now(now), int(course_id)],
             )
 
     @_locked
-    def mark_studied(self, user_key: str, chat_key: str, lesson_day: int | None, now: Instant) -> None:
+    def mark_studied(
+        self, user_key: str, chat_key: str, lesson_day: int | None, now: Instant, course_id: int = 1
+    ) -> None:
         """Record that the user studied (pressed 已学习): the day counts for /me."""
         with self._tx():
             self.db.execute(
-                "INSERT INTO study_marks (user_key, chat_key, lesson_day, studied_at) VALUES (?, ?, ?, ?)",
-                [user_key, chat_key, lesson_day, self._now(now)],
+                "INSERT INTO study_marks (user_key, chat_key, lesson_day, studied_at, course_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [user_key, chat_key, lesson_day, self._now(now), int(course_id)],
             )

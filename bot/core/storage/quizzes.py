@@ -38,6 +38,7 @@ class QuizStore(Database):
         kind: str = "quiz",
         stale_after: int | None = 3600,
         unsent_after: int | None = None,
+        course_id: int = 1,
     ) -> int | None:
         """Start a quiz session; None if the chat already has an active one (stale ones are cancelled).
 
@@ -72,6 +73,7 @@ class QuizStore(Database):
                             "state": "active",
                             "created_at": ts,
                             "updated_at": ts,
+                            "course_id": int(course_id),
                         }
                     )
             except sqlite3.IntegrityError:
@@ -124,11 +126,13 @@ class QuizStore(Database):
         # card in the same transaction: the caller must not call record_review for it as well.
         ts = self._now(now)
         with self._tx():
+            row = self.db.execute("SELECT course_id FROM quiz_sessions WHERE id = ?", [session_id]).fetchone()
+            course = int(row[0]) if row else 1  # the answer, and the card, belong to the round's course
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO quiz_answers "
-                "(session_id, chat_key, user_key, question_id, section_id, option, correct, answered_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [session_id, chat_key, user_key, question_id, section_id, option, int(correct), ts],
+                "(session_id, chat_key, user_key, question_id, section_id, option, correct, answered_at, course_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [session_id, chat_key, user_key, question_id, section_id, option, int(correct), ts, course],
             )
             if cursor.rowcount != 1:
                 return False
@@ -136,8 +140,8 @@ class QuizStore(Database):
                 "UPDATE quiz_sessions SET correct = correct + ?, updated_at = ? WHERE id = ?",
                 [int(correct), ts, session_id],
             )
-            if not correct or self._get_card(user_key, question_id) is not None:
-                self._review(user_key, question_id, correct, ts)
+            if not correct or self._get_card(user_key, question_id, course) is not None:
+                self._review(user_key, question_id, correct, ts, course)
             return True
 
     @_locked
@@ -195,24 +199,28 @@ class QuizStore(Database):
         )
 
     @_locked
-    def answered_questions(self, user_key: str) -> set[str]:
-        """Ids of the questions the user has answered correctly at least once."""
+    def answered_questions(self, user_key: str, course_id: int = 1) -> set[str]:
+        """Ids of the questions of a course the user has answered correctly at least once."""
         rows = self.db.execute(
-            "SELECT DISTINCT question_id FROM quiz_answers WHERE user_key = ? AND correct = 1", [user_key]
+            "SELECT DISTINCT question_id FROM quiz_answers WHERE user_key = ? AND correct = 1 AND course_id = ?",
+            [user_key, int(course_id)],
         )
         return {qid for (qid,) in rows}
 
     # ----------------------------------------------------------------- review cards (FSRS)
 
-    def _get_card(self, user_key: str, question_id: str) -> dict[str, Any] | None:
+    def _get_card(self, user_key: str, question_id: str, course_id: int = 1) -> dict[str, Any] | None:
         """The review_cards row, or None."""
         return self._one(
-            "SELECT * FROM review_cards WHERE user_key = ? AND question_id = ?", [user_key, question_id]
+            "SELECT * FROM review_cards WHERE user_key = ? AND course_id = ? AND question_id = ?",
+            [user_key, int(course_id), question_id],
         )
 
-    def _review(self, user_key: str, question_id: str, correct: bool, ts: int) -> dict[str, Any]:
+    def _review(
+        self, user_key: str, question_id: str, correct: bool, ts: int, course_id: int = 1
+    ) -> dict[str, Any]:
         """Rate the user's card for question_id (Good / Again), creating it if needed; store it."""
-        row = self._get_card(user_key, question_id)
+        row = self._get_card(user_key, question_id, course_id)
         when = datetime.fromtimestamp(ts, UTC)
         if row is None:
             # A fixed card_id: fsrs.Card() would otherwise sleep 1 ms to make a time-based one.
@@ -225,6 +233,7 @@ class QuizStore(Database):
         card, _log = self._scheduler.review_card(card, rating, when)
         record = {
             "user_key": user_key,
+            "course_id": int(course_id),
             "question_id": question_id,
             "card": card.to_json(),
             "due": int(card.due.timestamp()),
@@ -232,38 +241,46 @@ class QuizStore(Database):
             "reviews": reviews + 1,
             "updated_at": ts,
         }
-        self._cards.upsert(record, pk=("user_key", "question_id"))
+        self._cards.upsert(record, pk=("user_key", "course_id", "question_id"))
         return record
 
     @_locked
-    def record_review(self, user_key: str, question_id: str, correct: bool, now: Instant) -> dict[str, Any]:
+    def record_review(
+        self, user_key: str, question_id: str, correct: bool, now: Instant, course_id: int = 1
+    ) -> dict[str, Any]:
         """Rate and reschedule a review card with FSRS (Good / Again); return the stored row."""
         # record_answer already does this for quiz answers: don't call both for one answer.
         with self._tx():
-            return self._review(user_key, question_id, correct, self._now(now))
+            return self._review(user_key, question_id, correct, self._now(now), course_id)
 
     @_locked
-    def due_reviews(self, user_key: str, now: Instant, limit: int = 10) -> list[dict[str, Any]]:
-        """The user's review cards due by now (question_id, due, lapses, reviews), most overdue first."""
+    def due_reviews(
+        self, user_key: str, now: Instant, limit: int = 10, course_id: int = 1
+    ) -> list[dict[str, Any]]:
+        """The user's review cards of a course due by now (question_id, due, lapses, reviews), most
+        overdue first."""
         return self._all(
-            "SELECT question_id, due, lapses, reviews FROM review_cards WHERE user_key = ? AND due <= ? "
+            "SELECT question_id, due, lapses, reviews FROM review_cards WHERE user_key = ? AND course_id = ? "
+            "AND due <= ? ORDER BY due LIMIT ?",
+            [user_key, int(course_id), self._now(now), int(limit)],
+        )
+
+    @_locked
+    def next_reviews(self, user_key: str, limit: int = 10, course_id: int = 1) -> list[dict[str, Any]]:
+        """The user's review cards of a course whether due or not (question_id, due, lapses, reviews),
+        soonest due first."""
+        return self._all(
+            "SELECT question_id, due, lapses, reviews FROM review_cards WHERE user_key = ? AND course_id = ? "
             "ORDER BY due LIMIT ?",
-            [user_key, self._now(now), int(limit)],
+            [user_key, int(course_id), int(limit)],
         )
 
     @_locked
-    def next_reviews(self, user_key: str, limit: int = 10) -> list[dict[str, Any]]:
-        """The user's review cards whether due or not (question_id, due, lapses, reviews), soonest due first."""
-        return self._all(
-            "SELECT question_id, due, lapses, reviews FROM review_cards WHERE user_key = ? ORDER BY due LIMIT ?",
-            [user_key, int(limit)],
-        )
-
-    @_locked
-    def count_reviews(self, user_key: str, now: Instant) -> tuple[int, int]:
-        """(cards due now, all cards) of the user."""
+    def count_reviews(self, user_key: str, now: Instant, course_id: int | None = 1) -> tuple[int, int]:
+        """(cards due now, all cards) of the user in a course (None: in every course)."""
+        where, params = ("", []) if course_id is None else (" AND course_id = ?", [int(course_id)])
         row = self.db.execute(
-            "SELECT coalesce(sum(due <= ?), 0), count(*) FROM review_cards WHERE user_key = ?",
-            [self._now(now), user_key],
+            f"SELECT coalesce(sum(due <= ?), 0), count(*) FROM review_cards WHERE user_key = ?{where}",
+            [self._now(now), user_key, *params],
         ).fetchone()
         return int(row[0]), int(row[1])

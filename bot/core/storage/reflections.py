@@ -19,8 +19,9 @@ class ReflectionStore(Database):
         text: str,
         now: Instant,
         message_id: str | int | None = None,
+        course_id: int = 1,
     ) -> int:
-        """Store a reflection (心得体会); return its id."""
+        """Store a reflection (心得体会) on a lesson of `course_id`; return its id."""
         table = self._reflections.insert(
             {
                 "chat_key": chat_key,
@@ -29,6 +30,7 @@ class ReflectionStore(Database):
                 "text": text,
                 "created_at": self._now(now),
                 "message_id": None if message_id is None else str(message_id),
+                "course_id": int(course_id),
             }
         )
         return int(table.last_pk)  # type: ignore[arg-type]

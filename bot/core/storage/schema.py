@@ -1,6 +1,7 @@
 """The schema of StudyBot's database: its migrations and the code that applies them.
 
-`MIGRATIONS` lists the migrations in order (`_m001_tables`, `_m002_indexes`, `_m003_study_marks`);
+`MIGRATIONS` lists the migrations in order (`_m001_tables`, `_m002_indexes`, `_m003_study_marks`,
+`_m004_courses`);
 `SCHEMA_VERSION` is how many there are, `schema_version` reads the version a file records in its meta
 table and `migrate` brings a file up to date, one transaction per migration.
 """
@@ -178,7 +179,78 @@ def _m003_study_marks(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_tables, _m002_indexes, _m003_study_marks]
+def _m004_courses(db: sqlite_utils.Database) -> None:
+    """Courses: many speeches, each chat on one of them with its place kept in each (schema version 4).
+
+    Course 1 is the speech the bot taught so far (the bundled one or STUDYBOT_CONTENT): every existing
+    row belongs to it, and every chat is on it at its position. Its text is filled in at the next start,
+    when the service registers the speech it is configured with (`Storage.register_configured_course`).
+    """
+    db.executescript(
+        """
+        CREATE TABLE courses (
+            id INTEGER PRIMARY KEY,
+            hash TEXT UNIQUE,
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT,
+            source TEXT,
+            state TEXT NOT NULL DEFAULT 'published' CHECK (state IN ('draft', 'published')),
+            switch TEXT NOT NULL DEFAULT 'finished' CHECK (switch IN ('finished', 'all')),
+            bank TEXT,
+            bank_mode TEXT CHECK (bank_mode IN ('replace', 'add')),
+            created_by TEXT,
+            created_at INTEGER NOT NULL,
+            published_at INTEGER
+        );
+        INSERT INTO courses (id, source, created_at, published_at)
+            VALUES (1, 'configured', CAST(strftime('%s', 'now') AS INTEGER), 0);
+        CREATE TABLE course_progress (
+            chat_key TEXT NOT NULL,
+            course_id INTEGER NOT NULL,
+            plan_pos INTEGER NOT NULL DEFAULT 0,
+            plan_done INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (chat_key, course_id)
+        );
+        INSERT INTO course_progress (chat_key, course_id, plan_pos, plan_done, updated_at)
+            SELECT key, 1, plan_pos, plan_done, updated_at FROM chats WHERE plan_pos > 0 OR plan_done = 1;
+        ALTER TABLE chats ADD COLUMN course_id INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE chats ADD COLUMN course_since INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE deliveries ADD COLUMN course_id INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE quiz_sessions ADD COLUMN course_id INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE quiz_answers ADD COLUMN course_id INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE reflections ADD COLUMN course_id INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE lesson_messages ADD COLUMN course_id INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE study_marks ADD COLUMN course_id INTEGER NOT NULL DEFAULT 1;
+        -- A review card is one person's card for one question of one course: the key gains course_id.
+        CREATE TABLE review_cards_by_course (
+            user_key TEXT NOT NULL,
+            course_id INTEGER NOT NULL DEFAULT 1,
+            question_id TEXT NOT NULL,
+            card TEXT NOT NULL,
+            due INTEGER NOT NULL,
+            lapses INTEGER NOT NULL DEFAULT 0,
+            reviews INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (user_key, course_id, question_id)
+        );
+        INSERT INTO review_cards_by_course
+            (user_key, course_id, question_id, card, due, lapses, reviews, updated_at)
+            SELECT user_key, 1, question_id, card, due, lapses, reviews, updated_at FROM review_cards;
+        DROP TABLE review_cards;
+        ALTER TABLE review_cards_by_course RENAME TO review_cards;
+        CREATE INDEX idx_review_cards_due ON review_cards(user_key, course_id, due);
+        CREATE INDEX idx_quiz_answers_course ON quiz_answers(course_id, answered_at);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m001_tables,
+    _m002_indexes,
+    _m003_study_marks,
+    _m004_courses,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
