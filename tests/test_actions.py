@@ -31,7 +31,8 @@ ODD = ["", "0", "3", "三", "第三部分", "结语", "99", "-1", "abc", "07:30"
        "<b>x</b>", "&amp; <", "a\nb", "\u202e", "省*次全会", "[link](http://x)", "**bold**", "%s"]  # fmt: skip
 BUTTONS = ["toc", "today", "review", "sec:3", "sec:0", "sec:9", "sec:", "quiz:3:2", "quiz:x", "stopquiz", "sub", "done:1",
            "done:x", "note:1", "note:999", "s:5:人才", "s:x:", "bc:go:1", "bc:no:1", "bc:go:x",
-           "quizon:1", "quizon:x", "quizon:", "nonsense", ""]  # fmt: skip
+           "quizon:1", "quizon:x", "quizon:", "crs:1", "crs:2", "crs:x", "done:1@1", "sec:3@99", "quiz:3:d1@7",
+           "nonsense", ""]  # fmt: skip
 
 
 @pytest.fixture

@@ -97,7 +97,8 @@ class Courses(Area):
         if wanted:
             picked = self._find(courses, wanted)
             if picked is None:
-                return [say(f"没有这门课程：{wanted}。发送 /course 查看全部课程。")]
+                shown = wanted if len(wanted) <= 20 else wanted[:20] + "…"
+                return [say(f"没有这门课程：{shown}。发送 /course 查看全部课程。")]
             return await self.switch(ctx, int(picked["id"]), can_manage)
         doc = Doc().b("📚 课程").add("\n")
         buttons = []

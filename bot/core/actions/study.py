@@ -76,7 +76,11 @@ class Study(Area):
         pos = int(chat.get("plan_pos") or 0)
         today = local_date(self.zone(chat), ctx.now).isoformat()
         if chat.get("last_local_date") == today and pos > 0:
-            pos -= 1
+            # Today's push was the lesson before `pos`, if it was of this course (the chat may have
+            # switched courses since).
+            last = self.storage.last_delivery(ctx.chat_key)
+            if last is None or int(last.get("course_id") or 1) == self.course_id:
+                pos -= 1
         if pos >= len(self.lessons):
             return [self.review_message(pos - len(self.lessons))]
         lesson = self.lessons[pos]
