@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Writes tests/data/db-before-courses.sqlite with the code of the release before courses (schema 3)."""
 
 import asyncio
@@ -35,7 +36,7 @@ async def main():
             now,
             plan_done=i + 1 >= len(model.lessons),
         )
-    outs = await actions.command(ctx, "quiz", "3")
+    await actions.command(ctx, "quiz", "3")
     quiz = storage.active_quiz("tg:501")
     for qid in quiz["question_ids"]:
         q = model.question_by_id[qid]
