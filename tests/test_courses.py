@@ -329,9 +329,12 @@ def test_the_catalog_builds_a_course_once_and_keeps_a_few(tmp_path, model):
 def test_studybot_course_add_list_show(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
     env["STUDYBOT_DB"] = str(tmp_path / "bot.db")
-    run = lambda *args: subprocess.run(
-        [STUDYBOT, "course", *args], env=env, capture_output=True, text=True, timeout=120
-    )  # noqa: E731
+
+    def run(*args):
+        return subprocess.run(
+            [STUDYBOT, "course", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
     gbk = tmp_path / "第九讲.txt"
     gbk.write_bytes(speech("s09").encode("gb18030"))
     added = run("add", str(gbk), "--title", "第九讲")
