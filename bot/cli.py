@@ -106,6 +106,21 @@ def cmd_course_show(args: argparse.Namespace) -> int:
     return show(args.id, args.all)
 
 
+def cmd_questions_export(args: argparse.Namespace) -> int:
+    """Write a course's questions as a question bank (题型, 题干, 选项A–D, 答案, 解析/出处, 部分)."""
+    from bot.coursework import questions_export
+
+    return questions_export(args.id, args.format, args.output)
+
+
+def cmd_questions_import(args: argparse.Namespace) -> int:
+    """Import a question bank (XLSX or CSV) into a course: every row checked, nothing imported if one is
+    wrong; it replaces the generated questions (--add: joins them)."""
+    from bot.coursework import questions_import
+
+    return questions_import(args.id, args.file, args.add)
+
+
 def _course_parser(sub) -> None:
     course = sub.add_parser("course", help="Courses: the speeches this bot teaches over time.")
     course_sub = course.add_subparsers(dest="course_command", required=True, metavar="COMMAND")
@@ -125,6 +140,22 @@ def _course_parser(sub) -> None:
     show.add_argument("id", metavar="ID", type=int)
     show.add_argument("--all", action="store_true", help="every lesson in full and every question")
     show.set_defaults(func=cmd_course_show)
+    questions = course_sub.add_parser("questions", help="A course's question bank (题库): export or import.")
+    q_sub = questions.add_subparsers(dest="questions_command", required=True, metavar="COMMAND")
+    export = q_sub.add_parser(
+        "export", help=cmd_questions_export.__doc__, description=cmd_questions_export.__doc__
+    )
+    export.add_argument("id", metavar="ID", type=int)
+    export.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    export.add_argument("-o", "--output", metavar="PATH", help="default: course-ID-questions.FORMAT")
+    export.set_defaults(func=cmd_questions_export)
+    imp = q_sub.add_parser(
+        "import", help=cmd_questions_import.__doc__, description=cmd_questions_import.__doc__
+    )
+    imp.add_argument("id", metavar="ID", type=int)
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--add", action="store_true", help="keep the generated questions and add these")
+    imp.set_defaults(func=cmd_questions_import)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -107,6 +107,65 @@ def show(course_id: int, full: bool) -> int:
     return 0
 
 
+def _course_model(storage: Storage, course_id: int, what: str):
+    """The course's generated model, or one line and exit 2 if there is no such course."""
+    from content import build_model
+
+    text = storage.course_text(course_id)
+    if not text:
+        raise fail(f"{what}: no course {course_id}; `studybot course list` shows them")
+    return build_model(text)
+
+
+def questions_export(course_id: int, fmt: str, output: str | None) -> int:
+    """Write the questions the bot asks in a course (generated, or the imported bank) as XLSX or CSV."""
+    from bot.core.bank import bank_rows, to_csv, to_xlsx
+    from bot.core.catalog import with_bank
+
+    config = config_or_exit()
+    with Storage(config.db_path) as storage:
+        _configured(storage, config)
+        model = with_bank(storage, course_id, _course_model(storage, course_id, "course questions export"))
+    rows = bank_rows(model.questions, model.sections)
+    data = to_xlsx(rows) if fmt == "xlsx" else to_csv(rows)
+    path = Path(output or f"course-{course_id}-questions.{fmt}")
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise fail(f"course questions export: cannot write {path}: {exc.strerror or exc}") from None
+    print(f"studybot: {len(rows)} questions of course {course_id} written to {path}")
+    return 0
+
+
+def questions_import(course_id: int, path: str, add: bool) -> int:
+    """Check a bank (XLSX or CSV) row by row and, if every row is right, make it the course's questions
+    (or add it to the generated ones); with any wrong row nothing is imported."""
+    from bot.core.bank import bank_rows, diff_banks, read_bank, section_names
+    from bot.core.catalog import bank_from_json, bank_to_json
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise fail(f"course questions import: cannot read {path}: {exc.strerror or exc}") from None
+    config = config_or_exit()
+    with Storage(config.db_path) as storage:
+        _configured(storage, config)
+        model = _course_model(storage, course_id, "course questions import")
+        imported = read_bank(data, Path(path).name, section_names(model.sections))
+        if not imported.ok:
+            for error in imported.errors:
+                print(f"studybot: {path}: {error}", file=sys.stderr)
+            print(f"studybot: nothing imported ({len(imported.errors)} problems)", file=sys.stderr)
+            return 1
+        stored, _mode = storage.course_bank(course_id)
+        current = bank_from_json(stored) if stored else bank_rows(model.questions, model.sections)
+        storage.set_course_bank(course_id, bank_to_json(imported.rows), "add" if add else "replace")
+    how = "added to the generated ones" if add else "replacing the generated ones"
+    print(f"studybot: {diff_banks(current, imported.rows)}")
+    print(f"studybot: {len(imported.rows)} questions imported into course {course_id}, {how}")
+    return 0
+
+
 def _configured(storage: Storage, config) -> None:
     """Register the configured speech (course 1 on a new database) as `studybot run` would."""
     from content import parse_speech, read_text

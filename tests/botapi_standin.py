@@ -1463,6 +1463,32 @@ class BotAPIStandin:
                 return None
             return self._queue_update("message", message)
 
+    def send_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> dict[str, Any] | None:
+        """A user sends a file; the bot can getFile it and download it from the file URL, as a user's
+        upload to Telegram. Returns the queued Update (None if the bot does not see it, as for text)."""
+        with self._lock:
+            user = self._user(user_id)
+            if chat_id == user_id and chat_id not in self._chats:
+                self.add_chat(chat_id, "private")
+            chat = self._test_chat(chat_id)
+            stored = self._store_file(content, file_name, mime_type, "documents")
+            body: dict[str, Any] = {"document": self._media_object(stored, "Document")}
+            if caption:
+                body["caption"] = caption
+            message = self._store_message(chat, user, body)
+            if chat.type != "private" and not self._bot_sees(chat, message):
+                self._dropped.append({"update_id": None, "message": copy.deepcopy(message)})
+                return None
+            return self._queue_update("message", message)
+
     def press_button(self, chat_id: int, user_id: int, message_id: int, data: str) -> dict[str, Any]:
         """A user presses the inline button with ``callback_data == data``; returns the Update."""
         with self._lock:

@@ -10,11 +10,14 @@ hash), so a model, once built, is right for as long as it is kept.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
+from bot.core.bank import BankRow
 from bot.core.storage import Storage
 from content import ContentError, ContentModel, build_model
 
@@ -36,8 +39,9 @@ class Catalog:
         build: Callable[[str], ContentModel] = build_model,
     ):
         self.storage = storage
-        self.configured = configured
+        self._configured_base = configured
         self.configured_id = configured_id
+        self.configured = self._with_bank(configured_id, configured)
         self.size = size
         self._build = build
         self._models: OrderedDict[int, ContentModel] = OrderedDict()
@@ -72,7 +76,7 @@ class Catalog:
         if not text:
             return self.configured  # a course row without text (none should be): never fail a reply
         try:
-            model = self._build(text)
+            model = self._with_bank(course_id, self._build(text))
         except ContentError:
             return self.configured
         with self._lock:
@@ -80,6 +84,30 @@ class Catalog:
             while len(self._models) > self.size:
                 self._models.popitem(last=False)
         return model
+
+    def _with_bank(self, course_id: int, model: ContentModel) -> ContentModel:
+        return with_bank(self.storage, course_id, model)
+
+    def forget(self, course_id: int) -> None:
+        """The course changed (a question bank imported): build its model again when next needed."""
+        with self._lock:
+            self._models.pop(course_id, None)
+        if course_id == self.configured_id:
+            self.configured = self._with_bank(course_id, self._configured_base)
+
+    def generated(self, course_id: int) -> ContentModel:
+        """The course's model with its generated questions only (what a bank starts from)."""
+        if course_id == self.configured_id:
+            return self._configured_base
+        text = self.storage.course_text(course_id)
+        return self._build(text) if text else self._configured_base
+
+    def keep(self, course_id: int, model: ContentModel) -> None:
+        """Keep a model just built for a course (a draft's preview), so publishing does not build it again."""
+        with self._lock:
+            self._models[course_id] = self._with_bank(course_id, model)
+            while len(self._models) > self.size:
+                self._models.popitem(last=False)
 
     def kept(self, course_id: int) -> bool:
         """Whether the course's model is at hand (no build needed)."""
@@ -94,3 +122,37 @@ class Catalog:
     def loaded(self) -> int:
         """How many models are in memory."""
         return 1 + len(self._models)
+
+
+def with_bank(storage: Storage, course_id: int, model: ContentModel) -> ContentModel:
+    """The model with the course's curated questions instead of, or beside, the generated ones."""
+    rows, mode = storage.course_bank(course_id)
+    if not rows:
+        return model
+    # A row that is one of the generated questions (same stem and options, as an export gives it) keeps
+    # that question's id and lesson: answers and review cards made before the import still find it.
+    generated = {(q.question, tuple(q.options)): q for q in model.questions}
+    bank = []
+    for row in bank_from_json(rows):
+        question = row.to_question()
+        same = generated.get((question.question, tuple(question.options)))
+        if same is not None:
+            question = dataclasses.replace(
+                same, answer=question.answer, section_id=question.section_id, explanation=question.explanation
+            )
+        bank.append(question)
+    if mode == "add":
+        known = {q.id for q in bank}
+        bank = [*(q for q in model.questions if q.id not in known), *bank]
+    questions = bank
+    return dataclasses.replace(model, questions=questions)
+
+
+def bank_to_json(rows) -> str:
+    """Curated questions as the database keeps them."""
+    return json.dumps([dataclasses.asdict(row) for row in rows], ensure_ascii=False)
+
+
+def bank_from_json(text: str) -> list[BankRow]:
+    """The curated questions a course keeps."""
+    return [BankRow(**{**item, "options": tuple(item["options"])}) for item in json.loads(text)]

@@ -129,6 +129,9 @@ class TelegramChannel(TelegramReplies):
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         app.add_handler(MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, t(self.on_text)))
         app.add_handler(
+            MessageHandler(fresh & filters.ChatType.PRIVATE & filters.Document.ALL, t(self.on_document))
+        )
+        app.add_handler(
             MessageHandler(
                 fresh & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, t(self.on_other)
             )
@@ -227,6 +230,19 @@ class TelegramChannel(TelegramReplies):
             update.effective_chat.id,
             [Message(Doc().add("我只看得懂文字。发送 /help 查看全部命令，或直接写下你的心得。"))],
         )
+
+    async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A file in a private chat: a speech or a question bank from a bot admin (downloaded only then)."""
+        document = update.effective_message.document
+
+        async def fetch() -> bytes:
+            file = await context.bot.get_file(document.file_id)
+            return bytes(await file.download_as_bytearray())
+
+        ctx = self.ctx(update)
+        actions = await self.actions()
+        outs = await actions.document(ctx, document.file_name or "", document.file_size, fetch)
+        await self.send(update.effective_chat.id, outs, ctx)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed inline button."""

@@ -21,6 +21,7 @@ from bot.core.actions.base import Area, home_buttons
 from bot.core.actions.commands import COMMANDS, parse_text_command
 from bot.core.actions.courses import Courses
 from bot.core.actions.lookup import Lookup
+from bot.core.actions.publishing import Publishing
 from bot.core.actions.quizzes import QUIZ_DEFAULT, Quizzes
 from bot.core.actions.replies import LETTERS, Ctx, InlineHit, Message, Out, QuizPoll, say
 from bot.core.actions.study import Study
@@ -81,6 +82,11 @@ class Actions(Area):
         self.welcome, self.lookup, self.study = first.welcome, first.lookup, first.study
         self.quizzes, self.subscription, self.admin = first.quizzes, first.subscription, first.admin
         self.courses = first.courses
+        self.publishing = Publishing(storage, catalog, on_change=self._course_changed)
+
+    def _course_changed(self, course_id: int) -> None:
+        """A course was published or got a question bank: its areas are made again when next needed."""
+        self._areas.pop(course_id, None)
 
     # -- courses ------------------------------------------------------------------------------------
     def areas(self, course_id: int | None) -> CourseAreas:
@@ -124,6 +130,11 @@ class Actions(Area):
             return [say("只有群管理员可以修改本群的订阅和推送时间。")]
         areas = await self.areas_for(ctx)
         if name == "course":
+            if re.match(r"(?i)add(\s|$)", args.strip()):
+                pasted = args.strip()[3:].strip()
+                if not pasted:
+                    return [say("在 /course add 后面粘贴讲话全文，我会先给你看预览。")]
+                return await self.publishing.speech(ctx, pasted, "粘贴的文字")
             # Anyone may look at the courses; switching a group's is for its administrators.
             return await areas.courses.course(ctx, args.strip(), can_manage=await self._can_manage(ctx))
         handler = getattr(getattr(areas, command.area), name)
@@ -189,6 +200,12 @@ class Actions(Area):
             return await areas.courses.switch(
                 ctx, -1 if number is None else number, await self._can_manage(ctx)
             )
+        if kind == "pub":
+            ident, _, verb = rest.partition(":")
+            return self.publishing.decide(ctx, _number(ident) or -1, verb)
+        if kind == "bank":
+            ident, _, verb = rest.partition(":")
+            return self.publishing.import_bank(ctx, _number(ident) or -1, verb)
         if kind == "sub":
             return await self.command(ctx, "subscribe", "")
         if kind == "bc":
@@ -196,6 +213,12 @@ class Actions(Area):
             number = _number(ident)
             return self.admin.broadcast_decision(ctx, verb, -1 if number is None else number)
         return [say("这个按钮已经失效了。发送 /help 查看全部命令。")]
+
+    async def document(self, ctx: Ctx, filename: str, size: int | None, fetch) -> list[Out]:
+        """A file sent in a private chat: a speech or a question bank from a bot admin (`fetch` gets its
+        bytes, called only if the file is taken)."""
+        self._register(ctx)
+        return await self.publishing.document(ctx, filename, size, fetch)
 
     async def poll_answer(self, ctx: Ctx, poll_id: str, option: int | None) -> list[Out]:
         """An answer to a Telegram quiz poll (ctx.chat_key is resolved from the poll)."""

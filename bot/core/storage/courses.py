@@ -225,6 +225,44 @@ class CourseStore(ChatStore):
             self._switch_to(chat_key, int(course_id), ts)
         return True
 
+    # ----------------------------------------------------------------- question banks
+
+    @_locked
+    def course_bank(self, course_id: int) -> tuple[str | None, str | None]:
+        """(the curated questions as JSON, 'replace' or 'add') of a course, or (None, None)."""
+        row = self.db.execute("SELECT bank, bank_mode FROM courses WHERE id = ?", [int(course_id)]).fetchone()
+        return (row[0], row[1]) if row and row[0] else (None, None)
+
+    @_locked
+    def set_course_bank(self, course_id: int, rows: str | None, mode: str | None) -> bool:
+        """Give a course its curated questions (JSON rows) replacing ('replace') or beside ('add') the
+        generated ones; None: back to the generated ones only."""
+        if rows is not None and mode not in ("replace", "add"):
+            raise ValueError("mode must be 'replace' or 'add'")
+        cursor = self.db.execute(
+            "UPDATE courses SET bank = ?, bank_mode = ? WHERE id = ?",
+            [rows, mode if rows is not None else None, int(course_id)],
+        )
+        return cursor.rowcount == 1
+
+    @_locked
+    def save_bank_draft(self, course_id: int, rows: str, created_by: str, now: Instant) -> int:
+        """Keep an uploaded bank until its admin confirms the import; returns its id."""
+        cursor = self.db.execute(
+            "INSERT INTO bank_drafts (course_id, rows, created_by, created_at) VALUES (?, ?, ?, ?)",
+            [int(course_id), rows, created_by, self._now(now)],
+        )
+        return int(cursor.lastrowid)
+
+    @_locked
+    def take_bank_draft(self, draft_id: int) -> dict[str, Any] | None:
+        """The draft (removed: it is used once), or None."""
+        with self._tx():
+            row = self._one("SELECT * FROM bank_drafts WHERE id = ?", [int(draft_id)])
+            if row is not None:
+                self.db.execute("DELETE FROM bank_drafts WHERE id = ?", [int(draft_id)])
+        return row
+
     @_locked
     def course_counts(self) -> dict[int, int]:
         """How many chats are on each course now."""

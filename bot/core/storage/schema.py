@@ -241,6 +241,14 @@ def _m004_courses(db: sqlite_utils.Database) -> None:
         ALTER TABLE review_cards_by_course RENAME TO review_cards;
         CREATE INDEX idx_review_cards_due ON review_cards(user_key, course_id, due);
         CREATE INDEX idx_quiz_answers_course ON quiz_answers(course_id, answered_at);
+        -- A question bank an admin sent, shown as a preview until they confirm or cancel it.
+        CREATE TABLE bank_drafts (
+            id INTEGER PRIMARY KEY,
+            course_id INTEGER NOT NULL,
+            rows TEXT NOT NULL,
+            created_by TEXT,
+            created_at INTEGER NOT NULL
+        );
         """
     )
 
