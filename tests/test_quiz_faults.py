@@ -162,7 +162,7 @@ async def test_a_blocked_chat_does_not_keep_a_round(bot):
 
 
 def card(bot, user: int, question_id: str) -> dict:
-    return bot.storage.db["review_cards"].get((f"tg:{user}", question_id))
+    return bot.storage.db["review_cards"].get((f"tg:{user}", 1, question_id))
 
 
 async def test_review_right_after_a_wrong_answer_goes_over_it_early(bot):
