@@ -43,12 +43,15 @@ GAP = 0.02  # between two /section 3 of the other user
 WORDS = "学习贯彻落实组织工作会议精神扎实做好理论武装育才聚才基层党建干部队伍建设人才强省战略近悦远来的环境"
 
 
-def build(path: Path, seed: int = 11) -> int:
-    """The database: chats, users, quiz sessions and answers, reflections. Returns the rows to export."""
+def build(
+    path: Path, seed: int = 11, *, chats: int = CHATS, answers: int = ANSWERS, reflections: int = REFLECTIONS
+) -> int:
+    """The database: chats, users, quiz sessions and answers, reflections. Returns the rows to export.
+    (bench_backup.py builds a smaller one with the keyword arguments.)"""
     Storage(path).close()  # the schema, as the bot makes it
     rng = random.Random(seed)
     base = 1_790_000_000
-    users = [1_000_000_000 + i * 7 for i in range(CHATS)]
+    users = user_ids(chats)
     names = [rng.choice(["-", "+", "=", "@", "", "", "", ""]) + rng.choice("王李张刘陈杨赵黄周吴") +
              "".join(rng.choice("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞") for _ in range(rng.randint(1, 2)))
              for _ in users]  # fmt: skip
@@ -68,7 +71,7 @@ def build(path: Path, seed: int = 11) -> int:
             "VALUES (?, ?, ?, '[]', 'done', ?, ?)",
             [(i + 1, f"tg:{u}", f"tg:{u}", base, base) for i, u in enumerate(users)],
         )
-        per_user = ANSWERS // CHATS
+        per_user = answers // chats
         conn.executemany(
             "INSERT INTO quiz_answers (session_id, chat_key, user_key, question_id, section_id, option, correct, "
             "answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -86,7 +89,7 @@ def build(path: Path, seed: int = 11) -> int:
                  rng.choice(["", "", "", "=", "-", "+", "@"]) +
                  "".join(rng.choice(WORDS) for _ in range(rng.randint(40, 120))),
                  base + rng.randint(0, 30 * 86400))
-                for u in users[:REFLECTIONS]
+                for u in users[:reflections]
             ),
         )  # fmt: skip
     (total,) = conn.execute(
@@ -94,6 +97,11 @@ def build(path: Path, seed: int = 11) -> int:
     ).fetchone()
     conn.close()
     return total
+
+
+def user_ids(chats: int = CHATS) -> list[int]:
+    """The Telegram user ids of the built database's private chats (chat key tg:<id>)."""
+    return [1_000_000_000 + i * 7 for i in range(chats)]
 
 
 def children(pid: int) -> list[int]:
