@@ -172,4 +172,4 @@ def subscriber_counts(storage: Storage) -> tuple[int, int, int]:
 
 def broadcast_recipients(storage: Storage) -> list[str]:
     """Every chat a broadcast goes to: subscribed Telegram and WeCom chats and every robot."""
-    return [c["key"] for c in storage.subscribed_chats() if c["channel"] in ("tg", "wecom", "robot")]
+    return storage.subscribed_keys(("tg", "wecom", "robot"))
