@@ -369,3 +369,20 @@ def test_models_load_from_the_database_not_the_file(tmp_path, model):
         assert catalog.model(course).title == build_model(speech("s06")).title
     finally:
         storage.close()
+
+
+async def test_me_and_stats_show_each_course_and_the_total(bot):
+    storage, actions = bot
+    chat_at(storage, "tg:81", 3)
+    storage.add_course(speech("s02"), "第二讲", "s02.txt", NOW, publish="finished")
+    storage.add_reflection("tg:81", "tg:81", 2, "第一讲的心得", NOW, course_id=1)
+    storage.switch_course("tg:81", 2, NOW)
+    storage.add_reflection("tg:81", "tg:81", 1, "第二讲的心得", NOW, course_id=2)
+    storage.add_reflection("tg:81", "tg:81", 1, "第二讲又一篇", NOW, course_id=2)
+    me = text_of(await actions.command(ctx("tg:81"), "me", ""))
+    assert "心得：3 篇" in me
+    assert f"《{actions.model.title}》：学到第 3 天" in me and "《第二讲》：刚开始" in me
+    assert "心得 1 篇" in me and "心得 2 篇" in me
+    admin = Ctx("tg:1", "tg", "private", "tg:1", "管理员", NOW, is_bot_admin=True)
+    stats = text_of(await actions.command(admin, "stats", ""))
+    assert "各课程：" in stats and "《第二讲》：1 个聊天在学" in stats and "心得 2 篇" in stats

@@ -30,7 +30,7 @@ class Admin(Area):
 
     async def stats(self, ctx: Ctx, args: str) -> list[Out]:
         """Subscribers, activity today, lessons sent today, quiz accuracy by part."""
-        stats = self.storage.global_stats(ctx.now, self.config.tzinfo)
+        stats = self.storage.global_stats(ctx.now, self.config.tzinfo, self.course_id)
         private, groups, _ = subscriber_counts(self.storage)
         robots = self.robot_count
         doc = Doc().b("📊 统计").add(f"（{stats['date']}）\n")
@@ -39,9 +39,22 @@ class Admin(Area):
         )
         doc.add(f"今日活跃：{stats['active_today']} 人\n今日推送：{stats['lessons_sent_today']} 课\n")
         doc.add(f"心得：{stats['reflections_total']} 篇 · 答题：{stats['answers_total']} 次\n")
+        courses = self.storage.courses(published_only=True)
+        if len(courses) > 1:
+            activity = self.storage.course_activity()
+            doc.add("\n各课程：\n")
+            for course in courses:
+                row = activity.get(int(course["id"]), {})
+                answered = row.get("answered", 0)
+                accuracy = f"（正确率 {percent(row['correct'] / answered)}）" if answered else ""
+                doc.add(
+                    f"《{course['title']}》：{row.get('chats', 0)} 个聊天在学 · 推送 {row.get('lessons', 0)} 课 · "
+                    f"答题 {answered} 次{accuracy} · 心得 {row.get('reflections', 0)} 篇\n"
+                )
         by_section = stats["quiz_by_section"]
         if by_section:
-            doc.add("\n各部分正确率：\n")
+            title = f"《{self.model.title}》" if len(courses) > 1 else ""
+            doc.add(f"\n{title}各部分正确率：\n")
             for section in self.model.sections:
                 row = by_section.get(section.id)
                 if row:

@@ -129,11 +129,26 @@ class Study(Area):
         """Days studied, streaks, quiz accuracy, reflections."""
         tz = self.config.tzinfo
         stats = self.storage.user_stats(ctx.user_key, local_date(tz, ctx.now), tz)
-        due, cards = self.storage.count_reviews(ctx.user_key, ctx.now)
+        due, cards = self.storage.count_reviews(ctx.user_key, ctx.now, course_id=None)
         doc = Doc().b(f"👤 {ctx.user_name or '我'}的学习").add("\n")
         doc.add(f"学习天数：{stats['days_studied']} 天\n")
         doc.add(f"连续学习：{stats['current_streak']} 天（最长 {stats['best_streak']} 天）\n")
         doc.add(f"答题：{stats['answered']} 题 · 正确率 {percent(stats['accuracy'])}\n")
         doc.add(f"心得：{stats['reflections']} 篇\n")
         doc.add(f"错题本：{cards} 题" + (f"，{due} 题待复习" if due else ""))
+        courses = self.storage.courses(published_only=True)
+        if len(courses) > 1:
+            activity = self.storage.course_activity(ctx.user_key)
+            doc.add("\n\n各课程：")
+            for course in courses:
+                pos, done = self.storage.course_place(ctx.chat_key, int(course["id"]))
+                row = activity.get(int(course["id"]), {})
+                if not (pos or done or row):
+                    continue
+                place = "已学完" if done else (f"学到第 {pos} 天" if pos else "刚开始")
+                answered = row.get("answered", 0)
+                accuracy = f"，正确率 {percent(row['correct'] / answered)}" if answered else ""
+                doc.add(
+                    f"\n《{course['title']}》：{place} · 答题 {answered} 题{accuracy} · 心得 {row.get('reflections', 0)} 篇"
+                )
         return [Message(doc)]

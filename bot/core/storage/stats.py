@@ -38,6 +38,40 @@ class StatsStore(Database):
         return {datetime.fromtimestamp(ts, zone).date().isoformat() for (ts,) in self.db.execute(sql, params)}
 
     @_locked
+    def course_activity(self, user_key: str | None = None) -> dict[int, dict[str, int]]:
+        """Per course: answers, correct ones, reflections and lessons sent (to the user's private chat,
+        when `user_key` is given; else everyone's, and the chats on each course)."""
+        who, params = ("", []) if user_key is None else (" WHERE user_key = ?", [user_key])
+        out: dict[int, dict[str, int]] = {}
+
+        def row(course: int) -> dict[str, int]:
+            return out.setdefault(
+                int(course), {"answered": 0, "correct": 0, "reflections": 0, "lessons": 0, "chats": 0}
+            )
+
+        for course, answered, correct in self.db.execute(
+            f"SELECT course_id, count(*), coalesce(sum(correct), 0) FROM quiz_answers{who} GROUP BY course_id",
+            params,
+        ):
+            row(course).update(answered=answered, correct=correct)
+        for course, n in self.db.execute(
+            f"SELECT course_id, count(*) FROM reflections{who} GROUP BY course_id", params
+        ):
+            row(course)["reflections"] = n
+        chat = "" if user_key is None else " AND chat_key = ?"
+        for course, n in self.db.execute(
+            f"SELECT course_id, count(*) FROM deliveries WHERE state = 'sent'{chat} GROUP BY course_id",
+            params,
+        ):
+            row(course)["lessons"] = n
+        if user_key is None:
+            for course, n in self.db.execute(
+                "SELECT course_id, count(*) FROM chats WHERE migrated_to IS NULL GROUP BY course_id"
+            ):
+                row(course)["chats"] = n
+        return out
+
+    @_locked
     def user_stats(self, user_key: str, today_local: date, tz: tzinfo | str) -> dict[str, Any]:
         """A user's days studied, current/best streak, answers, accuracy and reflections."""
         # A day counts as studied when, on that local date, the user's private chat (same key as the
@@ -87,8 +121,11 @@ class StatsStore(Database):
         }
 
     @_locked
-    def global_stats(self, now: Instant, tz: tzinfo | str = "Asia/Shanghai") -> dict[str, Any]:
-        """Admin stats: subscribers, active users and lessons sent today, quiz accuracy per section."""
+    def global_stats(
+        self, now: Instant, tz: tzinfo | str = "Asia/Shanghai", course_id: int = 1
+    ) -> dict[str, Any]:
+        """Admin stats: subscribers, active users and lessons sent today, quiz accuracy per section of
+        `course_id` (section ids are a course's own)."""
         # "Today" is the local day of now in tz; active = answered a quiz or wrote a reflection today.
         zone = _zone(tz)
         local_now = _utc(now).astimezone(zone)
@@ -112,7 +149,8 @@ class StatsStore(Database):
             }
             for row in self.db.query(
                 "SELECT section_id, count(*) AS answered, sum(correct) AS correct FROM quiz_answers "
-                "GROUP BY section_id ORDER BY section_id"
+                "WHERE course_id = ? GROUP BY section_id ORDER BY section_id",
+                [int(course_id)],
             )
         }
 
