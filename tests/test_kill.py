@@ -7,11 +7,14 @@ most the sends that were on the wire at the kill."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from botapi_standin import BotAPIStandin
 from helpers import buttons
@@ -171,3 +174,93 @@ def test_sigkill_half_way_then_restart_finishes_the_broadcast(tmp_path):
         assert states == {"sent": len(USERS)}
         assert api.count_429 == 0
         api.assert_no_errors()
+
+
+def test_sigkill_after_a_course_is_published_moves_each_chat_once(tmp_path):
+    """A course published for the chats that finished theirs, then a daily push killed half-way: every chat
+    gets one lesson that day (a send on the wire at the kill aside), the finished ones the new course's
+    first lesson, the others their next lesson of the first course."""
+    from content import load_model, read_text
+
+    db = tmp_path / "bot.db"
+    log = tmp_path / "studybot.log"
+    chats = range(80_001, 80_401)
+    finished = set(chats[::2])
+    rate = 200
+    seed_due_chats(db, chats, datetime.now(UTC))
+    total = len(load_model().lessons)
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "UPDATE chats SET plan_pos = ?, plan_done = ? WHERE key = ?",
+            [(total + 2, 1, f"tg:{uid}") if uid in finished else (3, 0, f"tg:{uid}") for uid in chats],
+        )
+    speech = read_text(sorted((Path(__file__).parent / "data" / "speeches").glob("s02*.txt"))[0])
+    first_lesson = load_model_text(speech).lessons[0].text[:30]
+    path = tmp_path / "第二讲.txt"
+    path.write_text(speech, encoding="utf-8")
+    with BotAPIStandin(token=TOKEN) as api:
+        for uid in chats:
+            api.add_user(uid, f"用户{uid}")
+            api.add_chat(uid, "private")
+        api.latency = 0.02
+        api.rate_limit(global_per_second=rate)
+        env = environment(api, db, rate=rate)
+        added = subprocess.run(
+            [str(Path(sys.executable).with_name("studybot")), "course", "add", str(path)],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert added.returncode == 0, added.stderr
+
+        def delivered() -> int:
+            return sum(len(v) for v in api.delivered.values())
+
+        process = start(env, log)
+        try:
+            wait_until(lambda: delivered() >= len(chats) // 2, 60, "half of the daily push")
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        time.sleep(0.3)
+        with sqlite3.connect(db) as conn:
+            claimed = {k for (k,) in conn.execute("SELECT chat_key FROM deliveries WHERE state = 'claimed'")}
+        got_at_kill = {f"tg:{uid}" for uid in api.delivered}
+        process = start(env, log)
+        try:
+
+            def all_settled() -> bool:
+                with sqlite3.connect(db) as conn:
+                    (n,) = conn.execute("SELECT count(*) FROM deliveries WHERE state = 'sent'").fetchone()
+                return n == len(chats)
+
+            wait_until(all_settled, 60, "the rest of the daily push")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)
+        assert process.returncode == 0, log.read_text()
+        counts = {uid: len(api.delivered.get(uid, [])) for uid in chats}
+        assert max(counts.values()) == 1, "a chat got two lessons in one day"
+        lost = {f"tg:{uid}" for uid, n in counts.items() if n == 0}
+        assert lost <= claimed - got_at_kill and len(lost) <= 20
+        with sqlite3.connect(db) as conn:
+            rows = dict(conn.execute("SELECT key, course_id FROM chats").fetchall())
+        for uid in chats:
+            assert rows[f"tg:{uid}"] == (2 if uid in finished else 1), uid
+            if counts[uid]:
+                text = api.messages_in(uid)[0]
+                if uid in finished:
+                    assert first_lesson in text, text[:80]
+                else:
+                    assert "第 4 天" in text, text[:80]
+        api.assert_no_errors()
+
+
+def load_model_text(text: str):
+    from content import build_model
+
+    return build_model(text)
