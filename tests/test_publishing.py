@@ -205,3 +205,16 @@ async def test_an_old_speech_course_is_reviewable_after_moving_on(bot):
     bot.api.send_message(ALICE, ALICE, "/review")
     review = await bot.api.await_call("sendPoll", lambda c: sent_to(c, ALICE), timeout=10, after=mark)
     assert review.params["question"] == poll.params["question"]
+
+
+def test_the_upload_limit_is_the_documents_limit_and_starting_loads_neither_openpyxl_nor_docx():
+    import subprocess
+    import sys
+
+    from bot.core import documents
+    from bot.core.actions import publishing
+
+    assert publishing.MAX_BYTES == documents.MAX_BYTES
+    code = "import sys, bot.service, bot.core.actions; print([m for m in ('openpyxl', 'docx') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

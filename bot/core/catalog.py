@@ -46,6 +46,7 @@ class Catalog:
         self._build = build
         self._models: OrderedDict[int, ContentModel] = OrderedDict()
         self._lock = threading.Lock()  # `ready` builds in a worker thread
+        self._building = threading.Lock()
 
     @classmethod
     def for_configured(
@@ -72,13 +73,20 @@ class Catalog:
             if model is not None:
                 self._models.move_to_end(course_id)
                 return model
-        text = self.storage.course_text(course_id)
-        if not text:
-            return self.configured  # a course row without text (none should be): never fail a reply
-        try:
-            model = self._with_bank(course_id, self._build(text))
-        except ContentError:
-            return self.configured
+        # One build at a time: a build's peak is tens of MB (jieba's dictionary read through), and chats on
+        # several old courses at once must not add them up.
+        with self._building:
+            with self._lock:
+                model = self._models.get(course_id)
+            if model is not None:
+                return model
+            text = self.storage.course_text(course_id)
+            if not text:
+                return self.configured  # a course row without text (none should be): never fail a reply
+            try:
+                model = self._with_bank(course_id, self._build(text))
+            except ContentError:
+                return self.configured
         with self._lock:
             self._models[course_id] = model
             while len(self._models) > self.size:

@@ -17,14 +17,15 @@ from pathlib import PurePath
 
 from bot.core.actions.courses import course_preview
 from bot.core.actions.replies import Button, Ctx, Message, Out, say
-from bot.core.bank import bank_rows, diff_banks, read_bank, section_names
+from bot.core.bank import bank_rows, diff_banks, section_names
 from bot.core.catalog import Catalog, bank_from_json, bank_to_json
-from bot.core.documents import MAX_BYTES, DocumentError, speech_text
 from bot.core.render import Doc
 from bot.core.storage import Storage, text_hash
 from content import ContentError, EmptySpeechError, build_model
 
 BANK_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".tsv", ".xls")
+#: The largest file taken (documents.MAX_BYTES; Telegram lets a bot download up to 20 MB).
+MAX_BYTES = 20 * 1024 * 1024
 #: Fewer Chinese characters than this is no speech to study for days (a notice, a list, a name).
 MIN_CHINESE = 300
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -52,6 +53,9 @@ class Publishing:
         data = await fetch()
         if PurePath(filename or "").suffix.lower() in BANK_SUFFIXES:
             return await self.bank(ctx, filename, data)
+        # python-docx (and lxml) load when a speech arrives, not when the bot starts.
+        from bot.core.documents import DocumentError, speech_text
+
         try:
             text = speech_text(filename, data)
         except DocumentError as exc:
@@ -116,6 +120,8 @@ class Publishing:
         course_id = int(chat.get("course_id") or self.storage.default_course())
         course = self.storage.course(course_id) or {"title": "", "id": course_id}
         model = await asyncio.get_running_loop().run_in_executor(None, self.catalog.generated, course_id)
+        from bot.core.bank import read_bank
+
         imported = read_bank(data, filename, section_names(model.sections))
         if not imported.ok:
             head = f"题库没有导入（课程《{course['title']}》），请改好再发：\n"

@@ -11,7 +11,6 @@ Three modules, bottom up: `rows` (the row, its id, the results), `checks` (heade
 """
 
 from bot.core.bank.checks import MAX_ROWS
-from bot.core.bank.files import MAX_BYTES, read_bank, to_csv, to_xlsx
 from bot.core.bank.rows import (
     HEADER,
     JUDGE,
@@ -25,6 +24,19 @@ from bot.core.bank.rows import (
     diff_banks,
     section_names,
 )
+
+# The files' functions load openpyxl (about 10 MB and 80 ms): only when a bank is read or written, not
+# when the bot starts (PEP 562).
+_FILES = ("MAX_BYTES", "read_bank", "to_csv", "to_xlsx")
+
+
+def __getattr__(name: str):
+    if name in _FILES:
+        from bot.core.bank import files
+
+        return getattr(files, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "HEADER",
