@@ -386,3 +386,21 @@ async def test_me_and_stats_show_each_course_and_the_total(bot):
     admin = Ctx("tg:1", "tg", "private", "tg:1", "管理员", NOW, is_bot_admin=True)
     stats = text_of(await actions.command(admin, "stats", ""))
     assert "各课程：" in stats and "《第二讲》：1 个聊天在学" in stats and "心得 2 篇" in stats
+
+
+async def test_wecom_robots_follow_the_default_course(bot):
+    storage, actions = bot
+    storage.ensure_chat("robot:aaaa1111", "robot", "robot", "企业微信群", timezone="Asia/Shanghai")
+    storage.subscribe("robot:aaaa1111", "08:00", NOW, int((NOW - timedelta(minutes=1)).timestamp()))
+    storage.db.execute(
+        "UPDATE chats SET course_since = ? WHERE key = 'robot:aaaa1111'", [int(NOW.timestamp()) - 60]
+    )
+    storage.db.conn.commit()  # on the robot since before NOW (the storage's own clock is the wall clock)
+    assert actions.push_for(storage.get_chat("robot:aaaa1111"))[0] == 1
+    storage.add_course(speech("s03"), "", "s03.txt", NOW, publish="finished")
+    assert actions.push_for(storage.get_chat("robot:aaaa1111"))[0] == 1  # mid-course: it stays
+    storage.add_course(speech("s11"), "", "s11.txt", NOW + timedelta(seconds=5), publish="all")
+    course, pos, day, _ = actions.push_for(storage.get_chat("robot:aaaa1111"))
+    assert (course, pos, day) == (3, 0, 1) and storage.default_course() == 3
+    storage.ensure_chat("robot:bbbb2222", "robot", "robot", "新群", timezone="Asia/Shanghai")
+    assert storage.get_chat("robot:bbbb2222")["course_id"] == 3
