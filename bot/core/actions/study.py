@@ -139,7 +139,7 @@ class Study(Area):
         courses = self.storage.courses(published_only=True)
         if len(courses) > 1:
             activity = self.storage.course_activity(ctx.user_key)
-            doc.add("\n\n各课程：")
+            lines = []
             for course in courses:
                 pos, done = self.storage.course_place(ctx.chat_key, int(course["id"]))
                 row = activity.get(int(course["id"]), {})
@@ -148,7 +148,9 @@ class Study(Area):
                 place = "已学完" if done else (f"学到第 {pos} 天" if pos else "刚开始")
                 answered = row.get("answered", 0)
                 accuracy = f"，正确率 {percent(row['correct'] / answered)}" if answered else ""
-                doc.add(
+                lines.append(
                     f"\n《{course['title']}》：{place} · 答题 {answered} 题{accuracy} · 心得 {row.get('reflections', 0)} 篇"
                 )
+            if lines:
+                doc.add("\n\n各课程：" + "".join(lines))
         return [Message(doc)]
