@@ -404,3 +404,17 @@ async def test_wecom_robots_follow_the_default_course(bot):
     assert (course, pos, day) == (3, 0, 1) and storage.default_course() == 3
     storage.ensure_chat("robot:bbbb2222", "robot", "robot", "新群", timezone="Asia/Shanghai")
     assert storage.get_chat("robot:bbbb2222")["course_id"] == 3
+
+
+async def test_inline_search_serves_the_users_course(bot):
+    storage, actions = bot
+    text = speech("s01")
+    storage.add_course(text, "", "s01.txt", NOW, publish="finished")
+    chat_at(storage, "tg:91", 0)
+    storage.switch_course("tg:91", 2, NOW)
+    hits = await actions.inline("乡村振兴", "tg:91")
+    assert hits and all(hit.text.split("\n——")[0] in text for hit in hits)
+    first = await actions.inline("乡村振兴", "tg:99999")  # never wrote: the default course
+    assert all(
+        hit.text.split("\n——")[0] not in text or hit.text.split("\n——")[0] in bundled_text() for hit in first
+    )

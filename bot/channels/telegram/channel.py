@@ -271,7 +271,7 @@ class TelegramChannel(TelegramReplies):
     async def on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Inline mode: search results a user can drop into any chat."""
         query = update.inline_query
-        hits = (await self.actions()).inline(query.query, f"tg:{query.from_user.id}")
+        hits = await (await self.actions()).inline(query.query, f"tg:{query.from_user.id}")
         results = [
             InlineQueryResultArticle(
                 id=hit.id,

@@ -237,12 +237,11 @@ class Actions(Area):
         the user (permanent: the platform refused it, so resending cannot help)."""
         return self._quiz_areas(self.storage.get_quiz(session_id)).quizzes.poll_failed(session_id, permanent)
 
-    def inline(self, query: str, chat_key: str | None = None) -> list[InlineHit]:
-        """Inline mode: sentences matching the query, in the course of the user's private chat (`chat_key`)
-        if it has one built, else in the configured speech."""
+    async def inline(self, query: str, chat_key: str | None = None) -> list[InlineHit]:
+        """Inline mode: sentences matching the query, in the course of the user's private chat
+        (`chat_key`; the default course for someone who never wrote to the bot)."""
         course = self.course_of(chat_key) if chat_key else None
-        if course is not None and not self.catalog.kept(course):
-            course = None  # inline answers are typed as one types: no speech is built for one
+        await self.catalog.ready(course)
         return self.areas(course).lookup.inline(query)
 
     def welcome_back(self, ctx: Ctx) -> None:
