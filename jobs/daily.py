@@ -161,6 +161,7 @@ class DailyPush:
             report.skipped += 1
             return
         catch_up = calendar.is_catch_up(zone, push_time, now)
+        await self.lessons.prepare(chat)
         # The lessons share one Message per course, position and catch-up: a sender renders each once.
         course, pos, day, message = self.lessons.push_for(chat, push_time if catch_up else None)
         total = self.lessons.plan_length_of(course)

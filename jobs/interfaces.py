@@ -89,6 +89,10 @@ class Lessons(Protocol):
         """Days in a course's lesson plan; positions from there on are review days."""
         ...
 
+    async def prepare(self, chat: Row) -> None:
+        """Have what the chat's next push needs at hand (a course's model built off the event loop)."""
+        ...
+
     def push_for(self, chat: Row, catch_up_of: time | None = None) -> tuple[int, int, int, Message]:
         """The chat's next push: (course, plan position, lesson day, message); `catch_up_of` marks 补发.
         The course may be another than the chat's own (it moves on to it with this push)."""

@@ -262,6 +262,11 @@ class Actions(Area):
         """The configured course's daily push for plan position `pos` and the lesson day it teaches."""
         return self.study.push_message(pos, catch_up_of)
 
+    async def prepare(self, chat: dict) -> None:
+        """The model of the chat's next push, built in a thread if it is not kept (not on the event loop,
+        where every other chat would wait for it)."""
+        await self.catalog.ready(self.storage.next_course(chat))
+
     def push_for(self, chat: dict, catch_up_of: time | None = None) -> tuple[int, int, int, Message]:
         """The chat's next daily push: (course, plan position, lesson day, message). The course is its
         own, or the one it moves on to now (`Storage.next_course`), at its place there."""
