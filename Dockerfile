@@ -37,7 +37,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/studybot/bin:$PATH \
     STUDYBOT_DB=/data/studybot.db \
-    STUDYBOT_HTTP_HOST=0.0.0.0
+    STUDYBOT_HTTP_HOST=0.0.0.0 \
+    MPLCONFIGDIR=/tmp/matplotlib
+# MPLCONFIGDIR: matplotlib's font cache (charts) goes to /tmp, not into the database's volume.
 RUN groupadd --gid 10001 studybot \
     && useradd --uid 10001 --gid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin studybot \
     && mkdir /data && chown 10001:10001 /data

@@ -214,11 +214,14 @@ def test_charts_drawn_in_threads_at_once_are_the_same():
         assert set(calendars) == {expected[0]} and set(accuracies) == {expected[1]}
 
 
-def test_the_bot_starts_without_matplotlib():
+def test_the_bot_starts_without_matplotlib_or_numpy():
+    # numpy too: sqlite-utils imports it when installed, unless bot/core/storage/sqlite.py hides it.
     code = (
         "import sys, bot.service, bot.core.actions, bot.startup, bot.cli\n"
+        "from bot.core.storage import Storage\n"
+        "Storage(':memory:').close()\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'PIL', 'fontTools', "
-        "'pylopdf_fonts_zh_cn') or m == 'bot.core.charts')\n"
+        "'pylopdf_fonts_zh_cn', 'numpy', 'pandas') or m == 'bot.core.charts')\n"
         "print(loaded)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

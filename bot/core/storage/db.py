@@ -23,11 +23,10 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import fsrs
-import sqlite_utils
-from sqlite_utils.db import Table
 
 from bot.core.config import format_hhmm, parse_hhmm
 from bot.core.storage.schema import migrate
+from bot.core.storage.sqlite import Table, sqlite_utils
 
 CHANNELS = ("tg", "wecom", "robot", "console")
 CHAT_TYPES = ("private", "group", "supergroup", "channel", "robot", "console")

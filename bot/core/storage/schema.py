@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import sqlite_utils
+from bot.core.storage.sqlite import sqlite_utils
 
 logger = logging.getLogger(__name__)
 
