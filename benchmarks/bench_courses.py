@@ -123,7 +123,9 @@ def main() -> dict:
                     api.assert_no_errors()
                 finally:
                     bot.stop()
-    figures[f"start → first getUpdates, {COURSES + 1} courses, median of {STARTS} (ms)"] = statistics.median(firsts)
+    figures[f"start → first getUpdates, {COURSES + 1} courses, median of {STARTS} (ms)"] = statistics.median(
+        firsts
+    )
     figures["start → first getUpdates, max (ms)"] = max(firsts)
     figures["RSS when ready (MiB)"] = statistics.median(ready_rss)
     return figures
