@@ -102,7 +102,6 @@ class Study(Area):
         today = study_date(self.zone(chat), ctx.now)
         dates = self.storage.checkin_dates(ctx.user_key)
         new = self.storage.check_in(ctx.user_key, ctx.chat_key, today, ctx.now, day, course_id=self.course_id)
-        before = streak(dates, today)
         after = streak([*dates, today], today)
         who = ctx.user_name if ctx.is_group and ctx.user_name else ""
         if not new:
@@ -114,7 +113,7 @@ class Study(Area):
         doc = Doc().add(f"✅ {who}今天的学习已记录！")
         if after.froze(today - timedelta(days=1)) and after.current > 1:
             doc.add(f"\n昨天没打卡，用掉了 1 次保护，连续 {after.current} 天继续！已学习 {after.days} 天。")
-        elif after.current == 1 and before.days:
+        elif after.current == 1 and after.days > 1:
             doc.add(f"\n连续打卡中断了，今天重新开始：连续 1 天 · 已学习 {after.days} 天。")
         else:
             doc.add(f"连续 {after.current} 天 · 已学习 {after.days} 天。")

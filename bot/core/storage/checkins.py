@@ -43,14 +43,6 @@ class CheckinStore(Database):
         return [date.fromisoformat(d) for (d,) in rows]
 
     @_locked
-    def checked_in(self, user_key: str, study_date: date | str) -> bool:
-        """Whether the user checked in on `study_date`."""
-        row = self.db.execute(
-            "SELECT 1 FROM checkins WHERE user_key = ? AND study_date = ?", [user_key, _date_str(study_date)]
-        ).fetchone()
-        return row is not None
-
-    @_locked
     def group_checkins(self, chat_key: str, study_date: date | str) -> int:
         """How many of a group's people studied on `study_date`: those who ever checked in in the group,
         with a check-in that day in any chat (the group's or their own)."""
