@@ -304,10 +304,14 @@ class Service:
         from bot.metered import metered
         from jobs.daily import DailyPush
         from jobs.pacing import Pacer
+        from jobs.reminders import Reminders
 
         self.pacer = Pacer(self.config.broadcast_rate)
         senders = metered(self.senders, self.metrics, "push")
         self.daily = DailyPush(self.storage, actions, senders, self.pacer, schedule)
+        # Study reminders go to people and groups; the WeCom robots have no people, so get none.
+        people = metered({k: v for k, v in self.senders.items() if k != "robot"}, self.metrics, "reminder")
+        self.reminders = Reminders(self.storage, actions, people, self.pacer, schedule)
         self.tasks.append(asyncio.create_task(self._daily_loop()))
         self.tasks.append(asyncio.create_task(self._broadcast_loop()))
 
@@ -345,6 +349,7 @@ class Service:
         # A plain loop on the monotonic clock rather than a wall-clock interval trigger: if the system
         # clock is stepped (NTP, or moved on purpose), every tick still asks the database what is due now.
         self.daily.settle_interrupted(self.clock())
+        self.reminders.settle_interrupted(self.clock())
         while not self.stop.is_set():
             try:
                 report = await self.daily.tick(self.clock())
@@ -365,7 +370,17 @@ class Service:
                     logger.info("daily push: %d sent, %d blocked", report.sent, report.blocked)
             except Exception as exc:
                 self.faults.report(exc, "the daily push")
+            await self._remind()
             await self._sleep(self.config.tick_seconds)
+
+    async def _remind(self) -> None:
+        """The study reminders due now (jobs/reminders.py), in the daily push's tick: one indexed query."""
+        try:
+            done = await self.reminders.tick(self.clock())
+            if done.sent or done.blocked or done.failed:
+                logger.info("reminders: %d sent, %d blocked, %d failed", done.sent, done.blocked, done.failed)
+        except Exception as exc:
+            self.faults.report(exc, "the study reminders")
 
     async def _broadcast_loop(self) -> None:
         from bot.core.actions import BroadcastMessages

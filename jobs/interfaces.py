@@ -1,9 +1,9 @@
 """Every interface scheduled work uses, in one place: the store, the message makers, the senders, the
 calendar, and the errors a sender raises.
 
-`jobs/` imports nothing of `bot/`: the service hands the daily push and the fan-out a store (the core's
-`Storage`), what to say (the core's actions), one `Sender` per channel (Telegram, WeCom robots, the
-WeCom app, the console) and the calendar (the core's `schedule` module). So the jobs run the same for
+`jobs/` imports nothing of `bot/`: the service hands the daily push, the study reminders and the fan-out
+a store (the core's `Storage`), what to say (the core's actions), one `Sender` per channel (Telegram,
+WeCom robots, the WeCom app, the console) and the calendar (the core's `schedule` module). So the jobs run the same for
 every channel and are tested against real HTTP stand-ins, and the core never depends on them.
 
 A message and a text (`Message`, `Text` below) are opaque here: a maker builds them, a sender sends
@@ -153,6 +153,74 @@ class DeliveryStore(Protocol):
 
     def mark_blocked(self, key: str) -> bool:
         """The chat blocked the bot: no more pushes."""
+        ...
+
+    def migrate_chat(self, old_key: str, new_key: str) -> Row | None:
+        """The group became a supergroup: move its row and history to the new key."""
+        ...
+
+
+class ReminderCalendar(Protocol):
+    """When a chat's study reminder is due: pure functions of its zone, reminder time and now."""
+
+    def study_date(self, tz: Any, now: datetime) -> date:
+        """The study day at `now` (04:00 to 04:00 local)."""
+        ...
+
+    def next_reminder(
+        self, tz: Any, remind_at: time, handled: date | None, now: datetime
+    ) -> tuple[date, datetime]:
+        """(study day, instant) of the next reminder after study day `handled` that is not too late."""
+        ...
+
+
+class ReminderMessages(Protocol):
+    """What a study reminder says."""
+
+    def reminder_for(self, chat: Row, study_date: date) -> Message | None:
+        """The chat's reminder of `study_date`, or None when it needs none (the person studied)."""
+        ...
+
+
+class ReminderStore(Protocol):
+    """The reminders' part of the store: due chats and their once-a-day claims."""
+
+    def due_reminders(
+        self, now_epoch: Instant, limit: int, channels: Iterable[str] | None = None
+    ) -> list[Row]:
+        """Chats whose remind_next_due has come, earliest first."""
+        ...
+
+    def get_chat(self, key: str) -> Row | None:
+        """One chat's row."""
+        ...
+
+    def claim_reminder(self, chat_key: str, study_date: date, now: Instant) -> bool:
+        """Claim the chat's reminder of `study_date` (unique per chat and day); False if already handled."""
+        ...
+
+    def complete_reminder(
+        self, chat_key: str, study_date: date, sent: bool, next_due: Instant | None, now: Instant
+    ) -> None:
+        """Mark the claim sent (or skipped) and, in the same transaction, set the chat's next reminder."""
+        ...
+
+    def fail_reminder(
+        self, chat_key: str, study_date: date, error: str, now: Instant, next_due: Instant | None = None
+    ) -> None:
+        """Release the claim as failed; optionally try again at `next_due`."""
+        ...
+
+    def claimed_reminders(self) -> list[Row]:
+        """Claims a killed process left unsent."""
+        ...
+
+    def set_remind_due(self, key: str, next_due: Instant | None) -> bool:
+        """Move the chat's next reminder."""
+        ...
+
+    def mark_blocked(self, key: str) -> bool:
+        """The chat blocked the bot: nothing more goes to it."""
         ...
 
     def migrate_chat(self, old_key: str, new_key: str) -> Row | None:

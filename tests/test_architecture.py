@@ -26,12 +26,13 @@ LAYERS = {
 }
 LAYER_NAMES = {0: "content", 1: "core", 2: "jobs", 3: "channels", 4: "entry"}
 
-# Inside the core: settings, time rules, rendering, health, faults, spreadsheet cells, question banks,
-# uploaded documents and charts at the bottom, then storage, then the export and the catalog of courses'
-# models, then the actions.
-CORE_ORDER = {"bot.core.config": 0, "bot.core.schedule": 0, "bot.core.render": 0, "bot.core.health": 0,
-              "bot.core.metrics": 0, "bot.core.faults": 0, "bot.core.sheets": 0, "bot.core.bank": 0,
-              "bot.core.documents": 0, "bot.core.charts": 0, "bot.core.storage": 1, "bot.core.export": 2,
+# Inside the core: settings, time rules, the streak rule, rendering, health, faults, spreadsheet cells,
+# question banks, uploaded documents and charts at the bottom, then storage, then the export and the catalog
+# of courses' models, then the actions.
+CORE_ORDER = {"bot.core.config": 0, "bot.core.schedule": 0, "bot.core.streaks": 0, "bot.core.render": 0,
+              "bot.core.health": 0, "bot.core.metrics": 0, "bot.core.faults": 0, "bot.core.sheets": 0,
+              "bot.core.bank": 0, "bot.core.documents": 0, "bot.core.charts": 0, "bot.core.storage": 1,
+              "bot.core.export": 2,
               "bot.core.catalog": 2, "bot.core.actions": 3}  # fmt: skip
 
 # Platform libraries: only the channels and the entry may import them.
@@ -206,6 +207,9 @@ def _implementations():
         (interfaces.Lessons, Actions),
         (interfaces.BroadcastMessages, BroadcastMessages),
         (interfaces.Calendar, schedule),
+        (interfaces.ReminderStore, Storage),
+        (interfaces.ReminderMessages, Actions),
+        (interfaces.ReminderCalendar, schedule),
         *(
             (interfaces.Sender, sender)
             for sender in (TelegramSender, RobotSender, WeComAppSender, ConsoleSender)

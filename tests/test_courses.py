@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -112,6 +112,8 @@ async def test_a_database_from_before_courses_upgrades_in_place(tmp_path, model)
             "study_marks",
         ):
             assert {r["course_id"] for r in storage.db.query(f"SELECT course_id FROM {table}")} == {1}, table
+        # The ✅ marks of then are check-ins now, on their study day in the chat's zone (schema 5).
+        assert storage.checkin_dates("tg:501") == [date(2026, 11, 20)]
         cards = list(storage.db.query("SELECT * FROM review_cards"))
         assert len(cards) == 3 and {c["course_id"] for c in cards} == {1}
         # The bot starts: the configured (bundled) speech becomes course 1's text, and everything refers to it.

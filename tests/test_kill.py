@@ -3,7 +3,7 @@
 A broadcast to 400 chats killed half-way is finished: nobody is skipped; nobody gets it twice except the few
 sends that were in flight at the kill (the recipients the database still had as `sending`). A daily push to
 2,000 chats at 200/s killed half-way: nobody gets two lessons that day, and the chats that get none are at
-most the sends that were on the wire at the kill."""
+most the sends that were on the wire at the kill. The study reminders of 1,000 chats the same: none twice."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from botapi_standin import BotAPIStandin
 from helpers import buttons
@@ -93,6 +94,74 @@ def test_sigkill_during_a_daily_push_costs_at_most_the_sends_on_the_wire(tmp_pat
         assert lost == lost_at_kill
         assert len(claimed) <= 20, f"{len(claimed)} claimed at the kill, {len(on_the_wire)} on the wire"
         assert "settled" in log.read_text() or not claimed
+        api.assert_no_errors()
+
+
+def test_sigkill_during_study_reminders_never_sends_one_twice(tmp_path):
+    """1,000 chats whose study reminder is due, at 200/s, killed half-way and started again: nobody gets two
+    that day; the ones that get none are the claims the kill left (at most the sends on the wire)."""
+    db = tmp_path / "bot.db"
+    log = tmp_path / "studybot.log"
+    chats = range(80_001, 81_001)
+    now = datetime.now(UTC)
+    # A zone where it is about noon now: the reminder a minute ago is today's, far from 04:00.
+    offset = 12 - now.hour
+    zone = f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+    remind_at = (now.astimezone(ZoneInfo(zone)) - timedelta(minutes=1)).strftime("%H:%M")
+    Storage(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO chats (key, channel, chat_type, timezone, push_time, remind_at, remind_next_due, "
+            "created_at, updated_at) VALUES (?, 'tg', 'private', ?, '08:00', ?, ?, 0, 0)",
+            [(f"tg:{uid}", zone, remind_at, int(now.timestamp()) - 60) for uid in chats],
+        )
+    with BotAPIStandin(token=TOKEN) as api:
+        for uid in chats:
+            api.add_user(uid, f"用户{uid}")
+            api.add_chat(uid, "private")
+        api.latency = 0.02
+        api.rate_limit(global_per_second=200)
+        env = environment(api, db, rate=200)
+
+        def delivered() -> int:
+            return sum(len(v) for v in api.delivered.values())
+
+        process = start(env, log)
+        try:
+            wait_until(lambda: delivered() >= len(chats) // 2, 60, "half of the reminders")
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        time.sleep(0.3)  # requests that were on the wire reach the stand-in and are delivered
+        with sqlite3.connect(db) as conn:
+            claimed = {
+                key for (key,) in conn.execute("SELECT chat_key FROM reminders WHERE state = 'claimed'")
+            }
+        got = {f"tg:{uid}" for uid in api.delivered}
+        assert len(got) < len(chats)
+
+        process = start(env, log)
+        try:
+
+            def all_handled() -> bool:
+                with sqlite3.connect(db) as conn:
+                    (n,) = conn.execute("SELECT count(*) FROM reminders WHERE state = 'sent'").fetchone()
+                return n == len(chats)
+
+            wait_until(all_handled, 60, "the rest of the reminders")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)
+        assert process.returncode == 0, log.read_text()
+        counts = {f"tg:{uid}": len(api.delivered.get(uid, [])) for uid in chats}
+        assert max(counts.values()) == 1, "a chat got two reminders in one day"
+        lost = {key for key, n in counts.items() if n == 0}
+        print(f"claimed at the kill: {len(claimed)}; lost: {len(lost)}")
+        assert lost == claimed - got and len(claimed) <= 20
+        assert all(c.params["text"].startswith("⏰ 今天还没学习哦") for c in api.calls_for("sendMessage"))
         api.assert_no_errors()
 
 

@@ -173,7 +173,11 @@ async def test_reflect_command(bot):
     call = await bot.say(ALICE, ALICE, "/reflect 要把学习成效转化为实际行动")
     assert "已记录你的心得（13 字）" in call.params["text"]
     me = await bot.say(ALICE, ALICE, "/me")
-    assert "心得：1 篇" in me.params["text"] and "学习天数：1 天" in me.params["text"]
+    assert "心得：1 篇" in me.params["text"]
+    # Days studied are the days checked in (✅ 已学习 or 打卡); /me says how.
+    assert "学习天数：0 天" in me.params["text"] and "今天还没打卡" in me.params["text"]
+    await bot.say(ALICE, ALICE, "打卡")
+    assert "学习天数：1 天" in (await bot.say(ALICE, ALICE, "/me")).params["text"]
 
 
 async def test_subscribe_settings_and_settime(bot):
@@ -379,7 +383,8 @@ async def test_unknown_commands(bot):
 ODD_INPUTS = ["", " ", "0", "-1", "999999999999", "3.5", "abc", "人" * 5000, "😀" * 100, "<b>x</b>", "&amp;",
               "<script>", "第九十九部分", "a\nb\nc", "\u202eRTL", "/", "@@@", "07:30:00", "24:00", "%s%n", "' OR 1=1 --"]  # fmt: skip
 FUZZ_COMMANDS = ["start", "help", "today", "subscribe", "unsubscribe", "settime", "settings", "sections",
-                 "section", "search", "quiz", "review", "reflect", "me", "broadcast", "stats", "export"]  # fmt: skip
+                 "section", "search", "quiz", "review", "reflect", "me", "broadcast", "stats", "export",
+                 "remind"]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", FUZZ_COMMANDS)

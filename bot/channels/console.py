@@ -19,6 +19,7 @@ from bot.core.faults import Faults
 from bot.core.render import to_plain
 from jobs.daily import DailyPush
 from jobs.pacing import Pacer
+from jobs.reminders import Reminders
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +60,16 @@ class Console:
         self.user = _user_name()
         # Matched search words and headings in bold on a terminal; plain when piped.
         self.bold = ("\x1b[1m", "\x1b[0m") if getattr(out, "isatty", lambda: False)() else ("", "")
-        self.push = DailyPush(
-            actions.storage, actions, {"console": ConsoleSender(self)}, Pacer(100.0), schedule
-        )
+        senders = {"console": ConsoleSender(self)}
+        pacer = Pacer(100.0)
+        self.push = DailyPush(actions.storage, actions, senders, pacer, schedule)
+        self.reminders = Reminders(actions.storage, actions, senders, pacer, schedule)
 
     async def deliver_due(self) -> None:
-        """Show the day's lesson if the console is subscribed and it is due."""
+        """Show the day's lesson if the console is subscribed and it is due, and its study reminder
+        (/remind) if that is due."""
         await self.push.tick(self.clock())
+        await self.reminders.tick(self.clock())
 
     def ctx(self) -> Ctx:
         """The console is a private chat whose user administers the bot (it has the database)."""

@@ -1,7 +1,7 @@
 """What `/metrics` shows, in the Prometheus text format (prometheus-client), one registry per running bot.
 
-Counted as it happens: messages sent and failed by channel, kind (reply, push, broadcast) and reason,
-429s, resends, daily pushes, update → reply latency. Read when scraped: due chats and the broadcast queue
+Counted as it happens: messages sent and failed by channel, kind (reply, push, reminder, broadcast) and
+reason, 429s, resends, daily pushes, update → reply latency. Read when scraped: due chats and the broadcast queue
 (one indexed count each, through `gauges`), content models loaded. A registry of its own rather than
 prometheus-client's global one: tests run several bots in one process, and the process's own figures
 (memory, CPU, open files) are added to it explicitly.

@@ -20,6 +20,17 @@ Rules
 * A ``last_local_date`` ahead of local today (the chat moved to a zone further west, or the clock
   stepped back) defers the next lesson to the day after it, so no local date ever gets two.
 
+Study days and reminders
+------------------------
+* A study day (the day a check-in counts for) runs from ``DAY_STARTS`` (04:00) to 04:00 the next
+  morning, local wall time: a check-in at 02:30 on the 5th counts for the 4th (:func:`study_date`).
+  Local wall time, so the day boundary stays at 04:00 on the days the clocks change (no zone of
+  interest changes its clocks at 04:00).
+* A study reminder (``/remind HH:MM``) belongs to the study day its time falls in: 20:30 to that day,
+  01:00 to the night after it (:func:`reminder_instant`). One per chat and study day; one the bot was
+  down for is sent when it is back if that is at most ``REMIND_LATE`` (2 h) late and still within the
+  study day, else skipped: a nudge at 3 a.m. helps nobody (:func:`next_reminder`).
+
 Because :func:`next_due` never decreases as ``now`` advances (for a fixed ``last_local_date``), a stored
 ``next_due`` is a safe lower bound for an indexed ``WHERE next_due <= :now`` query; confirm each hit with
 :func:`is_due` (a chat whose stored instant is from a day missed entirely is due at today's time instead).
@@ -43,10 +54,18 @@ __all__ = [
     "is_due",
     "local_date",
     "next_due",
+    "next_reminder",
+    "reminder_instant",
     "scheduled_instant",
+    "study_date",
+    "study_day_end",
 ]
 
 DEFAULT_GRACE = timedelta(minutes=5)
+#: When a study day starts, local wall time: check-ins before it count for the day before.
+DAY_STARTS = time(4, 0)
+#: How late a study reminder may still go out (after downtime), within its study day.
+REMIND_LATE = timedelta(hours=2)
 
 
 def as_zone(tz: Zone) -> tzinfo:
@@ -122,3 +141,40 @@ def is_catch_up(tz: Zone, push_time: time, now: datetime, grace: timedelta = DEF
     zone = as_zone(tz)
     scheduled = scheduled_instant(zone, push_time, now.astimezone(zone).date())
     return now - scheduled > grace
+
+
+def study_date(tz: Zone, now: datetime) -> date:
+    """Return the study day at ``now``: the local date, less a day before 04:00 (``DAY_STARTS``)."""
+    _require_aware(now)
+    wall = now.astimezone(as_zone(tz)).replace(tzinfo=None)
+    return (wall - timedelta(hours=DAY_STARTS.hour, minutes=DAY_STARTS.minute)).date()
+
+
+def study_day_end(tz: Zone, day: date) -> datetime:
+    """Return the aware UTC instant study day ``day`` ends (04:00 local the next morning)."""
+    return scheduled_instant(tz, DAY_STARTS, day + timedelta(days=1))
+
+
+def reminder_instant(tz: Zone, remind_at: time, day: date) -> datetime:
+    """Return the aware UTC instant of study day ``day``'s reminder at ``remind_at`` local time (a time
+    before 04:00 is in the night after the day's date)."""
+    local_day = day if remind_at.replace(tzinfo=None) >= DAY_STARTS else day + timedelta(days=1)
+    return scheduled_instant(tz, remind_at, local_day)
+
+
+def next_reminder(
+    tz: Zone, remind_at: time, handled: date | None, now: datetime, late: timedelta = REMIND_LATE
+) -> tuple[date, datetime]:
+    """Return (study day, UTC instant) of the next reminder to send: the first study day from today on,
+    after ``handled`` (the last one sent or skipped), whose reminder is not more than ``late`` past and
+    whose day has not ended. ``late=0`` gives the next one strictly after ``now`` (a new setting)."""
+    _require_aware(now)
+    zone = as_zone(tz)
+    day = study_date(zone, now)
+    if handled is not None and handled >= day:
+        day = handled + timedelta(days=1)
+    while True:
+        at = reminder_instant(zone, remind_at, day)
+        if min(at + late, study_day_end(zone, day)) > now:
+            return day, at
+        day += timedelta(days=1)

@@ -3,12 +3,12 @@ lookups. An area serves one course: the dispatcher keeps one set of areas per co
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.actions.replies import Button
-from bot.core.config import Config
-from bot.core.schedule import next_due
+from bot.core.config import Config, parse_hhmm
+from bot.core.schedule import next_due, next_reminder
 from bot.core.storage import Storage
 from content import ContentModel
 from content.lessons import Lesson
@@ -58,6 +58,15 @@ class Area:
         last = chat.get("last_local_date")
         last_date = datetime.strptime(last, "%Y-%m-%d").date() if last else None
         return int(next_due(self.zone(chat), push_time, last_date, now).timestamp())
+
+    def remind_due(self, chat: dict, now: datetime) -> int | None:
+        """Epoch seconds of the chat's next study reminder after now (None if it has none), never a
+        second one on a study day that had its reminder."""
+        if not chat.get("remind_at"):
+            return None
+        handled = self.storage.last_reminded(chat["key"])
+        at = parse_hhmm(chat["remind_at"])
+        return int(next_reminder(self.zone(chat), at, handled, now, late=timedelta(0))[1].timestamp())
 
 
 def home_buttons() -> list[Button]:

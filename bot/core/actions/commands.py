@@ -1,5 +1,5 @@
 """The command table: every command's name, menu line, area and who may use it; the words people type
-instead of slash commands on WeCom and in the console.
+instead of slash commands on WeCom and in the console (and the words that check a person in: 打卡).
 
 The order of `COMMANDS` is the order of /help and of Telegram's command menu. Each command is the method
 of the same name on its area (`Lookup.search` for /search); the dispatcher looks nothing up anywhere else.
@@ -19,6 +19,8 @@ class Command:
     area: str
     admin: bool = False  # bot admins only
     manage: bool = False  # in a group, only the group's administrators
+    shows_bare: bool = False  # with no argument it only shows the setting: anyone may, in a group too
+    refused: str = "只有群管理员可以修改本群的订阅和推送时间。"  # what a group member who may not hears
 
 
 COMMANDS: dict[str, Command] = {
@@ -35,6 +37,13 @@ COMMANDS: dict[str, Command] = {
     "unsubscribe": Command("取消订阅", "subscription", manage=True),
     "settime": Command("修改推送时间，如 /settime 07:30", "subscription", manage=True),
     "settings": Command("本聊天的设置", "subscription"),
+    "remind": Command(
+        "学习提醒：还没打卡就提醒，如 /remind 20:30",
+        "reminders",
+        manage=True,
+        shows_bare=True,
+        refused="只有群管理员可以设置本群的学习提醒。",
+    ),
     "course": Command("课程：查看和切换学习的讲话", "courses"),
     "help": Command("帮助", "welcome"),
     "broadcast": Command("向全体订阅者发通知（管理员）", "admin", admin=True),
@@ -49,8 +58,10 @@ TEXT_ALIASES: dict[str, str] = {
     "测验": "quiz", "小测验": "quiz", "复习": "review", "错题": "review", "心得": "reflect",
     "我的": "me", "订阅": "subscribe", "取消订阅": "unsubscribe", "退订": "unsubscribe",
     "时间": "settime", "设置": "settings", "广播": "broadcast", "通知": "broadcast", "统计": "stats",
-    "导出": "export", "课程": "course",
+    "导出": "export", "课程": "course", "提醒": "remind",
 }  # fmt: skip
+# Words that check the person in for today (✅ 已学习 where there are no buttons: WeCom, the console).
+CHECKIN_WORDS = frozenset({"已学", "已学习", "打卡", "学完了"})
 _SECTION_TEXT = re.compile(r"^(第[一二三四五六七八九十0-9]+部分|开篇|结语)$")
 
 

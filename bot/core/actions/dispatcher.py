@@ -14,15 +14,16 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from datetime import time
+from datetime import date, time
 
 from bot.core.actions.admin import Admin
 from bot.core.actions.base import Area, home_buttons
-from bot.core.actions.commands import COMMANDS, parse_text_command
+from bot.core.actions.commands import CHECKIN_WORDS, COMMANDS, parse_text_command
 from bot.core.actions.courses import Courses
 from bot.core.actions.lookup import Lookup
 from bot.core.actions.publishing import Publishing
 from bot.core.actions.quizzes import QUIZ_DEFAULT, Quizzes
+from bot.core.actions.reminders import Reminders
 from bot.core.actions.replies import LETTERS, Ctx, InlineHit, Message, Out, QuizPoll, say
 from bot.core.actions.study import Study
 from bot.core.actions.subscription import Subscription
@@ -60,6 +61,7 @@ class CourseAreas:
         self.subscription = Subscription(*shared)
         self.admin = Admin(*shared)
         self.courses = Courses(*shared)
+        self.reminders = Reminders(*shared)
         #: Daily pushes made for this course: chats on the same day share one Message (a sender renders
         #: each Message once), keyed by plan position and catch-up time.
         self.pushes: OrderedDict[tuple[int, time | None], tuple[int, Message]] = OrderedDict()
@@ -81,7 +83,7 @@ class Actions(Area):
         # The configured course's areas, as before there were courses (jobs, channels and tests use them).
         self.welcome, self.lookup, self.study = first.welcome, first.lookup, first.study
         self.quizzes, self.subscription, self.admin = first.quizzes, first.subscription, first.admin
-        self.courses = first.courses
+        self.courses, self.reminders = first.courses, first.reminders
         self.publishing = Publishing(storage, catalog, on_change=self._course_changed)
 
     def _course_changed(self, course_id: int) -> None:
@@ -126,8 +128,9 @@ class Actions(Area):
             return [say("不认识这个命令。发送 /help 查看全部命令。")]
         if command.admin and not ctx.is_bot_admin:
             return [say("这个命令仅限管理员使用。")]
-        if command.manage and not await self._can_manage(ctx):
-            return [say("只有群管理员可以修改本群的订阅和推送时间。")]
+        only_shows = command.shows_bare and not args.strip()
+        if command.manage and not only_shows and not await self._can_manage(ctx):
+            return [say(command.refused)]
         areas = await self.areas_for(ctx)
         if name == "course":
             if re.match(r"(?i)add(\s|$)", args.strip()):
@@ -150,6 +153,11 @@ class Actions(Area):
             quiz = self.storage.active_quiz(ctx.chat_key)
             if quiz is not None:
                 return await self._quiz_areas(quiz).quizzes.answer(ctx, quiz, LETTERS.index(letter))
+        if stripped.rstrip("。.!！~～") in CHECKIN_WORDS:  # 打卡: ✅ 已学习 where there are no buttons
+            last = self.storage.last_delivery(ctx.chat_key)
+            areas = await self.areas_for(ctx)
+            same = last is not None and int(last.get("course_id") or 1) == areas.course_id
+            return areas.study.studied(ctx, int(last["lesson_day"]) if same else None)
         if ctx.reply_to_message_id is not None:
             lesson = self.storage.lesson_for_message(ctx.chat_key, ctx.reply_to_message_id)
             if lesson is not None:
@@ -291,6 +299,10 @@ class Actions(Area):
     def review_message(self, day_index: int) -> Message:
         """A review day after the plan."""
         return self.study.review_message(day_index)
+
+    def reminder_for(self, chat: dict, study_date: date) -> Message | None:
+        """A chat's study reminder of `study_date`, or None when it needs none (its person studied)."""
+        return self.reminders.reminder_for(chat, study_date)
 
     def poll_for(self, quiz: dict) -> QuizPoll | None:
         """The current question of an active quiz session."""

@@ -1,14 +1,21 @@
-"""Studying: the daily lesson (pushed and /today), review days after the plan, the ✅ mark, reflections, /me."""
+"""Studying: the daily lesson (pushed and /today), review days after the plan, the ✅ check-in (打卡) and
+its streak, reflections, /me.
+
+A check-in is the person's, whichever chat they press ✅ in (a group's lesson or their own): one per study
+day (04:00 to 04:00 in that chat's zone, `bot.core.schedule.study_date`), the streak and its freezes
+computed from those days by `bot.core.streaks.streak`.
+"""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time, timedelta
 
 from bot.core.actions.base import Area
 from bot.core.actions.replies import Button, Ctx, Message, Out, percent, say
 from bot.core.config import format_hhmm
 from bot.core.render import Doc
-from bot.core.schedule import local_date
+from bot.core.schedule import local_date, study_date
+from bot.core.streaks import FREEZE_CAP, FREEZE_EVERY, StreakState, streak
 from content.lessons import Lesson
 
 REFLECTION_MAX = 5000  # above anything one Telegram (4,096) or WeCom message can carry: nothing is refused
@@ -90,12 +97,44 @@ class Study(Area):
         return [message]
 
     def studied(self, ctx: Ctx, day: int | None) -> list[Out]:
-        """The ✅ 已学习 button: the day is recorded for this person."""
-        self.storage.mark_studied(ctx.user_key, ctx.chat_key, day, ctx.now, course_id=self.course_id)
-        stats = self.storage.user_stats(
-            ctx.user_key, local_date(self.config.tzinfo, ctx.now), self.config.tzinfo
-        )
-        return [say(f"✅ 已记录。你已学习 {stats['days_studied']} 天，连续 {stats['current_streak']} 天。")]
+        """The ✅ 已学习 button, or 打卡 typed: today's study day is recorded for this person, once."""
+        chat = self.storage.get_chat(ctx.chat_key) or {}
+        today = study_date(self.zone(chat), ctx.now)
+        dates = self.storage.checkin_dates(ctx.user_key)
+        new = self.storage.check_in(ctx.user_key, ctx.chat_key, today, ctx.now, day, course_id=self.course_id)
+        after = streak([*dates, today], today)
+        who = ctx.user_name if ctx.is_group and ctx.user_name else ""
+        if not new:
+            return [
+                say(
+                    f"👌 {who}今天已经打过卡了，不重复记录。连续 {after.current} 天 · 已学习 {after.days} 天。"
+                )
+            ]
+        doc = Doc().add(f"✅ {who}今天的学习已记录！")
+        if after.froze(today - timedelta(days=1)) and after.current > 1:
+            doc.add(f"\n昨天没打卡，用掉了 1 次保护，连续 {after.current} 天继续！已学习 {after.days} 天。")
+        elif after.current == 1 and after.days > 1:
+            doc.add(f"\n连续打卡中断了，今天重新开始：连续 1 天 · 已学习 {after.days} 天。")
+        else:
+            doc.add(f"连续 {after.current} 天 · 已学习 {after.days} 天。")
+        if today in after.earned:
+            doc.add(
+                f"\n🛡 学满 {after.days} 天，获得 1 次连续保护（现有 {after.freezes} 次）：漏打卡一天时自动使用。"
+            )
+        return [Message(doc)]
+
+    def _today_line(self, ctx: Ctx, state: StreakState, today: date) -> str:
+        if state.studied_today:
+            return "今天：已打卡 ✅\n"
+        if ctx.channel == "wecom":  # no buttons there
+            line = "今天还没打卡：学完发送“打卡”"
+        elif ctx.is_group:  # a Telegram group reads only commands from its members: the button
+            line = "今天还没打卡：学完点 ✅ 已学习"
+        else:
+            line = "今天还没打卡：学完点 ✅ 已学习，或发送“打卡”"
+        if state.froze(today - timedelta(days=1)) and state.current:
+            line += "（昨天没打卡，已用掉 1 次保护）"
+        return line + "\n"
 
     def ask_reflection(self, day: int | None) -> list[Out]:
         """The 📝 写心得 button: the lesson's prompt, answered by replying to this message."""
@@ -126,13 +165,18 @@ class Study(Area):
         return [say(f"📝 已记录你{which}（{len(text)} 字）。")]
 
     async def me(self, ctx: Ctx, args: str) -> list[Out]:
-        """Days studied, streaks, quiz accuracy, reflections."""
+        """Days studied, streaks and freezes (of the check-ins), quiz accuracy, reflections."""
         tz = self.config.tzinfo
         stats = self.storage.user_stats(ctx.user_key, local_date(tz, ctx.now), tz)
         due, cards = self.storage.count_reviews(ctx.user_key, ctx.now, course_id=None)
+        chat = self.storage.get_chat(ctx.chat_key) or {}
+        today = study_date(self.zone(chat), ctx.now)
+        state = streak(self.storage.checkin_dates(ctx.user_key), today)
         doc = Doc().b(f"👤 {ctx.user_name or '我'}的学习").add("\n")
-        doc.add(f"学习天数：{stats['days_studied']} 天\n")
-        doc.add(f"连续学习：{stats['current_streak']} 天（最长 {stats['best_streak']} 天）\n")
+        doc.add(f"学习天数：{state.days} 天\n")
+        doc.add(f"连续学习：{state.current} 天（最长 {state.best} 天）\n")
+        doc.add(f"🛡 连续保护：{state.freezes} 次（每学满 {FREEZE_EVERY} 天得 1 次，最多 {FREEZE_CAP} 次）\n")
+        doc.add(self._today_line(ctx, state, today))
         doc.add(f"答题：{stats['answered']} 题 · 正确率 {percent(stats['accuracy'])}\n")
         doc.add(f"心得：{stats['reflections']} 篇\n")
         doc.add(f"错题本：{cards} 题" + (f"，{due} 题待复习" if due else ""))

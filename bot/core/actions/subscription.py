@@ -55,6 +55,8 @@ class Subscription(Area):
                 return [say("不认识这个时区。请用 IANA 名称，例如 Asia/Shanghai、Europe/Berlin。")]
             chat = {**chat, "timezone": parts[1]}
             self.storage.set_timezone(ctx.chat_key, parts[1], self.next_due(chat, push_time, ctx.now))
+            if chat.get("remind_at"):  # the reminder keeps its wall time, in the new zone
+                self.storage.set_remind_due(ctx.chat_key, self.remind_due(chat, ctx.now))
         self.storage.set_time(ctx.chat_key, push_time, self.next_due(chat, push_time, ctx.now))
         chat = self.storage.get_chat(ctx.chat_key)
         doc = Doc().add(f"⏰ 推送时间已改为每天 {format_hhmm(push_time)}（{chat['timezone']}）。\n")
@@ -71,7 +73,11 @@ class Subscription(Area):
         doc.add(f"订阅：{'已开启' if chat.get('subscribed') else '未开启'}\n")
         doc.add(f"推送时间：每天 {chat.get('push_time') or format_hhmm(self.config.default_time)}\n")
         doc.add(f"时区：{chat.get('timezone') or self.config.timezone}\n")
-        doc.add(self._progress_line(chat))
+        doc.add(self._progress_line(chat)).add("\n")
+        if chat.get("remind_at"):
+            doc.add(f"学习提醒：每天 {chat['remind_at']}（/remind off 关闭）")
+        else:
+            doc.add("学习提醒：未开启（/remind 20:30 开启）")
         if chat.get("subscribed"):
             doc.add("\n").add(self._next_line(chat, ctx.now))
         buttons = [] if chat.get("subscribed") else [[Button("🔔 订阅每日推送", "sub")]]
@@ -81,7 +87,8 @@ class Subscription(Area):
         """A chat that blocked the bot writes again or lets it back in: it gets its pushes again."""
         chat = self.storage.get_chat(ctx.chat_key)
         if chat and chat["blocked"]:
-            self.storage.unblock(ctx.chat_key, self.next_due(chat, parse_hhmm(chat["push_time"]), ctx.now))
+            due = self.next_due(chat, parse_hhmm(chat["push_time"]), ctx.now)
+            self.storage.unblock(ctx.chat_key, due, self.remind_due(chat, ctx.now))
 
     def _progress_line(self, chat: dict) -> str:
         pos = int(chat.get("plan_pos") or 0)

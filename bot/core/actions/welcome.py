@@ -28,7 +28,9 @@ class Welcome(Area):
                 continue
             doc.add(f"/{name} — {command.description}\n")
         if ctx.channel != "tg":
-            doc.add("\n也可以直接说：今日、目录、第三部分、搜索 人才、答题、订阅 07:30、我的。")
+            doc.add(
+                "\n也可以直接说：今日、目录、第三部分、搜索 人才、答题、订阅 07:30、我的、打卡、提醒 20:30。"
+            )
         if ctx.is_group:
-            doc.add("\n群里的订阅和推送时间只有群管理员能改。")
+            doc.add("\n群里的订阅、推送时间和学习提醒只有群管理员能改。")
         return [Message(doc)]

@@ -13,14 +13,16 @@ Conventions:
 
 Layout: `schema` (the migrations), `db` (`Database`: the connection, its lock and transactions, and the
 pure helpers), and one class per concern over it: `chats` (chats and users), `deliveries` (the daily
-push, lesson messages, study marks), `quizzes` (quiz sessions, answers, FSRS review cards),
+push, lesson messages), `quizzes` (quiz sessions, answers, FSRS review cards),
 `reflections`, `broadcasts` (broadcasts and recipients), `courses` (the speeches taught and each chat's
-place in each) and `stats` (stats and the export). `Storage`
+place in each), `checkins` (who studied on which study day: 打卡), `reminders` (each chat's study
+reminder and its once-a-day claims) and `stats` (stats and the export). `Storage`
 below is all of them on one connection; import everything from this package, not from its modules.
 """
 
 from bot.core.storage.broadcasts import BroadcastStore
 from bot.core.storage.chats import ChatStore
+from bot.core.storage.checkins import CheckinStore
 from bot.core.storage.courses import SWITCHES, CourseStore, text_hash
 from bot.core.storage.db import (
     CHANNELS,
@@ -35,6 +37,7 @@ from bot.core.storage.db import (
 from bot.core.storage.deliveries import DeliveryStore
 from bot.core.storage.quizzes import QuizStore
 from bot.core.storage.reflections import ReflectionStore
+from bot.core.storage.reminders import ReminderStore
 from bot.core.storage.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from bot.core.storage.stats import EXPORT_FIELDS, StatsStore, snapshot_export_rows
 
@@ -59,9 +62,19 @@ __all__ = [
 ]
 
 
-# ChatStore comes last: DeliveryStore and BroadcastStore build on it (they update the chat row in their
-# own transactions), and a base must follow its subclasses in the method resolution order.
-class Storage(DeliveryStore, QuizStore, ReflectionStore, BroadcastStore, StatsStore, CourseStore, ChatStore):
+# ChatStore comes last: DeliveryStore, BroadcastStore and ReminderStore build on it (they update the chat
+# row in their own transactions), and a base must follow its subclasses in the method resolution order.
+class Storage(
+    DeliveryStore,
+    QuizStore,
+    ReflectionStore,
+    BroadcastStore,
+    StatsStore,
+    CheckinStore,
+    ReminderStore,
+    CourseStore,
+    ChatStore,
+):
     """All persistent state of the bot, on one SQLite database.
 
     Open it with ``Storage(path)`` (or ``":memory:"``): the file is created if needed and migrated

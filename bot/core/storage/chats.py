@@ -102,6 +102,11 @@ class ChatStore(Database):
     # next_due is only kept for chats that can receive the push: the scheduler relies on
     # "next_due IS NULL" for unsubscribed, blocked and migrated chats.
     _DUE_IF_ACTIVE = "next_due = CASE WHEN subscribed = 1 AND blocked = 0 AND migrated_to IS NULL THEN ? END"
+    # The same for the study reminder (storage/reminders.py): remind_next_due IS NULL unless the chat has
+    # a reminder time and can receive it.
+    _REMIND_IF_ACTIVE = (
+        "remind_next_due = CASE WHEN remind_at IS NOT NULL AND blocked = 0 AND migrated_to IS NULL THEN ? END"
+    )
 
     @_locked
     def subscribe(self, key: str, push_time: str | time, now: Instant, next_due: Instant) -> None:
@@ -144,15 +149,20 @@ class ChatStore(Database):
     @_locked
     def mark_blocked(self, key: str) -> bool:
         """Mark the chat blocked (403: the bot was blocked or kicked); it gets nothing until unblocked."""
-        return self._update_chat(key, "blocked = 1, next_due = NULL", [])
+        return self._update_chat(key, "blocked = 1, next_due = NULL, remind_next_due = NULL", [])
 
     @_locked
-    def unblock(self, key: str, next_due: Instant | None) -> bool:
-        """Clear blocked (the chat talked to the bot again) and restore its next push if subscribed."""
+    def unblock(self, key: str, next_due: Instant | None, remind_next_due: Instant | None = None) -> bool:
+        """Clear blocked (the chat talked to the bot again) and restore its next push if subscribed, and
+        its next reminder if it has one."""
         with self._tx():
             if not self._update_chat(key, "blocked = 0", []):
                 return False
-            self._update_chat(key, self._DUE_IF_ACTIVE, [_opt_epoch(next_due)])
+            self._update_chat(
+                key,
+                f"{self._DUE_IF_ACTIVE}, {self._REMIND_IF_ACTIVE}",
+                [_opt_epoch(next_due), _opt_epoch(remind_next_due)],
+            )
             return True
 
     @_locked
@@ -189,6 +199,8 @@ class ChatStore(Database):
                 "plan_done",
                 "last_local_date",
                 "next_due",
+                "remind_at",
+                "remind_next_due",
             )
             if new is None:
                 moved = {k: v for k, v in old.items() if k not in ("key", "migrated_to", "updated_at")}
@@ -199,20 +211,25 @@ class ChatStore(Database):
                 # The supergroup row was only auto-created by an incoming message: the group's study
                 # state wins. If the supergroup was configured itself, its own state stands.
                 self._chats.update(new_key, {**{c: old[c] for c in state_cols}, "updated_at": now})
+            elif new["remind_at"] is None and old["remind_at"] is not None:
+                # Only the group's reminder was set up: it follows the group.
+                reminder = {c: old[c] for c in ("remind_at", "remind_next_due")}
+                self._chats.update(new_key, {**reminder, "updated_at": now})
             # OR IGNORE: a row the new key already has for the same day/broadcast stays, the old one
             # stays behind under the old key (history only) rather than breaking the unique keys.
-            for table in ("deliveries", "quiz_sessions", "broadcast_recipients"):
+            for table in ("deliveries", "quiz_sessions", "broadcast_recipients", "reminders"):
                 self.db.execute(
                     f"UPDATE OR IGNORE {table} SET chat_key = ? WHERE chat_key = ?", [new_key, old_key]
                 )
-            for table in ("quiz_answers", "reflections"):
+            for table in ("quiz_answers", "reflections", "checkins"):
                 self.db.execute(f"UPDATE {table} SET chat_key = ? WHERE chat_key = ?", [new_key, old_key])
             self.db.execute(
                 "UPDATE quiz_sessions SET state = 'cancelled', updated_at = ? WHERE chat_key = ? AND state = 'active'",
                 [now, old_key],
             )
             self.db.execute(
-                "UPDATE chats SET subscribed = 0, next_due = NULL, migrated_to = ?, updated_at = ? WHERE key = ?",
+                "UPDATE chats SET subscribed = 0, next_due = NULL, remind_next_due = NULL, migrated_to = ?, "
+                "updated_at = ? WHERE key = ?",
                 [new_key, now, old_key],
             )
         logger.info("chat %s migrated to %s", old_key, new_key)

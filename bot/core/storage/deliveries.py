@@ -1,4 +1,4 @@
-"""The daily push's deliveries, the other messages that show a lesson, and the "已学习" study marks.
+"""The daily push's deliveries and the other messages that show a lesson.
 
 A delivery row per chat and local date is what makes the push exactly-once per local day.
 """
@@ -15,7 +15,7 @@ from bot.core.storage.db import Instant, _date_str, _locked, _opt_epoch, epoch
 # Over ChatStore rather than Database: a push that is sent or failed advances or reschedules its chat
 # (plan_pos, next_due) in the same transaction, through ChatStore's _update_chat and _DUE_IF_ACTIVE.
 class DeliveryStore(CourseStore):
-    """Claims and outcomes of the daily push, lesson messages and study marks."""
+    """Claims and outcomes of the daily push, and lesson messages."""
 
     @_locked
     def claim_delivery(
@@ -162,16 +162,4 @@ class DeliveryStore(CourseStore):
                 "INSERT OR REPLACE INTO lesson_messages (chat_key, message_id, lesson_day, created_at, course_id) "
                 "VALUES (?, ?, ?, ?, ?)",
                 [chat_key, str(message_id), int(lesson_day), self._now(now), int(course_id)],
-            )
-
-    @_locked
-    def mark_studied(
-        self, user_key: str, chat_key: str, lesson_day: int | None, now: Instant, course_id: int = 1
-    ) -> None:
-        """Record that the user studied (pressed 已学习): the day counts for /me."""
-        with self._tx():
-            self.db.execute(
-                "INSERT INTO study_marks (user_key, chat_key, lesson_day, studied_at, course_id) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [user_key, chat_key, lesson_day, self._now(now), int(course_id)],
             )

@@ -1,7 +1,7 @@
 """The schema of StudyBot's database: its migrations and the code that applies them.
 
 `MIGRATIONS` lists the migrations in order (`_m001_tables`, `_m002_indexes`, `_m003_study_marks`,
-`_m004_courses`);
+`_m004_courses`, `_m005_checkins`);
 `SCHEMA_VERSION` is how many there are, `schema_version` reads the version a file records in its meta
 table and `migrate` brings a file up to date, one transaction per migration.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.storage.sqlite import sqlite_utils
 
@@ -253,11 +255,82 @@ def _m004_courses(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m005_checkins(db: sqlite_utils.Database) -> None:
+    """Check-ins (打卡) and study reminders (schema version 5).
+
+    A check-in is one person's study day (04:00 to 04:00 in the zone of the chat they checked in from),
+    whichever chat they pressed ✅ in: the key is (user, study date), so a second press that day counts
+    nothing. The ✅ marks made before (study_marks) become check-ins here, each on its study day in its
+    chat's zone; study_marks stays as it was, written no more.
+
+    A chat's reminder: `remind_at` (HH:MM, NULL when off) and `remind_next_due` (UTC, indexed, NULL
+    unless a reminder is set and the chat can receive it), and one `reminders` row per chat and study
+    day, claimed before the send: the once-a-day guarantee, as `deliveries` is for the push.
+
+    Statement by statement rather than executescript (which commits first): all of it inside the
+    migration's transaction, so a kill half-way leaves version 4 as it was.
+    """
+    script = """
+        CREATE TABLE checkins (
+            user_key TEXT NOT NULL,
+            study_date TEXT NOT NULL,
+            chat_key TEXT NOT NULL,
+            course_id INTEGER NOT NULL DEFAULT 1,
+            lesson_day INTEGER,
+            checked_at INTEGER NOT NULL,
+            PRIMARY KEY (user_key, study_date)
+        );
+        -- Who of a group studied today: the people who checked in there, then their check-in of the day.
+        CREATE INDEX idx_checkins_chat ON checkins(chat_key, user_key);
+        ALTER TABLE chats ADD COLUMN remind_at TEXT;
+        ALTER TABLE chats ADD COLUMN remind_next_due INTEGER;
+        -- The reminder tick's due query: WHERE remind_next_due <= ? ORDER BY remind_next_due LIMIT n.
+        CREATE INDEX idx_chats_remind_next_due ON chats(remind_next_due);
+        CREATE TABLE reminders (
+            chat_key TEXT NOT NULL,
+            study_date TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'claimed' CHECK (state IN ('claimed', 'sent', 'skipped', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 1,
+            error TEXT,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER,
+            PRIMARY KEY (chat_key, study_date)
+        );
+        CREATE INDEX idx_reminders_claimed ON reminders(state) WHERE state = 'claimed';
+        """
+    for statement in script.split(";"):
+        if statement.strip():
+            db.conn.execute(statement)
+    # The study day of each earlier ✅ (the rule as shipped with this migration: 04:00 local).
+    marks = db.execute(
+        "SELECT m.user_key, m.chat_key, m.course_id, m.lesson_day, m.studied_at, c.timezone "
+        "FROM study_marks m LEFT JOIN chats c ON c.key = m.chat_key ORDER BY m.studied_at, m.id"
+    ).fetchall()
+    zones: dict[str, ZoneInfo] = {}
+    rows = []
+    for user_key, chat_key, course_id, lesson_day, studied_at, tz in marks:
+        name = tz or "Asia/Shanghai"
+        if name not in zones:
+            try:
+                zones[name] = ZoneInfo(name)
+            except Exception:  # a zone this system does not know: the bot's default
+                zones[name] = ZoneInfo("Asia/Shanghai")
+        wall = datetime.fromtimestamp(int(studied_at), zones[name]).replace(tzinfo=None)
+        day = (wall - timedelta(hours=4)).date().isoformat()
+        rows.append((user_key, day, chat_key, course_id, lesson_day, int(studied_at)))
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO checkins (user_key, study_date, chat_key, course_id, lesson_day, checked_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_tables,
     _m002_indexes,
     _m003_study_marks,
     _m004_courses,
+    _m005_checkins,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -75,7 +75,8 @@ class StatsStore(Database):
     def user_stats(self, user_key: str, today_local: date, tz: tzinfo | str) -> dict[str, Any]:
         """A user's days studied, current/best streak, answers, accuracy and reflections."""
         # A day counts as studied when, on that local date, the user's private chat (same key as the
-        # user, e.g. tg:42) got its lesson, or the user answered a quiz question or wrote a reflection.
+        # user, e.g. tg:42) got its lesson, or the user answered a quiz question, wrote a reflection or
+        # checked in. (/me shows the check-in streak of bot.core.streaks, not this one.)
         # The current streak still counts when today is not studied yet but yesterday was.
         zone = _zone(tz)
         days = {
@@ -87,7 +88,10 @@ class StatsStore(Database):
         }
         days |= self._local_dates("SELECT answered_at FROM quiz_answers WHERE user_key = ?", [user_key], zone)
         days |= self._local_dates("SELECT created_at FROM reflections WHERE user_key = ?", [user_key], zone)
-        days |= self._local_dates("SELECT studied_at FROM study_marks WHERE user_key = ?", [user_key], zone)
+        # A check-in (✅, 打卡) counts on its study day (04:00 to 04:00), as /me's streak counts it.
+        days |= {
+            d for (d,) in self.db.execute("SELECT study_date FROM checkins WHERE user_key = ?", [user_key])
+        }
         dates = sorted(date.fromisoformat(d) for d in days)
 
         best = run = 0
