@@ -826,3 +826,23 @@ def test_migrate_into_an_auto_created_supergroup(store: Storage) -> None:
         "06:30",
         E0 + 60,
     )
+
+
+def test_a_migration_that_fails_half_way_leaves_the_file_as_it_was(tmp_path) -> None:
+    """Statements of a migration run inside its transaction (not executescript, which commits first)."""
+    import sqlite_utils
+
+    from bot.core.storage.schema import MIGRATIONS, _in_transaction, migrate, schema_version
+
+    db = sqlite_utils.Database(tmp_path / "half.db")
+    migrate(db, MIGRATIONS[:3])
+
+    def broken(db) -> None:
+        _in_transaction(db, "CREATE TABLE half_done (x INTEGER);\nALTER TABLE chats ADD COLUMN half INTEGER;")
+        raise RuntimeError("killed half-way")
+
+    with pytest.raises(RuntimeError):
+        migrate(db, [*MIGRATIONS[:3], broken])
+    assert schema_version(db) == 3
+    assert "half_done" not in db.table_names() and "half" not in db["chats"].columns_dict
+    assert migrate(db, MIGRATIONS) == len(MIGRATIONS)  # and the real one applies afterwards

@@ -9,6 +9,7 @@ table and `migrate` brings a file up to date, one transaction per migration.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,21 @@ logger = logging.getLogger(__name__)
 # Each migration is applied once, in order, inside its own transaction, and bumps meta.schema_version.
 # They are plain DDL on purpose: a shipped migration must produce the same schema forever, whatever a
 # later sqlite-utils version renders for table.create(). Never edit a shipped migration: append one.
+
+
+def _in_transaction(db: sqlite_utils.Database, script: str) -> None:
+    """Run a script's statements one by one in the migration's transaction (executescript would commit
+    first, so a kill half-way would leave a half-migrated file)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.conn.execute(statement)
+            statement = ""
+    if statement.strip() and not all(
+        line.strip().startswith("--") or not line.strip() for line in statement.splitlines()
+    ):
+        raise ValueError(f"incomplete SQL statement: {statement.strip()[:80]}")
 
 
 def _m001_tables(db: sqlite_utils.Database) -> None:
@@ -187,8 +203,10 @@ def _m004_courses(db: sqlite_utils.Database) -> None:
     Course 1 is the speech the bot taught so far (the bundled one or STUDYBOT_CONTENT): every existing
     row belongs to it, and every chat is on it at its position. Its text is filled in at the next start,
     when the service registers the speech it is configured with (`Storage.register_configured_course`).
+    Statement by statement inside the migration's transaction: a kill half-way leaves version 3.
     """
-    db.executescript(
+    _in_transaction(
+        db,
         """
         CREATE TABLE courses (
             id INTEGER PRIMARY KEY,
@@ -251,7 +269,7 @@ def _m004_courses(db: sqlite_utils.Database) -> None:
             created_by TEXT,
             created_at INTEGER NOT NULL
         );
-        """
+        """,
     )
 
 
@@ -298,9 +316,7 @@ def _m005_checkins(db: sqlite_utils.Database) -> None:
         );
         CREATE INDEX idx_reminders_claimed ON reminders(state) WHERE state = 'claimed';
         """
-    for statement in script.split(";"):
-        if statement.strip():
-            db.conn.execute(statement)
+    _in_transaction(db, script)
     # The study day of each earlier ✅ (the rule as shipped with this migration: 04:00 local).
     marks = db.execute(
         "SELECT m.user_key, m.chat_key, m.course_id, m.lesson_day, m.studied_at, c.timezone "
