@@ -74,14 +74,19 @@ class Options(Reading):
         )
 
     def _slot_fit(self, cand: str, left: str, right: str) -> float:
-        """1 when the speech uses the candidate in a slot like this one (the same word after it), else 0.5."""
+        """1 when the speech uses the candidate in a slot like this one (the same word after it), else 0.5
+        (once per candidate and slot: a search of the whole speech)."""
         after = right[:2]
         before = left[-2:]
-        if after and (cand + after) in self.full:
-            return 1.0
-        if before and (before + cand) in self.full:
-            return 1.0
-        return 0.5
+        if not hasattr(self, "_slot_fits"):
+            self._slot_fits: dict[tuple[str, str, str], float] = {}
+        key = (before, cand, after)
+        if key not in self._slot_fits:
+            fit = 0.5
+            if (after and (cand + after) in self.full) or (before and (before + cand) in self.full):
+                fit = 1.0
+            self._slot_fits[key] = fit
+        return self._slot_fits[key]
 
     def _item_pool(self, items: list[str], answer: str, pattern) -> list[str]:
         """Words of the list's shape from elsewhere in the speech: items of its other lists, its quoted terms
@@ -138,6 +143,7 @@ class Options(Reading):
             return sorted(ok, key=lambda o: (o not in kin, stable_digest(answer, o)))
         others += [t for t in self.terms if term_shape(t) == "plain"]
         others += self._words()
+        length = pattern[0]
         suffix = fixed_suffix(pattern, answer)
         if len(suffix) == 1 and len(answer) >= 3:
             # Common words of the list's ending whose stem is a word of the speech (规范化 beside 规范, 责任感
@@ -150,7 +156,11 @@ class Options(Reading):
             (
                 o
                 for o in dict.fromkeys(others)
-                if fits_pattern(o, pattern) and HAN_ONLY.fullmatch(o) and self.same_parts(answer, o)
+                # the length first: most words are of another (fits_pattern says so too, at a call's cost)
+                if (not length or len(o) == length)
+                and fits_pattern(o, pattern)
+                and HAN_ONLY.fullmatch(o)
+                and self.same_parts(answer, o)
             ),
             key=lambda o: stable_digest(answer, o),
         )
