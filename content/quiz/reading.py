@@ -59,6 +59,8 @@ class Reading:
 
         self._weak: set[str] = set()  # list items offered for a slot of another field, at most one a question
         self._signatures: dict[str, tuple[frozenset[str] | None, ...]] = {}  # see `signature`
+        self._kin: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}  # see Options._kin_of
+        self._shapes: dict[tuple, tuple[list[str], set[str]]] = {}  # see Options._shaped
         self.lists = {
             (s.section_id, s.index): [items for items in enumerations(s.text, cut) if is_parallel(items)]
             for s in self.body
