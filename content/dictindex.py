@@ -21,8 +21,8 @@ nothing of it is kept after the call, so the process does not grow by the dictio
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-import marshal
 import os
 import re
 import sys
@@ -30,14 +30,13 @@ import tempfile
 import zlib
 from array import array
 from bisect import bisect_left
-from collections import Counter
 from itertools import accumulate
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 MAGIC = b"studybot-jieba-index\n"
-FORMAT = 3
+FORMAT = 4
 # A key is (first << 21) | second for a word's first or last two characters (a code point needs 21
 # bits), and (char << 21) | _ALONE for a word of one character: no second character has that value.
 _SHIFT = 21
@@ -68,8 +67,8 @@ def parse_line(line: str) -> tuple[str, int, str | None]:
 
 def index_path(dict_path: Path) -> Path:
     """Where the index of this dict.txt is kept: the temp directory, named by the file's path."""
-    digest = hashlib.md5(str(dict_path).encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"studybot-jieba-index.{digest}.bin"
+    digest = hashlib.md5(str(dict_path).encode("utf-8", "surrogatepass"), usedforsecurity=False)
+    return Path(tempfile.gettempdir()) / f"studybot-jieba-index.{digest.hexdigest()[:12]}.bin"
 
 
 def _stamp(dict_path: Path) -> str:
@@ -90,10 +89,7 @@ def speech_entries(
         where = index_path(dict_path)
     except OSError:  # no dict.txt, or gettempdir() finds no usable directory (FileNotFoundError)
         return None
-    try:
-        data = where.read_bytes()
-    except OSError:
-        data = b""
+    data = _read(where)
     index = _open(data, stamp)
     if index is None:
         data = _rebuild(dict_path, stamp, where)
@@ -106,6 +102,18 @@ def speech_entries(
         return None
 
 
+def _read(where: Path) -> bytes:
+    """The index file's bytes; none (b"") if it is missing, unreadable or another user's (who could have
+    put anything there: the temp directory is everyone's)."""
+    try:
+        with open(where, "rb") as file:
+            if hasattr(os, "getuid") and os.fstat(file.fileno()).st_uid != os.getuid():
+                return b""
+            return file.read()
+    except OSError:
+        return b""
+
+
 def _open(data: bytes, stamp: str) -> dict | None:
     """The index's header and its sections (memoryviews of `data`); None unless it is whole, of this
     dict.txt (the same stamp) and matches its CRC."""
@@ -115,7 +123,7 @@ def _open(data: bytes, stamp: str) -> dict | None:
         view = memoryview(data)
         at = len(MAGIC)
         size = int.from_bytes(view[at : at + 4], "little")
-        header = marshal.loads(view[at + 4 : at + 4 + size])
+        header = json.loads(bytes(view[at + 4 : at + 4 + size]))
         if not isinstance(header, dict) or header.get("stamp") != stamp:
             return None
         at += 4 + size
@@ -142,7 +150,7 @@ def _open(data: bytes, stamp: str) -> dict | None:
         ):
             return None
         return index
-    except (ValueError, TypeError, KeyError, EOFError):
+    except (ValueError, TypeError, KeyError):
         return None
 
 
@@ -177,19 +185,20 @@ def _rebuild(dict_path: Path, stamp: str, where: Path) -> bytes | None:
     cannot be written (then nothing is built) or dict.txt cannot be indexed."""
     partial = where.with_name(f"{where.name}.{os.getpid()}")
     try:
-        out = open(partial, "wb")  # noqa: SIM115 -- first, so a read-only directory costs no build
+        out = open(partial, "wb")  # first: in a read-only directory, no index is built for nothing
     except OSError:
         return None
     try:
         with out:
-            data = _build(dict_path.read_text("utf-8"), stamp)
-            if data is not None:
-                out.write(data)
-        if data is None:
+            parts = _build(dict_path.read_text("utf-8"), stamp)
+            for part in parts or ():
+                out.write(part)
+        if parts is None:
             partial.unlink()
             return None
+        del parts
         os.replace(partial, where)
-        return data
+        return _read(where)
     except (OSError, UnicodeError) as exc:  # dict.txt unreadable, the disk full…
         logger.info("jieba dictionary index not written (%s): reading dict.txt whole", exc)
         try:
@@ -199,67 +208,108 @@ def _rebuild(dict_path: Path, stamp: str, where: Path) -> bytes | None:
         return None
 
 
-def _build(dict_txt: str, stamp: str) -> bytes | None:
-    """The index of dict.txt's text (its lines are those of str.splitlines, as `terms` reads them). None
-    for a file it cannot hold: too many lines, a count that is no integer of 64 bits, over 255 tags, a
-    character beyond U+FFFF."""
-    lines = dict_txt.splitlines()
-    if len(lines) >= 1 << _LINE_BITS:
-        return None
-    first: list[int] = []  # (key << _LINE_BITS) | entry number, sorted below
-    last: list[int] = []
-    words: list[str] = []
-    counts: list[int] = []
+def _build(dict_txt: str, stamp: str) -> list[bytes | memoryview] | None:
+    """The index of dict.txt's text, in parts to write one after another (its lines are those of
+    str.splitlines, as `terms` reads them). None for a file it cannot hold: too many lines, a count that
+    is no integer of 64 bits, over 255 tags, a character beyond U+FFFF.
+
+    Built a block of lines at a time into arrays, keeping no object per line: about 40 MB at the peak, no
+    more than the pass over dict.txt it replaces (lists of all the lines and words would be 150 MB)."""
+    first, last = array("Q"), array("Q")  # (key << _LINE_BITS) | entry number, sorted below
+    words = bytearray()  # UTF-16-LE
+    ends = array("I", [0])
+    counts = array("q")
     tags = array("B")
     tag_ids: dict[str | None, int] = {None: 0}
+    n = 0
     try:
-        for n, line in enumerate(lines):
-            word, _, rest = line.partition(" ")  # as parse_line, spelt out: once per line of 349,000
-            count, _, tag = rest.partition(" ")
-            words.append(word)
-            counts.append(int(count))
-            tags.append(tag_ids.setdefault(tag.strip() or None, len(tag_ids)))
-            size = len(word)
-            if size == 1:
-                first.append((ord(word) << _SHIFT | _ALONE) << _LINE_BITS | n)
-            elif size > 1:
-                first.append((ord(word[0]) << _SHIFT | ord(word[1])) << _LINE_BITS | n)
-                if size > 2:
-                    last.append((ord(word[-2]) << _SHIFT | ord(word[-1])) << _LINE_BITS | n)
-        count_array = array("q", counts)
+        for block in _line_blocks(dict_txt):
+            block_words = []
+            for line in block:
+                word, _, rest = line.partition(" ")  # as parse_line, spelt out: once a line of 349,000
+                count, _, tag = rest.partition(" ")
+                counts.append(int(count))
+                tags.append(tag_ids.setdefault(tag.strip() or None, len(tag_ids)))
+                block_words.append(word)
+                size = len(word)
+                if size == 1:
+                    first.append((ord(word) << _SHIFT | _ALONE) << _LINE_BITS | n)
+                elif size > 1:
+                    first.append((ord(word[0]) << _SHIFT | ord(word[1])) << _LINE_BITS | n)
+                    if size > 2:
+                        last.append((ord(word[-2]) << _SHIFT | ord(word[-1])) << _LINE_BITS | n)
+                n += 1
+            words += "".join(block_words).encode("utf-16-le")
+            lengths = accumulate(map(len, block_words), initial=ends[-1])
+            next(lengths)
+            ends.extend(lengths)
     except (ValueError, OverflowError):
-        return None  # a line jieba could not read either; the caller reads the file line by line
-    ends = array("I", [0, *accumulate(map(len, words))])
-    text = "".join(words).encode("utf-16-le")
-    del words, counts
-    if len(text) != 2 * ends[-1]:
+        # A count jieba could not read either (the caller reads the file line by line), over 255 tags,
+        # or too many lines for an entry number.
+        return None
+    if n > 1 << _LINE_BITS:
+        return None  # an entry number would run into its key
+    if len(words) != 2 * ends[-1]:
         return None  # a character beyond U+FFFF is two UTF-16 units, and `word_ends` counts characters
-    first.sort()
-    last.sort()
     mask = (1 << _LINE_BITS) - 1
-    runs = {}
+    runs = {}  # per table: its keys, where each key's entries begin, the entries
     for name, packed in (("first", first), ("last", last)):
-        runs[name] = Counter(value >> _LINE_BITS for value in packed)  # entries under each key
-    keys = sorted(runs["first"].keys() | runs["last"].keys())
-    sections = {
-        "keys": array("Q", keys),
-        "word_ends": ends,
-        "words": text,
-        "counts": count_array,
-        "tags": tags,
-    }
-    for name, packed in (("first", first), ("last", last)):
-        # Where each key's run of entries begins (both are ascending), and one more: the end.
-        sections[f"{name}_starts"] = array("I", [0, *accumulate(map(runs[name].__getitem__, keys))])
-        sections[f"{name}_entries"] = array("I", [value & mask for value in packed])
-    body = [bytes(sections[name]) for name, _ in _SECTIONS]
-    header = marshal.dumps(
+        ordered = sorted(packed)
+        del packed[:]  # no longer needed: its room, for the next table's
+        keys, starts = [], array("I")
+        previous = -1
+        for at, value in enumerate(ordered):
+            key = value >> _LINE_BITS
+            if key != previous:
+                keys.append(key)
+                starts.append(at)
+                previous = key
+        starts.append(len(ordered))
+        runs[name] = keys, starts, array("I", (value & mask for value in ordered))
+        del ordered
+    keys = sorted(set(runs["first"][0]) | set(runs["last"][0]))
+    sections = {"keys": array("Q", keys), "word_ends": ends, "words": words, "counts": counts, "tags": tags}
+    for name in ("first", "last"):
+        # Where each key's run of entries begins in this table (both ascending; an empty run where it has
+        # none), and one more: the end.
+        own, own_starts, entries = runs.pop(name)
+        starts, at = array("I"), 0
+        for key in keys:
+            starts.append(own_starts[at])
+            if at < len(own) and own[at] == key:
+                at += 1
+        starts.append(own_starts[-1])
+        sections[f"{name}_starts"], sections[f"{name}_entries"] = starts, entries
+    body = [memoryview(sections[name]).cast("B") for name, _ in _SECTIONS]
+    crc = 0
+    for part in body:
+        crc = zlib.crc32(part, crc)
+    header = json.dumps(
         {
             "stamp": stamp,
             "total": sum(map(int, DICT_COUNT.findall(dict_txt))),
             "tag_names": list(tag_ids),
             "lengths": [len(part) for part in body],
-            "crc": zlib.crc32(b"".join(body)),
-        }
-    )
-    return MAGIC + len(header).to_bytes(4, "little") + header + b"".join(body)
+            "crc": crc,
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
+    return [MAGIC, len(header).to_bytes(4, "little"), header, *body]
+
+
+# Line boundaries of str.splitlines besides "\n" (read_text has made "\r\n" and "\r" into "\n").
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _line_blocks(text: str, size: int = 1 << 20):
+    """The lines of `text` as str.splitlines gives them, in blocks of about `size` characters."""
+    if _OTHER_BREAKS.search(text):
+        yield text.splitlines()
+        return
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        if end < 0:
+            end = len(text)
+        yield text[start:end].splitlines()
+        start = end + 1

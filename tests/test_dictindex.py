@@ -169,3 +169,10 @@ def test_the_speech_dictionary_is_the_same_with_and_without_the_index(tmp_path, 
     _read_only_temp_dir(tmp_path, monkeypatch)
     assert _speech_dictionary(text) == first
     assert dict(first[0])["人才"] > 0 and first[3]
+
+
+def test_another_users_index_is_not_read(temp_dir, dict_file, monkeypatch):
+    # The temp directory is everyone's: an index someone else owns could say anything.
+    _entries(dict_file)
+    monkeypatch.setattr(os, "getuid", lambda: os.stat(dictindex.index_path(dict_file)).st_uid + 1)
+    assert dictindex.speech_entries(dict_file, *_pieces(TEXT)) is None
