@@ -1,9 +1,9 @@
 """Key phrases of a speech: quoted 提法, enumerations, a jieba dictionary that keeps them whole, keywords.
 
 Nothing here touches jieba's dictionary at import time. A speech's tokenizer gets only the part of
-jieba's dictionary that occurs in the speech (read from dict.txt through an index of it, `dictindex`: a few
-thousand of its 349,000 entries) plus the speech's own phrases, so it is small and one speech's words never
-change how another is segmented.
+jieba's dictionary that occurs in the speech and the words around those (read from dict.txt through an
+index of it, `dictindex`: some 30,000 of its 349,000 entries for 10,000 characters) plus the speech's own
+phrases, so it is small and one speech's words never change how another is segmented.
 """
 
 from __future__ import annotations
