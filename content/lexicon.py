@@ -45,6 +45,16 @@ def _lexicon_index() -> tuple[dict[str, list[str]], dict[str, list[int]]]:
     return by_start, in_fields
 
 
+@functools.cache
+def _by_ending() -> dict[str, list[int]]:
+    """The fields whose terms share an ending (化, 精神…), by that ending (index into `fields()`)."""
+    out: dict[str, list[int]] = {}
+    for k, (_, _terms, ending) in enumerate(fields()):
+        if ending:
+            out.setdefault(ending, []).append(k)
+    return out
+
+
 @functools.lru_cache(maxsize=4096)
 def lexicon_terms_in(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The lexicon's terms of three or more characters said once in the text (人才强省战略, 舆论监督), longest
@@ -81,7 +91,8 @@ def _field_terms(words: tuple[str, ...]) -> tuple[str, ...]:
     named_in = Counter(k for w in set(words) for k in in_fields.get(w, ()))
     all_fields = fields()
     ends = {w[-n:] for w in words for n in (1, 2) if len(w) > n} if len(words) >= 3 else set()
-    which = sorted(set(named_in) | {k for k, (_, _, ending) in enumerate(all_fields) if ending in ends})
+    by_ending = _by_ending()
+    which = sorted(set(named_in) | {k for end in ends for k in by_ending.get(end, ())})
     for k in which:
         _, terms, ending = all_fields[k]
         # A list's field names two of its items, not just one (银行 is a financial business, but in

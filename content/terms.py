@@ -1,9 +1,9 @@
 """Key phrases of a speech: quoted 提法, enumerations, a jieba dictionary that keeps them whole, keywords.
 
 Nothing here touches jieba's dictionary at import time. A speech's tokenizer gets only the part of
-jieba's dictionary that occurs in the speech (read from dict.txt, a few thousand of its 500,000 entries)
-plus the speech's own phrases, so it is small and one speech's words never change how another is
-segmented.
+jieba's dictionary that occurs in the speech and the words around those (read from dict.txt through an
+index of it, `dictindex`: some 30,000 of its 349,000 entries for 10,000 characters) plus the speech's own
+phrases, so it is small and one speech's words never change how another is segmented.
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ import logging
 import math
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+
+from content import dictindex
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +70,28 @@ STOPWORDS = frozenset(
 )
 
 
+def _jieba():
+    """The jieba module, imported without pkg_resources.
+
+    jieba 0.42 imports pkg_resources only to open its own data files (and opens them by path without it);
+    importing pkg_resources costs 80–150 ms and several MiB, more than the rest of jieba. Nothing else
+    here uses it; if something has imported it already, it is left as it is."""
+    if "jieba" not in sys.modules and "pkg_resources" not in sys.modules:
+        sys.modules["pkg_resources"] = None  # `import pkg_resources` raises ImportError meanwhile
+        try:
+            import jieba
+        finally:
+            if sys.modules.get("pkg_resources", False) is None:
+                del sys.modules["pkg_resources"]
+    import jieba
+
+    return jieba
+
+
 @functools.cache
 def _base_tokenizer():
     """jieba's tokenizer with its main dictionary loaded (once per process, from jieba's disk cache)."""
-    import jieba
+    jieba = _jieba()
 
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
@@ -101,9 +122,7 @@ def make_tokenizer(words: Iterable[str], text: str | None = None):
 
     With `text`, its dictionary is jieba's cut down to the words that occur in the text (see
     `speech_dictionary`): it cuts the text exactly as the full one would, at a fraction of the memory."""
-    import jieba
-
-    tokenizer = jieba.Tokenizer()
+    tokenizer = _jieba().Tokenizer()
     if text is None:
         base = _base_tokenizer()
         tokenizer.FREQ, tokenizer.total = dict(base.FREQ), base.total
@@ -129,8 +148,7 @@ def speech_tags(text: str) -> dict[str, str]:
 
 
 NEAR_MIN = 50
-# A line of jieba's dict.txt: word, count and an optional part-of-speech tag.
-_DICT_COUNT = re.compile(r"^\S+ (\d+)", re.MULTILINE)
+_DICT_COUNT = dictindex.DICT_COUNT  # a line of jieba's dict.txt: word, count and an optional tag
 
 
 def near_words(text: str) -> tuple[tuple[str, str], ...]:
@@ -142,8 +160,9 @@ def near_words(text: str) -> tuple[tuple[str, str], ...]:
 def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], tuple[tuple[str, str], ...]]:
     """jieba's main dictionary cut down to the words that occur in ``text``, and the dictionary's total count.
 
-    Read from jieba's dict.txt line by line, as jieba's own loader reads it, keeping a word only if it
-    occurs in the text (with its prefixes, which jieba's segmenter walks through). Segmenting any part of
+    Read from jieba's dict.txt as jieba's own loader reads it (through `dictindex`, which finds the lines a
+    text can need without reading the others), keeping a word only if it occurs in the text (with its
+    prefixes, which jieba's segmenter walks through). Segmenting any part of
     the text gives the same words as with the whole dictionary: every word jieba could choose there is a
     substring of the text, with the same count and total. Elsewhere (a search query) unknown runs go to
     jieba's HMM as any unknown word does, and a word that is not in the text cannot match it anyway;
@@ -155,45 +174,61 @@ def _speech_dictionary(text: str) -> tuple[dict[str, int], int, dict[str, str], 
     that are one of its words with one character after it (责任感 in a speech with 责任 and 获得感,
     `near_words`): quiz distractors of a list's own shape.
     """
-    import jieba
-
-    longest = 16  # the longest word in jieba's dictionary
-    pieces = {text[i:j] for i in range(len(text)) for j in range(i + 1, min(len(text), i + longest) + 1)}
-    path = Path(jieba.__file__).parent / "dict.txt"
-    dict_txt = path.read_text("utf-8")
-    total = _dict_total(str(path), dict_txt)
-    inside, outside = [], []
-    # A line is "word count [tag]"; only the lines kept are parsed further (a plain loop over the lines is
-    # twice as fast as a regular expression over the file).
-    for line in dict_txt.splitlines():
-        word, _, rest = line.partition(" ")
-        if word in pieces:
-            inside.append(_entry(word, rest))
-        elif len(word) > 2 and (word[:2] in pieces or word[-2:] in pieces):
-            outside.append(_entry(word, rest))
+    path = Path(_jieba().__file__).parent / "dict.txt"
+    # The text's pieces of one to four characters, by length (40,000 for 10,000 characters, where all
+    # those of up to 16, jieba's longest word, were 160,000); a longer word (there are few) is looked for
+    # in the text itself.
+    pieces = (frozenset(), *({text[i : i + n] for i in range(len(text) - n + 1)} for n in range(1, 5)))
+    chars, pairs = pieces[1], pieces[2]
+    found = dictindex.speech_entries(path, chars, pairs)
+    if found is None:  # no index of dict.txt and none can be written: read it whole
+        words, counts, word_tags, total = _read_entries(path, chars, pairs)
+    else:
+        words, counts, word_tags, total = found
     freq: dict[str, int] = {}
     tags: dict[str, str] = {}
-    for word, count, tag in inside:
-        freq[word] = count
-        if tag:
-            tags[word] = tag
     # Words that may extend one of the speech's (see _extensions), sorted out once those are known.
     around: list[tuple[str, int]] = []
     near: list[tuple[str, str]] = []
-    for word, count, tag in outside:
-        around.append((word, count))
-        if count >= NEAR_MIN and len(word) <= 5 and tag and word[-1] in pieces and word[:-1] in pieces:
-            near.append((word, tag))
+    for word, count, tag in zip(words, counts, word_tags, strict=True):
+        size = len(word)
+        if word in pieces[size] if size <= 4 else size <= 16 and word in text:
+            freq[word] = count
+            if tag:
+                tags[word] = tag
+        elif size > 2 and (word[:2] in pairs or word[-2:] in pairs):
+            around.append((word, count))
+            if count >= NEAR_MIN and size <= 5 and tag and word[-1] in chars:
+                if word[:-1] in pieces[size - 1]:
+                    near.append((word, tag))
     freq.update(_extensions(around, {w for w, count in freq.items() if count and len(w) >= 2}))
-    for word in list(freq):
-        for end in range(1, len(word)):
-            freq.setdefault(word[:end], 0)
+    # And the prefixes of all of them, count 0 (in the order of the words, as one at a time would add them).
+    prefixes = dict.fromkeys(word[:end] for word in freq for end in range(1, len(word)))
+    freq.update({word: 0 for word in prefixes if word not in freq})
     return freq, total, tags, tuple(near)
 
 
-def _entry(word: str, rest: str) -> tuple[str, int, str | None]:
-    count, _, tag = rest.partition(" ")
-    return word, int(count), tag.strip() or None
+def _read_entries(
+    path: Path, chars: set[str], pairs: set[str]
+) -> tuple[list[str], list[int], list[str | None], int]:
+    """What `dictindex.speech_entries` finds, read from dict.txt line by line (as jieba's own loader reads
+    it): the entries that are one of `chars` or begin with one of `pairs` or, of three characters or more,
+    end with one. Only those lines are parsed further (a plain loop over the lines is twice as fast as a
+    regular expression over the file)."""
+    dict_txt = path.read_text("utf-8")
+    words, counts, tags = [], [], []
+    for line in dict_txt.splitlines():
+        word = line.partition(" ")[0]
+        if (
+            word in chars
+            if len(word) == 1
+            else len(word) > 1 and (word[:2] in pairs or (len(word) > 2 and word[-2:] in pairs))
+        ):
+            word, count, tag = dictindex.parse_line(line)
+            words.append(word)
+            counts.append(count)
+            tags.append(tag)
+    return words, counts, tags, _dict_total(str(path), dict_txt)
 
 
 _TOTALS: dict[str, int] = {}
@@ -236,12 +271,19 @@ def _extensions(candidates: Iterable[tuple[str, int]], words: set[str]) -> dict[
     speech without it) instead of leaving a 共同 that would match an unrelated sentence. None of them
     occurs in the speech, so the speech's own segmentation does not change.
     """
-    return {
-        word: count
-        for word, count in candidates
-        if any(word[:end] in words for end in range(2, len(word)))
-        or any(word[start:] in words for start in range(1, len(word) - 1))
-    }
+    return {word: count for word, count in candidates if _extends(word, words)}
+
+
+def _extends(word: str, words: set[str]) -> bool:
+    """Whether a part of `word` of two or more characters, at its start or its end, is one of `words`."""
+    size = len(word)
+    if size == 3:  # most of them: spelt out, three times as fast as the loops below
+        return word[:2] in words or word[1:] in words
+    if size == 4:
+        return word[:2] in words or word[:3] in words or word[1:] in words or word[2:] in words
+    return any(word[:end] in words for end in range(2, size)) or any(
+        word[start:] in words for start in range(1, size - 1)
+    )
 
 
 def quoted_terms(text: str) -> list[str]:

@@ -217,7 +217,7 @@ class PromptMaker:
                 ):
                     add(f"{said.group(1)}“{term}”", "image", 6.0)
                     continue
-                taken = re.search(
+                taken = f"“{term}”" in excerpt and re.search(
                     rf"把([^，。；！？“”]{{2,10}})(?:当作|当成|作为|视为)“{re.escape(term)}”", excerpt
                 )
                 if taken and not re.search(r"(不能|不要|防止|避免)$", excerpt[: taken.start()]):
@@ -258,7 +258,7 @@ class PromptMaker:
                 continue  # a piece of a longer name: 干部 + 政治素质 (考察)
             add(term, kind_of(term), 4.0)
         for word in self.keywords(main)[:3] + self.keywords(excerpt)[:4]:
-            if re.search(rf"[0-9０-９]{re.escape(word)}", excerpt):
+            if _after_digit(word, excerpt):
                 continue  # the tail of a figure (2024级新生)
             if len(word) >= 3 and word not in GENERIC and self.is_word(word) and self.is_noun(word):
                 if (self.tag_of(word) or "n") in {"ns", "nr", "nt"} or VAGUE_END.search(word):
@@ -287,8 +287,9 @@ class PromptMaker:
             return False  # 关键在于, 积极探索: no noun
         if KINDS_OF_PEOPLE.search(word) or word[:2] in ADVERBS:
             return False  # 认真学习, 积极探索: a verb with its adverb (jieba calls them nouns)
-        for m in re.finditer(re.escape(word), excerpt):
-            before, after = excerpt[max(0, m.start() - 2) : m.start()], excerpt[m.end() : m.end() + 2]
+        for start in _occurrences(word, excerpt):
+            end = start + len(word)
+            before, after = excerpt[max(0, start - 2) : start], excerpt[end : end + 2]
             if (before and self.is_word(before[-1:] + word[:2])) or (
                 after and self.is_word(word[-2:] + after[:1])
             ):
@@ -350,3 +351,22 @@ class PromptMaker:
             used_prompts.add(prompt)
             out.append((pick.phrase, FORM_NAMES[pick.kind], prompt))
         return out
+
+
+# The digits of the figures a keyword may end (2024级新生): ASCII and full-width.
+_DIGITS = frozenset("0123456789０１２３４５６７８９")
+
+
+def _after_digit(word: str, text: str) -> bool:
+    """Whether `word` stands right after a digit somewhere in `text` (as re.search of [0-9０-９]word)."""
+    return any(start and text[start - 1] in _DIGITS for start in _occurrences(word, text, overlapping=True))
+
+
+def _occurrences(word: str, text: str, overlapping: bool = False):
+    """Where `word` (not empty) starts in `text`, left to right: not overlapping, as re.finditer finds it,
+    unless `overlapping`. A plain search, not a regular expression compiled for each word."""
+    start = text.find(word)
+    step = 1 if overlapping else len(word)
+    while start >= 0:
+        yield start
+        start = text.find(word, start + step)

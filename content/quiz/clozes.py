@@ -313,8 +313,6 @@ class Clozes(Options):
                     continue
                 if len(phrase) < 4 or not HAN_ONLY.fullmatch(phrase):
                     continue
-                if not self._noun_like(phrase, compound):
-                    continue
                 before = spans[i - 1][2] if i else ""
                 after = spans[j + 1][2] if j + 1 < len(spans) else ""
                 if self.tags.get(before) in RUN_TAGS or self.tags.get(after) in RUN_TAGS:
@@ -325,6 +323,8 @@ class Clozes(Options):
                     continue
                 if (start and text[start - 1] == "、") or (stop < len(text) and text[stop] == "、"):
                     continue  # an item of a list, asked as one if at all (商场市场、宾馆饭店)
+                if not self._noun_like(phrase, compound):
+                    continue  # (last: the dearest test, a lookup in the lexicon)
                 out.append((start, stop, phrase, compound))
         return out
 

@@ -74,14 +74,19 @@ class Options(Reading):
         )
 
     def _slot_fit(self, cand: str, left: str, right: str) -> float:
-        """1 when the speech uses the candidate in a slot like this one (the same word after it), else 0.5."""
+        """1 when the speech uses the candidate in a slot like this one (the same word after it), else 0.5
+        (once per candidate and slot: a search of the whole speech)."""
         after = right[:2]
         before = left[-2:]
-        if after and (cand + after) in self.full:
-            return 1.0
-        if before and (before + cand) in self.full:
-            return 1.0
-        return 0.5
+        if not hasattr(self, "_slot_fits"):
+            self._slot_fits: dict[tuple[str, str, str], float] = {}
+        key = (before, cand, after)
+        if key not in self._slot_fits:
+            fit = 0.5
+            if (after and (cand + after) in self.full) or (before and (before + cand) in self.full):
+                fit = 1.0
+            self._slot_fits[key] = fit
+        return self._slot_fits[key]
 
     def _item_pool(self, items: list[str], answer: str, pattern) -> list[str]:
         """Words of the list's shape from elsewhere in the speech: items of its other lists, its quoted terms
@@ -104,16 +109,40 @@ class Options(Reading):
         return sorted(fitting, key=lambda o: stable_digest(answer, o))
 
     def _speech_pool(self, items: list[str], answer: str, pattern) -> list[str]:
-        others = [
-            it
-            for lists in self.lists.values()
-            for other in lists
-            if other != items and bool(pattern_of(other)[1]) == bool(pattern[1])
-            for it in other
-        ]
         if not pattern[1]:
             # No shape of its own: then its field is what the lists are of, seen in the words around them
             # (交通、医院、学校等基础设施; 日巡查、周报告: times). Items of lists of the same field only.
+            kin, rest = self._kin_of(items)
+            ok = [o for o in dict.fromkeys(kin + rest) if len(o) == len(answer) and HAN_ONLY.fullmatch(o)]
+            ok = [o for o in ok if self.same_parts(answer, o)]
+            # Items of lists of the same field first (said before or after the same word), then the rest,
+            # which may be of another field: a question takes at most one of those (see `_weak`).
+            self._weak |= {o for o in ok if o not in kin}
+            return sorted(ok, key=lambda o: (o not in kin, stable_digest(answer, o)))
+        shaped, seen = self._shaped(items, pattern)
+        near: list[str] = []
+        suffix = fixed_suffix(pattern, answer)
+        if len(suffix) == 1 and len(answer) >= 3:
+            # Common words of the list's ending whose stem is a word of the speech (规范化 beside 规范, 责任感
+            # beside 责任): of its shape and its field.
+            near = [w for w in self.near.get(suffix, ()) if w[:-1] in self._vocab_set()]
+        elif len(suffix) == 1 and len(answer) == 2:
+            # Two characters of one ending (真招、实招、新招): common words of it (高招, 妙招).
+            near = [w for w in self.near.get(suffix, ()) if len(w) == 2]
+        shaped = shaped + [
+            o
+            for o in dict.fromkeys(near)
+            if o not in seen and fits_pattern(o, pattern) and HAN_ONLY.fullmatch(o)
+        ]
+        return sorted(
+            (o for o in shaped if self.same_parts(answer, o)), key=lambda o: stable_digest(answer, o)
+        )
+
+    def _kin_of(self, items: list[str]) -> tuple[list[str], list[str]]:
+        """For a list of no shape of its own: the items of the other such lists of its field (said before or
+        after the same word, or of the same class or build), and those of the rest (once per list)."""
+        key = tuple(items)
+        if key not in self._kin:
             klass = prefix_class(items)
             frame = self._frames_of(items)
             kin, rest = [], []
@@ -130,30 +159,34 @@ class Options(Reading):
                         or (self._verb_led(items) and self._verb_led(other))
                     )
                     (kin if same_field else rest).extend(other)
-            ok = [o for o in dict.fromkeys(kin + rest) if len(o) == len(answer) and HAN_ONLY.fullmatch(o)]
-            ok = [o for o in ok if self.same_parts(answer, o)]
-            # Items of lists of the same field first (said before or after the same word), then the rest,
-            # which may be of another field: a question takes at most one of those (see `_weak`).
-            self._weak |= {o for o in ok if o not in kin}
-            return sorted(ok, key=lambda o: (o not in kin, stable_digest(answer, o)))
-        others += [t for t in self.terms if term_shape(t) == "plain"]
-        others += self._words()
-        suffix = fixed_suffix(pattern, answer)
-        if len(suffix) == 1 and len(answer) >= 3:
-            # Common words of the list's ending whose stem is a word of the speech (规范化 beside 规范, 责任感
-            # beside 责任): of its shape and its field.
-            others += [w for w in self.near.get(suffix, ()) if w[:-1] in self._vocab_set()]
-        elif len(suffix) == 1 and len(answer) == 2:
-            # Two characters of one ending (真招、实招、新招): common words of it (高招, 妙招).
-            others += [w for w in self.near.get(suffix, ()) if len(w) == 2]
-        return sorted(
-            (
+            self._kin[key] = kin, rest
+        return self._kin[key]
+
+    def _shaped(self, items: list[str], pattern) -> tuple[list[str], set[str]]:
+        """For a list of a shape: the words of the speech of that shape (in Chinese characters only) that
+        may stand for an item, from its other lists of a shape, its plain quoted terms and its words; and
+        all those looked at (once per list and shape, for each of its items asked)."""
+        key = (tuple(items), pattern)
+        if key not in self._shapes:
+            others = [
+                it
+                for lists in self.lists.values()
+                for other in lists
+                if other != items and pattern_of(other)[1]
+                for it in other
+            ]
+            others += [t for t in self.terms if term_shape(t) == "plain"]
+            others += self._words()
+            seen = dict.fromkeys(others)
+            length = pattern[0]
+            shaped = [
                 o
-                for o in dict.fromkeys(others)
-                if fits_pattern(o, pattern) and HAN_ONLY.fullmatch(o) and self.same_parts(answer, o)
-            ),
-            key=lambda o: stable_digest(answer, o),
-        )
+                for o in seen
+                # the length first: most words are of another (fits_pattern says so too, at a call's cost)
+                if (not length or len(o) == length) and fits_pattern(o, pattern) and HAN_ONLY.fullmatch(o)
+            ]
+            self._shapes[key] = shaped, set(seen)
+        return self._shapes[key]
 
     def _shared_affix(self, term: str, pool: tuple[str, ...] | list[str], rest: str) -> str | None:
         """The head (建设 of 政治建设, 战略 of 人才强省战略) or beginning (第一 of 第一资源) a term shares with

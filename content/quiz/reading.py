@@ -58,6 +58,9 @@ class Reading:
         from content.terms import enumerations, title_phrase
 
         self._weak: set[str] = set()  # list items offered for a slot of another field, at most one a question
+        self._signatures: dict[str, tuple[frozenset[str] | None, ...]] = {}  # see `signature`
+        self._kin: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}  # see Options._kin_of
+        self._shapes: dict[tuple, tuple[list[str], set[str]]] = {}  # see Options._shaped
         self.lists = {
             (s.section_id, s.index): [items for items in enumerations(s.text, cut) if is_parallel(items)]
             for s in self.body
@@ -102,14 +105,20 @@ class Reading:
         ) or frozenset({tag[:1]})
 
     def signature(self, word: str) -> tuple[frozenset[str] | None, ...]:
-        """The classes of a word's parts: (v, n) for 讲政治, (n,) for 方向盘."""
-        if word in self.tags:
-            return (self._coarse(self.tags[word]),)
-        if word not in self.full:
-            # A word of the lexicon the speech does not say: the speech's part of the dictionary would cut
-            # it by guess. Its field vouches for it.
-            return (None,)
-        return tuple(self._coarse(self.tags.get(t)) for t in self.cut(word))
+        """The classes of a word's parts: (v, n) for 讲政治, (n,) for 方向盘 (once per word: the tags, the
+        text and the cut do not change once the quiz is set up)."""
+        found = self._signatures.get(word)
+        if found is None:
+            if word in self.tags:
+                found = (self._coarse(self.tags[word]),)
+            elif word not in self.full:
+                # A word of the lexicon the speech does not say: the speech's part of the dictionary would
+                # cut it by guess. Its field vouches for it.
+                found = (None,)
+            else:
+                found = tuple(self._coarse(self.tags.get(t)) for t in self.cut(word))
+            self._signatures[word] = found
+        return found
 
     def same_parts(self, a: str, b: str) -> bool:
         """Stricter: as many parts, each known part of a class the other's could be (讲政治 ~ 重公道)."""

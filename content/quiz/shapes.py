@@ -5,6 +5,7 @@ Pure functions of text, used by every kind of question.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from content.quiz.question import EXPLANATION_MAX, SNIPPET_MAX, SNIPPET_MIN, WINDOW_MAX
@@ -119,12 +120,18 @@ def term_shape(term: str) -> str:
     return "numbered" if NUMBERED.fullmatch(term) and len(term) <= 5 else "plain"
 
 
-def pattern_of(items: list[str]) -> tuple[int, tuple[tuple[int, str], ...]]:
+def pattern_of(items: list[str] | tuple[str, ...]) -> tuple[int, tuple[tuple[int, str], ...]]:
     """The shape a list's items share: their length and the characters fixed at the same places.
 
     能者上、优者奖、庸者下 → (3, ((1, "者"),)); 获得感、幸福感、安全感 → (3, ((2, "感"),)).
     Items of different lengths share only a fixed ending, counted from the end (negative places).
+    (Once per list: a list's shape is asked for each other list it is weighed against.)
     """
+    return _pattern_of(tuple(items))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern_of(items: tuple[str, ...]) -> tuple[int, tuple[tuple[int, str], ...]]:
     lengths = {len(i) for i in items}
     if len(lengths) == 1:
         n = lengths.pop()

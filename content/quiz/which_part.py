@@ -24,6 +24,21 @@ class WhichPart(Clozes):
             if s.kind == "numbered" or any(x.role == "body" for x in s.sentences)
         ]
 
+    def _title_pieces(self, section: Section) -> list[str]:
+        """The four-character pieces of Chinese of a part's titles and headings, quotes taken out (once
+        per part)."""
+        if not hasattr(self, "_pieces_of_titles"):
+            self._pieces_of_titles: dict[str, list[str]] = {}
+        if section.id not in self._pieces_of_titles:
+            own_titles = [t for x in (section, *section.subsections) for t in (x.title, x.heading or "") if t]
+            self._pieces_of_titles[section.id] = [
+                t[i : i + 4]
+                for t in (re.sub(r"[“”‘’]", "", x) for x in own_titles)
+                for i in range(len(t) - 3)
+                if HAN_ONLY.fullmatch(t[i : i + 4])
+            ]
+        return self._pieces_of_titles[section.id]
+
     def _section(self, sentence: Sentence) -> list[Candidate]:
         """Which part says this: a stretch found in no other part, that does not repeat a heading."""
         places = self._places()
@@ -50,13 +65,8 @@ class WhichPart(Clozes):
         if re.match(r"^(?:[一二三四五六七八九十]是|要|必须)", sentence.text) and len(sentence.text) < 24:
             return []  # a lead line that heads its passage (要落实党政同责、一岗双责。)
         # Four characters of the part's own headings in the quote (政治监督 under 坚守政治监督定位) answer it.
-        own_titles = [t for x in (section, *section.subsections) for t in (x.title, x.heading or "") if t]
         bare = re.sub(r"[“”‘’]", "", sentence.text)
-        if any(
-            HAN_ONLY.fullmatch(t[i : i + 4]) and t[i : i + 4] in bare
-            for t in (re.sub(r"[“”‘’]", "", x) for x in own_titles)
-            for i in range(len(t) - 3)
-        ):
+        if any(piece in bare for piece in self._title_pieces(section)):
             return []  # the sentence, not only the stretch quoted: 全面提高党员队伍素质 under 抓实做好队伍建设
         own = {w for w in self.cut(section.title) if len(w) >= 2 and w not in self.generic}
         # and any two characters of those (河湖长 of 河湖长制)
