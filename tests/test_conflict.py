@@ -164,6 +164,10 @@ async def test_the_service_reports_a_conflict_and_recovers(tmp_path, caplog):
                 clock.offset += 61
                 mark = api.mark()
                 await api.await_call("getUpdates", lambda c: c.error_code == 409, timeout=30, after=mark)
+                # The stand-in records the 409 as it answers; the bot reads the answer a moment later.
+                deadline = time.monotonic() + 10
+                while len(watch_lines(caplog)) < 2 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
                 lasted = re.search(r"409 Conflict for (\d+) s now", watch_lines(caplog)[-1])
                 assert lasted and int(lasted[1]) >= 61 and len(watch_lines(caplog)) == 2
                 # The other instance stops. The bot answers again at once, healthz once a minute is quiet.
