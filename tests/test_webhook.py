@@ -344,3 +344,10 @@ def test_studybot_run_in_webhook_mode_answers_and_stops_on_sigterm(tmp_path):
         assert process.returncode == 0, err
         assert TOKEN not in err and SECRET not in err
         api.assert_no_errors()
+
+
+def test_polling_does_not_load_aiohttp_web_before_its_first_poll():
+    """aiohttp.web costs 0.1-0.2 s to import; polling's path to its first getUpdates must not pay it."""
+    code = "import sys, bot.service, bot.channels.telegram; print('aiohttp.web' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

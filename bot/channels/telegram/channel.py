@@ -41,7 +41,6 @@ from telegram.ext import (
 from bot.channels.telegram.metered import MeteredRequest, timed
 from bot.channels.telegram.polling import ConflictWatch, WatchedRequest, hide_conflict_tracebacks
 from bot.channels.telegram.replies import TelegramReplies
-from bot.channels.telegram.webhook import Webhook
 from bot.core.actions import COMMANDS, Actions, Ctx, Message
 from bot.core.config import Config
 from bot.core.faults import Faults
@@ -78,8 +77,9 @@ class TelegramChannel(TelegramReplies):
         #: 409 Conflict on getUpdates: its log lines and its entry in `health` (polling.py).
         self.conflicts = ConflictWatch(health)
         self.polling: WatchedRequest | None = None  # getUpdates' connection, made by build()
-        #: Webhook mode (STUDYBOT_TELEGRAM_WEBHOOK_URL): the route and its setWebhook; made by build().
-        self.webhook: Webhook | None = None
+        #: Webhook mode (STUDYBOT_TELEGRAM_WEBHOOK_URL): the route and its setWebhook (webhook.py); made by
+        #: build().
+        self.webhook = None
         # Files being made go next to the database: /tmp may be a small tmpfs, in memory.
         db = str(config.db_path)
         self.files_dir = (
@@ -113,6 +113,9 @@ class TelegramChannel(TelegramReplies):
         )
         hide_conflict_tracebacks()  # a 409 gets the watch's lines instead
         if self.config.telegram_webhook:
+            # Here, not at the top: it loads aiohttp.web, which polling does not need before its first poll.
+            from bot.channels.telegram.webhook import Webhook
+
             secret = self.config.telegram_webhook_secret
             # Without a set secret, one of this run's own: setWebhook hands it to Telegram at every start.
             self.webhook = Webhook(
