@@ -3,6 +3,9 @@ and the scheduler in one asyncio process.
 
 Start-up order is chosen for a fast first getUpdates: Telegram polling starts at once while the content
 model (jieba's dictionary) loads in a thread; updates that arrive meanwhile wait for it.
+
+Longer than the ~400 lines of the rule: it is the one place that wires every channel and loop together
+(the daily push, reminders, broadcasts, group quiz rounds), and each start-up step reads best beside the rest.
 """
 
 from __future__ import annotations
