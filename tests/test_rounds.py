@@ -34,6 +34,7 @@ def right(poll) -> int:
 
 
 async def test_a_round_moves_on_after_enough_answers_and_ends_with_a_scoreboard(bot):
+    bot.api.add_user(BOB, "小李", last_name="Li")  # the scoreboard shows first names
     intro, first = await start_round(bot, 2)
     assert "3 人答完或 60 秒后出下一题" in intro.params["text"]
     # A second /quiz while the round runs is refused: where it is and who started it.
@@ -65,6 +66,7 @@ async def test_a_round_moves_on_after_enough_answers_and_ends_with_a_scoreboard(
     # A tie shares its rank; the HTML-ish first name is escaped.
     assert "1. 小李 · 2 / 2" in text and "1. &lt;b&gt;小张&lt;/b&gt; · 2 / 2" in text
     assert "3. 小王 · 1 / 2" in text and "<b>小张</b>" not in text
+    assert "Li" not in text and bot.storage.get_user(f"tg:{BOB}")["name"] == "小李 Li"
     assert bot.storage.active_quiz(GKEY) is None and bot.storage.get_quiz(session)["state"] == "done"
     assert "rank" in buttons(board)
 

@@ -325,7 +325,7 @@ class Actions(Area):
     # -- helpers ------------------------------------------------------------------------------------
     def _register(self, ctx: Ctx) -> None:
         try:
-            self.storage.ensure_user(ctx.user_key, ctx.user_name)
+            self.storage.ensure_user(ctx.user_key, ctx.user_name, ctx.first_name)
             self.storage.ensure_chat(
                 ctx.chat_key,
                 ctx.chat_key.split(":", 1)[0],

@@ -121,7 +121,8 @@ class Quizzes(Area):
         progress = f"（第 {active['position'] + 1} / {len(active['question_ids'])} 题）" if active else ""
         starter = ""
         if active and ctx.is_group:
-            name = (self.storage.get_user(active["user_key"]) or {}).get("name") or ""
+            user = self.storage.get_user(active["user_key"]) or {}
+            name = user.get("first_name") or user.get("name") or ""
             starter = f"，由{name}发起" if name else ""
         return say(
             f"{where}已有一轮测验在进行{progress}{starter}，答完或结束后再开始新的一轮。",

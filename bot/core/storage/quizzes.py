@@ -221,9 +221,10 @@ class QuizStore(Database):
 
     @_locked
     def quiz_results(self, session_id: int) -> list[dict[str, Any]]:
-        """Per user of the session: user_key, name, correct, total; best first."""
+        """Per user of the session: user_key, name (the first name where known), correct, total; best
+        first."""
         return self._all(
-            "SELECT a.user_key, u.name, sum(a.correct) AS correct, count(*) AS total "
+            "SELECT a.user_key, coalesce(u.first_name, u.name) AS name, sum(a.correct) AS correct, count(*) AS total "
             "FROM quiz_answers a LEFT JOIN users u ON u.key = a.user_key "
             "WHERE a.session_id = ? GROUP BY a.user_key ORDER BY correct DESC, total DESC, min(a.answered_at)",
             [session_id],

@@ -24,7 +24,7 @@ class RankStore(Database):
         since_date: date | str | None = None,
         course_id: int | None = None,
     ) -> list[dict[str, Any]]:
-        """user_key, name, correct, days of the group's people, best first: answers in the group since
+        """user_key, name (the first name where known), correct, days of the group's people, best first: answers in the group since
         `since` (and of `course_id`, if given), check-ins on study days from `since_date` (of `course_id`)."""
         answers, answer_args = "a.chat_key = ?", [chat_key]
         marks, mark_args = "1 = 1", []
@@ -42,7 +42,7 @@ class RankStore(Database):
         sql = (
             f"WITH people AS (SELECT a.user_key FROM quiz_answers a WHERE {answers} "
             f"UNION SELECT c.user_key FROM checkins c WHERE c.chat_key = ? AND {marks}) "
-            "SELECT p.user_key, u.name, "
+            "SELECT p.user_key, coalesce(u.first_name, u.name) AS name, "
             f"(SELECT coalesce(sum(a.correct), 0) FROM quiz_answers a WHERE a.user_key = p.user_key AND {answers}) "
             "AS correct, "
             f"(SELECT count(*) FROM checkins c WHERE c.user_key = p.user_key AND {marks}) AS days "

@@ -346,13 +346,15 @@ def _m006_quiz_rounds(db: sqlite_utils.Database) -> None:
 
     `quiz_sessions.deadline` (UTC, NULL outside group rounds): when the round's current question ends
     whoever has answered; the rounds tick asks for the overdue ones by index. /rank reads a group's
-    answers by chat and time (`idx_quiz_answers_chat`). Statement by statement inside the migration's
+    answers by chat and time (`idx_quiz_answers_chat`). `users.first_name` (Telegram's; NULL where a
+    platform has none): what scoreboards and leaderboards show, the whole name otherwise. Statement by statement inside the migration's
     transaction: a kill half-way leaves version 5 as it was.
     """
     _in_transaction(
         db,
         """
         ALTER TABLE quiz_sessions ADD COLUMN deadline INTEGER;
+        ALTER TABLE users ADD COLUMN first_name TEXT;
         CREATE INDEX idx_quiz_sessions_deadline ON quiz_sessions(deadline) WHERE state = 'active';
         CREATE INDEX idx_quiz_answers_chat ON quiz_answers(chat_key, answered_at);
         """,
