@@ -69,6 +69,11 @@ async def test_a_round_moves_on_after_enough_answers_and_ends_with_a_scoreboard(
     assert "Li" not in text and bot.storage.get_user(f"tg:{BOB}")["name"] == "小李 Li"
     assert bot.storage.active_quiz(GKEY) is None and bot.storage.get_quiz(session)["state"] == "done"
     assert "rank" in buttons(board)
+    rank = await bot.press(GROUP, BOB, board.result["message_id"], "rank")
+    assert (
+        rank.params["text"].startswith("<b>🏆 排行榜 · 学习小组</b>")
+        and "1. 小李 · 答对 2 题" in rank.params["text"]
+    )
 
 
 async def test_a_round_moves_on_when_its_60_seconds_are_up(bot):
