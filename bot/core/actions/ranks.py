@@ -4,7 +4,7 @@ In a private chat it says it is for groups and shows the person's own week."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.core.actions.base import Area
 from bot.core.actions.quizzes import BOARD_LINES, ranked
@@ -16,8 +16,8 @@ from bot.core.schedule import DAY_STARTS, study_date
 class Ranks(Area):
     """/rank."""
 
-    def week_start(self, chat: dict, now: datetime) -> tuple[datetime, object]:
-        """(the instant this study week began: Monday 04:00 in the chat's zone, that Monday)."""
+    def week_start(self, chat: dict, now: datetime) -> tuple[datetime, date]:
+        """(the instant this study week began: Monday 04:00 in the chat's zone; that Monday)."""
         zone = self.zone(chat)
         today = study_date(zone, now)
         monday = today - timedelta(days=today.weekday())
