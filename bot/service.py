@@ -3,6 +3,9 @@ and the scheduler in one asyncio process.
 
 Start-up order is chosen for a fast first getUpdates: Telegram polling starts at once while the content
 model (jieba's dictionary) loads in a thread; updates that arrive meanwhile wait for it.
+
+Longer than the ~400 lines of the rule: it is the one place that wires every channel and loop together
+(the daily push, reminders, broadcasts, group quiz rounds), and each start-up step reads best beside the rest.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from bot.core.metrics import Metrics
 from bot.core.storage import Storage
 
 logger = logging.getLogger(__name__)
+
+#: Seconds between two looks for group quiz rounds whose question's time is up.
+ROUNDS_TICK = 2.0
 
 
 def _trim_heap() -> None:
@@ -314,6 +320,8 @@ class Service:
         self.reminders = Reminders(self.storage, actions, people, self.pacer, schedule)
         self.tasks.append(asyncio.create_task(self._daily_loop()))
         self.tasks.append(asyncio.create_task(self._broadcast_loop()))
+        if self.telegram is not None:
+            self.tasks.append(asyncio.create_task(self._rounds_loop(actions)))
 
     async def _stop_telegram(self, timeout: float) -> None:
         """Stop polling and the Application; given up after `timeout` s (its last getUpdates may hang)."""
@@ -381,6 +389,26 @@ class Service:
                 logger.info("reminders: %d sent, %d blocked, %d failed", done.sent, done.blocked, done.failed)
         except Exception as exc:
             self.faults.report(exc, "the study reminders")
+
+    async def rounds_tick(self, now: datetime) -> int:
+        """Group quiz rounds whose question's time is up (bot/core/actions/quizzes.py) move on: the next
+        question or the scoreboard goes out; how many moved. Time is the argument: tests pass their clock."""
+        actions = await self.get_actions()
+        moved = await actions.overdue_rounds(now)
+        for chat_key, outs in moved:
+            if chat_key.startswith("tg:") and self.telegram is not None:
+                await self.telegram.send(int(chat_key.split(":", 1)[1]), outs)
+        return len(moved)
+
+    async def _rounds_loop(self, actions: Actions) -> None:
+        # Every ROUNDS_TICK s one indexed query (idx_quiz_sessions_deadline): a round's question ends at
+        # most that much after its 60 s, and a round left by a restart moves on after it.
+        while not self.stop.is_set():
+            try:
+                await self.rounds_tick(self.clock())
+            except Exception as exc:
+                self.faults.report(exc, "the quiz rounds")
+            await self._sleep(ROUNDS_TICK)
 
     async def _broadcast_loop(self) -> None:
         from bot.core.actions import BroadcastMessages

@@ -44,6 +44,21 @@ async def answer(bot, chat: int, poll, user: int, right: bool):
     return await bot.api.await_call("*", lambda c: sent_to(c, chat), after=mark)
 
 
+async def answer_only(bot, poll, user: int, right: bool) -> None:
+    """The user answers the poll, and the bot has recorded it (a group round may say nothing yet)."""
+    correct = poll.params["correct_option_ids"][0]
+    poll_id = poll.result["poll"]["id"]
+    await until(lambda: bot.storage.quiz_by_poll(poll_id) is not None)  # recorded just after it was sent
+    session = bot.storage.quiz_by_poll(poll_id)["id"]
+
+    def answers() -> int:
+        return sum(r["total"] for r in bot.storage.quiz_results(session))
+
+    before = answers()
+    bot.api.answer_poll(poll_id, user, [correct if right else (correct + 1) % 4])
+    await until(lambda: answers() > before)
+
+
 # ------------------------------------------------------------------ item 7: a poll that never arrived
 
 
@@ -100,7 +115,12 @@ async def test_a_later_question_lost_mid_quiz_pauses_and_resumes_with_the_score_
     await bot.say(GROUP, ALICE, "/quiz 3")
     first = await first_poll(bot, GROUP, mark)
     bot.api.fail_next("sendPoll", 1, kind="network")
-    notice = await answer(bot, GROUP, first, ALICE, right=False)
+    # A group round: ALICE alone answers the first question, which ends when its 60 s are up.
+    await answer_only(bot, first, ALICE, right=False)
+    mark = bot.api.mark()
+    bot.clock.advance(seconds=61)
+    await bot.service.rounds_tick(bot.clock())
+    notice = await bot.api.await_call("sendMessage", notice_in(GROUP), after=mark)
     assert notice.params["text"].startswith("⚠️ 第 2 / 3 题没能发出去（发送暂时出错）")
     session = int(buttons(notice)[0].removeprefix("quizon:"))
     paused = bot.storage.get_quiz(session)
@@ -114,8 +134,10 @@ async def test_a_later_question_lost_mid_quiz_pauses_and_resumes_with_the_score_
     assert second.params["question"].startswith("（2/3）")
     third = await answer(bot, GROUP, second, ALICE, right=True)
     assert third.params["question"].startswith("（3/3）")
+    # Only ALICE answered each question before: her answer alone moves the round on.
     score = await answer(bot, GROUP, third, ALICE, right=True)
-    assert score.params["text"].startswith("<b>🎯 2 / 3</b> · 答错的 1 题已加入错题本")
+    assert score.params["text"].startswith("<b>🏁 本轮测验结束 · 共 3 题</b>")
+    assert "1. 小王 · 2 / 3" in score.params["text"]
     assert bot.storage.quiz_results(session) == [
         {"user_key": f"tg:{ALICE}", "name": "小王", "correct": 2, "total": 3}
     ]

@@ -237,19 +237,21 @@ async def test_private_quiz_scores_and_review(bot):
     assert "1–10" in bad.params["text"]
 
 
-async def test_group_quiz_everyone_answers_starter_moves_on(bot):
+async def test_group_quiz_is_one_round_for_everyone(bot):
+    # The round's rules in full: tests/test_rounds.py.
     await bot.say(GROUP, ALICE, "/quiz 1")
     poll = await bot.api.await_call("sendPoll", lambda c: sent_to(c, GROUP))
     busy = await bot.say(GROUP, BOB, "/quiz")
     assert "已有一轮测验在进行" in busy.params["text"] and "stopquiz" in buttons(busy)
     right = poll.params["correct_option_ids"][0]
     bot.api.answer_poll(poll.result["poll"]["id"], BOB, [right])
+    bot.api.answer_poll(poll.result["poll"]["id"], CAROL, [right])
     mark = bot.api.mark()
-    bot.api.answer_poll(poll.result["poll"]["id"], ALICE, [(right + 1) % 4])
+    bot.api.answer_poll(poll.result["poll"]["id"], ALICE, [(right + 1) % 4])  # the third answer ends it
     score = await bot.api.await_call(
-        "sendMessage", lambda c: sent_to(c, GROUP) and "🎯" in c.params["text"], after=mark
+        "sendMessage", lambda c: sent_to(c, GROUP) and "🏁" in c.params["text"], after=mark
     )
-    assert "🎯 0 / 1" in score.params["text"] and "小李：1 / 1" in score.params["text"]
+    assert "1. 小李 · 1 / 1" in score.params["text"] and "3. 小王 · 0 / 1" in score.params["text"]
 
 
 async def test_inline_query_returns_quotes(bot):

@@ -182,6 +182,7 @@ class TelegramChannel(TelegramReplies):
             chat_type=ctype if ctype in ("private", "group", "supergroup", "channel") else "private",
             user_key=f"tg:{user.id}" if user else f"tg:{cid}",
             user_name=(user.full_name if user else "") or "",
+            first_name=(user.first_name or None) if user else None,
             now=self.clock(),
             chat_title=chat.title if chat else None,
             is_bot_admin=bool(user and user.id in self.config.admins),

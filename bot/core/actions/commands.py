@@ -33,6 +33,7 @@ COMMANDS: dict[str, Command] = {
     "review": Command("复习错题", "quizzes"),
     "reflect": Command("写心得，如 /reflect 今天的体会…", "study"),
     "me": Command("我的学习记录", "study"),
+    "rank": Command("本群排行榜：本周与本课程", "ranks"),
     "subscribe": Command("订阅每日推送，如 /subscribe 07:30", "subscription", manage=True),
     "unsubscribe": Command("取消订阅", "subscription", manage=True),
     "settime": Command("修改推送时间，如 /settime 07:30", "subscription", manage=True),
@@ -58,7 +59,7 @@ TEXT_ALIASES: dict[str, str] = {
     "测验": "quiz", "小测验": "quiz", "复习": "review", "错题": "review", "心得": "reflect",
     "我的": "me", "订阅": "subscribe", "取消订阅": "unsubscribe", "退订": "unsubscribe",
     "时间": "settime", "设置": "settings", "广播": "broadcast", "通知": "broadcast", "统计": "stats",
-    "导出": "export", "课程": "course", "提醒": "remind",
+    "导出": "export", "课程": "course", "提醒": "remind", "排行": "rank", "排行榜": "rank",
 }  # fmt: skip
 # Words that check the person in for today (✅ 已学习 where there are no buttons: WeCom, the console).
 CHECKIN_WORDS = frozenset({"已学", "已学习", "打卡", "学完了"})

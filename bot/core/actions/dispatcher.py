@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from datetime import date, time
+from datetime import date, datetime, time
 
 from bot.core.actions.admin import Admin
 from bot.core.actions.base import Area, home_buttons
@@ -23,6 +23,7 @@ from bot.core.actions.courses import Courses
 from bot.core.actions.lookup import Lookup
 from bot.core.actions.publishing import Publishing
 from bot.core.actions.quizzes import QUIZ_DEFAULT, Quizzes
+from bot.core.actions.ranks import Ranks
 from bot.core.actions.reminders import Reminders
 from bot.core.actions.replies import LETTERS, Ctx, InlineHit, Message, Out, QuizPoll, say
 from bot.core.actions.study import Study
@@ -62,6 +63,7 @@ class CourseAreas:
         self.admin = Admin(*shared)
         self.courses = Courses(*shared)
         self.reminders = Reminders(*shared)
+        self.ranks = Ranks(*shared)
         #: Daily pushes made for this course: chats on the same day share one Message (a sender renders
         #: each Message once), keyed by plan position and catch-up time.
         self.pushes: OrderedDict[tuple[int, time | None], tuple[int, Message]] = OrderedDict()
@@ -198,6 +200,8 @@ class Actions(Area):
             return await areas.quizzes.start(ctx, QUIZ_DEFAULT if number is None else number, section or None)
         if kind == "review":
             return await areas.quizzes.review(ctx, "")
+        if kind == "rank":
+            return await areas.ranks.rank(ctx, "")
         if kind == "stopquiz":
             return areas.quizzes.stop(ctx)
         if kind == "quizon":
@@ -304,6 +308,16 @@ class Actions(Area):
         """A chat's study reminder of `study_date`, or None when it needs none (its person studied)."""
         return self.reminders.reminder_for(chat, study_date)
 
+    async def overdue_rounds(self, now: datetime) -> list[tuple[str, list[Out]]]:
+        """Group quiz rounds whose question's time is up, moved on: (chat_key, what to send) each."""
+        done = []
+        for quiz in self.storage.overdue_rounds(now):
+            await self.catalog.ready(int(quiz["course_id"]))
+            outs = self._quiz_areas(quiz).quizzes.overdue(quiz, now)
+            if outs:
+                done.append((quiz["chat_key"], outs))
+        return done
+
     def poll_for(self, quiz: dict) -> QuizPoll | None:
         """The current question of an active quiz session."""
         return self._quiz_areas(quiz).quizzes.poll_for(quiz)
@@ -311,7 +325,7 @@ class Actions(Area):
     # -- helpers ------------------------------------------------------------------------------------
     def _register(self, ctx: Ctx) -> None:
         try:
-            self.storage.ensure_user(ctx.user_key, ctx.user_name)
+            self.storage.ensure_user(ctx.user_key, ctx.user_name, ctx.first_name)
             self.storage.ensure_chat(
                 ctx.chat_key,
                 ctx.chat_key.split(":", 1)[0],

@@ -1,10 +1,19 @@
-"""Quizzes: a round of questions (the whole speech, one part, one lesson), answers, the score, /review."""
+"""Quizzes: a round of questions (the whole speech, one part, one lesson), answers, the score, /review.
+
+A quiz in a Telegram group is one round for everyone (`is_round`): each question ends after
+`quorum` answers or ROUND_SECONDS, whichever comes first (the deadline is stored on the session and the
+service's rounds tick moves overdue rounds on: `overdue`), and the round ends with its scoreboard. The
+quorum of the first question is ROUND_QUORUM; of a later one, min(ROUND_QUORUM, the people who answered
+the question before), at least 1. Private chats (and other channels) move on after each answer of the
+person who started the round, as before.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import random
 import re
+from datetime import datetime, timedelta
 
 from bot.core.actions.base import Area
 from bot.core.actions.replies import LETTERS, Button, Ctx, Message, Out, QuizPoll, say
@@ -15,6 +24,23 @@ QUIZ_DEFAULT = 5
 QUIZ_MAX = 10
 REVIEW_MAX = 5
 UNSENT_AFTER = 120
+ROUND_QUORUM = 3  # answers that end a group round's question early
+ROUND_SECONDS = 60  # a group round's question ends at the latest after this
+BOARD_LINES = 10
+
+
+def is_round(quiz: dict) -> bool:
+    """Whether a session is a group round (it has a deadline) rather than one person's quiz."""
+    return quiz.get("deadline") is not None
+
+
+def ranked(rows: list[dict], key) -> list[tuple[int, dict]]:
+    """(rank, row) in order, rows with the same key sharing a rank (1, 1, 3)."""
+    out: list[tuple[int, dict]] = []
+    for i, row in enumerate(rows):
+        rank = out[-1][0] if out and key(out[-1][1]) == key(row) else i + 1
+        out.append((rank, row))
+    return out
 
 
 class Quizzes(Area):
@@ -64,12 +90,24 @@ class Quizzes(Area):
         # On Telegram a session shows its poll within a second; one without a poll for two minutes lost its
         # question to a killed process and must not hold the chat.
         unsent = UNSENT_AFTER if ctx.channel == "tg" else None
+        group_round = ctx.channel == "tg" and ctx.is_group
         session = self.storage.start_quiz(
-            ctx.chat_key, ctx.user_key, ids, ctx.now, kind=kind, unsent_after=unsent, course_id=self.course_id
+            ctx.chat_key,
+            ctx.user_key,
+            ids,
+            ctx.now,
+            kind=kind,
+            unsent_after=unsent,
+            course_id=self.course_id,
+            deadline=self._deadline(ctx.now) if group_round else None,
         )
         if session is None:
             return [self._busy(ctx)]
-        hint = "群里每个人都可以作答，发起人作答后出下一题。" if ctx.is_group else "选出你认为正确的一项。"
+        hint = (
+            f"群里每个人都可以作答：{ROUND_QUORUM} 人答完或 {ROUND_SECONDS} 秒后出下一题，最后公布本轮排名。"
+            if group_round
+            else "选出你认为正确的一项。"
+        )
         if ctx.channel != "tg":
             hint = "每题回复 A、B、C 或 D 作答。"
         first = self.model.question_by_id[ids[0]]
@@ -81,8 +119,13 @@ class Quizzes(Area):
         active = self.storage.active_quiz(ctx.chat_key)
         where = "本群" if ctx.is_group else "这里"
         progress = f"（第 {active['position'] + 1} / {len(active['question_ids'])} 题）" if active else ""
+        starter = ""
+        if active and ctx.is_group:
+            user = self.storage.get_user(active["user_key"]) or {}
+            name = user.get("first_name") or user.get("name") or ""
+            starter = f"，由{name}发起" if name else ""
         return say(
-            f"{where}已有一轮测验在进行{progress}，答完或结束后再开始新的一轮。",
+            f"{where}已有一轮测验在进行{progress}{starter}，答完或结束后再开始新的一轮。",
             [Button("⏹ 结束这轮测验", "stopquiz")],
         )
 
@@ -113,7 +156,7 @@ class Quizzes(Area):
         if (
             quiz is not None
             and quiz["chat_key"] == ctx.chat_key
-            and self.storage.resume_quiz(session_id, ctx.now)
+            and self.storage.resume_quiz(session_id, ctx.now, round_seconds=ROUND_SECONDS)
         ):
             poll = self.poll_for(self.storage.get_quiz(session_id))
             return [poll] if poll is not None else []
@@ -197,18 +240,62 @@ class Quizzes(Area):
                 else f"❌ 正确答案是 {LETTERS[question.answer]}. {question.options[question.answer]}"
             )
             out.append(Message(Doc().add(verdict).add("\n").add(question.explanation)))
-        if ctx.user_key != quiz["user_key"] and ctx.chat_type != "private":
-            return out  # in a group, the starter's answer moves the quiz on
-        if self.storage.advance_quiz(quiz["id"], expected_position=position) is None:
-            return out
+        if is_round(quiz):
+            if not fresh or self.storage.question_answerers(quiz["id"], question.id) < self._quorum(quiz):
+                return out  # the question stays open for more answers, or its deadline
+        elif ctx.user_key != quiz["user_key"] and ctx.chat_type != "private":
+            return out  # in a group elsewhere, the starter's answer moves the quiz on
+        return out + self._next(quiz, ctx.now)
+
+    def overdue(self, quiz: dict, now: datetime) -> list[Out]:
+        """A group round whose question's time is up: the next question, or the scoreboard."""
+        return self._next(quiz, now)
+
+    def _next(self, quiz: dict, now: datetime) -> list[Out]:
+        """Move the session from its current question (once: a compare-and-set) to the next or its end."""
+        group_round = is_round(quiz)
+        last = quiz["position"] + 1 >= len(quiz["question_ids"])
+        deadline = self._deadline(now) if group_round and not last else None
+        if (
+            self.storage.advance_quiz(quiz["id"], expected_position=quiz["position"], deadline=deadline)
+            is None
+        ):
+            return []
         quiz = self.storage.get_quiz(quiz["id"])
         poll = self.poll_for(quiz)
         if poll is not None:
-            out.append(poll)
-            return out
+            return [poll]
         self.storage.finish_quiz(quiz["id"])
-        out.append(self._score(quiz))
-        return out
+        return [self._board(quiz) if group_round else self._score(quiz)]
+
+    @staticmethod
+    def _deadline(now: datetime) -> datetime:
+        return now + timedelta(seconds=ROUND_SECONDS)
+
+    def _quorum(self, quiz: dict) -> int:
+        """Answers that end the round's current question: ROUND_QUORUM for the first, then at most as
+        many as answered the one before."""
+        position = quiz["position"]
+        if position == 0:
+            return ROUND_QUORUM
+        before = self.storage.question_answerers(quiz["id"], quiz["question_ids"][position - 1])
+        return max(1, min(ROUND_QUORUM, before))
+
+    def _board(self, quiz: dict) -> Message:
+        """The end of a group round: who got how many right, ties sharing a rank."""
+        results = self.storage.quiz_results(quiz["id"])
+        total = len(quiz["question_ids"])
+        doc = Doc().b(f"🏁 本轮测验结束 · 共 {total} 题")
+        if not results:
+            doc.add("\n这一轮没有人作答。")
+        else:
+            doc.add(f"\n{len(results)} 人参与，答对题数：\n")
+            for rank, r in ranked(results, lambda r: r["correct"])[:BOARD_LINES]:
+                doc.add(f"{rank}. {r['name'] or '匿名'} · {r['correct']} / {total}\n")
+            if len(results) > BOARD_LINES:
+                doc.add(f"……另有 {len(results) - BOARD_LINES} 人\n")
+            doc.add("答错的题已加入各自的错题本，用 /review 复习。")
+        return Message(doc, [[Button("🧠 再来一轮", "quiz:5"), Button("🏆 排行榜", "rank")]])
 
     def _score(self, quiz: dict) -> Message:
         results = self.storage.quiz_results(quiz["id"])

@@ -107,6 +107,7 @@ class Ctx:
     group_admin_check: Callable[[], Awaitable[bool]] | None = None
     message_id: str | None = None
     reply_to_message_id: str | None = None
+    first_name: str | None = None  # where the platform has one (Telegram): what scoreboards show
 
     @property
     def is_group(self) -> bool:

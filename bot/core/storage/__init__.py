@@ -16,7 +16,7 @@ pure helpers), and one class per concern over it: `chats` (chats and users), `de
 push, lesson messages), `quizzes` (quiz sessions, answers, FSRS review cards),
 `reflections`, `broadcasts` (broadcasts and recipients), `courses` (the speeches taught and each chat's
 place in each), `checkins` (who studied on which study day: 打卡), `reminders` (each chat's study
-reminder and its once-a-day claims) and `stats` (stats and the export). `Storage`
+reminder and its once-a-day claims), `ranks` (/rank's leaderboards) and `stats` (stats and the export). `Storage`
 below is all of them on one connection; import everything from this package, not from its modules.
 """
 
@@ -36,6 +36,7 @@ from bot.core.storage.db import (
 )
 from bot.core.storage.deliveries import DeliveryStore
 from bot.core.storage.quizzes import QuizStore
+from bot.core.storage.ranks import RankStore
 from bot.core.storage.reflections import ReflectionStore
 from bot.core.storage.reminders import ReminderStore
 from bot.core.storage.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
@@ -67,6 +68,7 @@ __all__ = [
 class Storage(
     DeliveryStore,
     QuizStore,
+    RankStore,
     ReflectionStore,
     BroadcastStore,
     StatsStore,

@@ -294,13 +294,19 @@ class ChatStore(Database):
     # ----------------------------------------------------------------- users
 
     @_locked
-    def ensure_user(self, key: str, name: str | None = None) -> dict[str, Any]:
-        """Insert the user if missing, else refresh the name; return the row."""
+    def ensure_user(self, key: str, name: str | None = None, first_name: str | None = None) -> dict[str, Any]:
+        """Insert the user if missing, else refresh the name (and first name, if given); return the row."""
         row = self.get_user(key)
         if row is None:
-            self._users.insert({"key": key, "name": name, "created_at": self._now()}, ignore=True)
-        elif name is not None and name != row["name"]:
-            self._users.update(key, {"name": name})
+            self._users.insert(
+                {"key": key, "name": name, "first_name": first_name, "created_at": self._now()}, ignore=True
+            )
+        else:
+            changed = {} if name is None or name == row["name"] else {"name": name}
+            if first_name is not None and first_name != row.get("first_name"):
+                changed["first_name"] = first_name
+            if changed:
+                self._users.update(key, changed)
         return self.get_user(key)  # type: ignore[return-value]
 
     @_locked

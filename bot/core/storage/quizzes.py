@@ -39,12 +39,15 @@ class QuizStore(Database):
         stale_after: int | None = 3600,
         unsent_after: int | None = None,
         course_id: int = 1,
+        deadline: Instant | None = None,
     ) -> int | None:
         """Start a quiz session; None if the chat already has an active one (stale ones are cancelled).
 
         `unsent_after`: an active session that has shown no poll for that many seconds is cancelled too —
         its question never arrived (the process was killed between the session and its poll), so nobody
-        can be answering it. Only for channels that record their polls (Telegram)."""
+        can be answering it. Only for channels that record their polls (Telegram).
+
+        `deadline`: a group round's, when its first question ends whoever has answered."""
         ts = self._now(now)
         with self._tx():
             if unsent_after is not None:
@@ -74,6 +77,7 @@ class QuizStore(Database):
                             "created_at": ts,
                             "updated_at": ts,
                             "course_id": int(course_id),
+                            "deadline": None if deadline is None else self._now(deadline),
                         }
                     )
             except sqlite3.IntegrityError:
@@ -145,16 +149,19 @@ class QuizStore(Database):
             return True
 
     @_locked
-    def advance_quiz(self, session_id: int, expected_position: int | None = None) -> int | None:
-        """Move to the next question (only from expected_position, if given); new position or None."""
+    def advance_quiz(
+        self, session_id: int, expected_position: int | None = None, deadline: Instant | None = None
+    ) -> int | None:
+        """Move to the next question (only from expected_position, if given); new position or None.
+        `deadline`: a group round's, when the next question ends (None: no deadline)."""
         # expected_position makes it a compare-and-set: two answers to one group poll advance once.
         # The poll is forgotten: a late answer to the last question's poll must not count for the next
         # one, and a round whose next question never arrives is told apart by its empty poll_id.
         sql = (
             "UPDATE quiz_sessions SET position = position + 1, poll_id = NULL, poll_message_id = NULL, "
-            "updated_at = ? WHERE id = ? AND state = 'active'"
+            "deadline = ?, updated_at = ? WHERE id = ? AND state = 'active'"
         )
-        params: list[Any] = [self._now(), session_id]
+        params: list[Any] = [None if deadline is None else self._now(deadline), self._now(), session_id]
         if expected_position is not None:
             sql += " AND position = ?"
             params.append(int(expected_position))
@@ -173,26 +180,51 @@ class QuizStore(Database):
         return cursor.rowcount == 1
 
     @_locked
-    def resume_quiz(self, session_id: int, now: Instant, stale_after: int = 3600) -> bool:
-        """Make a round cancelled while its current question was unsent (poll_id empty) active again;
+    def resume_quiz(
+        self, session_id: int, now: Instant, stale_after: int = 3600, round_seconds: int = 60
+    ) -> bool:
+        """Make a round cancelled while its current question was unsent (poll_id empty) active again (a
+        group round's question gets its round_seconds again from now);
         False if it is not such a round, was left more than stale_after seconds ago, or the chat has
         another active round."""
         ts = self._now(now)
         try:
             cursor = self.db.execute(
-                "UPDATE quiz_sessions SET state = 'active', updated_at = ? WHERE id = ? AND state = 'cancelled' "
+                "UPDATE quiz_sessions SET state = 'active', updated_at = ?, "
+                "deadline = CASE WHEN deadline IS NULL THEN NULL ELSE ? END "
+                "WHERE id = ? AND state = 'cancelled' "
                 "AND poll_id IS NULL AND position < json_array_length(question_ids) AND updated_at >= ?",
-                [ts, session_id, ts - int(stale_after)],
+                [ts, ts + int(round_seconds), session_id, ts - int(stale_after)],
             )
         except sqlite3.IntegrityError:
             return False  # idx_quiz_sessions_one_active: the chat has started another round since
         return cursor.rowcount == 1
 
     @_locked
+    def overdue_rounds(self, now: Instant, limit: int = 100) -> list[dict[str, Any]]:
+        """Active group rounds whose current question's deadline has passed (question_ids decoded),
+        the most overdue first (idx_quiz_sessions_deadline)."""
+        rows = self._all(
+            "SELECT * FROM quiz_sessions WHERE state = 'active' AND deadline <= ? ORDER BY deadline LIMIT ?",
+            [self._now(now), int(limit)],
+        )
+        return [self._quiz_row(r) for r in rows]  # type: ignore[misc]
+
+    @_locked
+    def question_answerers(self, session_id: int, question_id: str) -> int:
+        """How many people answered one question of a session."""
+        row = self.db.execute(
+            "SELECT count(*) FROM quiz_answers WHERE session_id = ? AND question_id = ?",
+            [session_id, question_id],
+        ).fetchone()
+        return int(row[0])
+
+    @_locked
     def quiz_results(self, session_id: int) -> list[dict[str, Any]]:
-        """Per user of the session: user_key, name, correct, total; best first."""
+        """Per user of the session: user_key, name (the first name where known), correct, total; best
+        first."""
         return self._all(
-            "SELECT a.user_key, u.name, sum(a.correct) AS correct, count(*) AS total "
+            "SELECT a.user_key, coalesce(u.first_name, u.name) AS name, sum(a.correct) AS correct, count(*) AS total "
             "FROM quiz_answers a LEFT JOIN users u ON u.key = a.user_key "
             "WHERE a.session_id = ? GROUP BY a.user_key ORDER BY correct DESC, total DESC, min(a.answered_at)",
             [session_id],

@@ -1,7 +1,7 @@
 """The schema of StudyBot's database: its migrations and the code that applies them.
 
 `MIGRATIONS` lists the migrations in order (`_m001_tables`, `_m002_indexes`, `_m003_study_marks`,
-`_m004_courses`, `_m005_checkins`);
+`_m004_courses`, `_m005_checkins`, `_m006_quiz_rounds`);
 `SCHEMA_VERSION` is how many there are, `schema_version` reads the version a file records in its meta
 table and `migrate` brings a file up to date, one transaction per migration.
 """
@@ -341,12 +341,33 @@ def _m005_checkins(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m006_quiz_rounds(db: sqlite_utils.Database) -> None:
+    """Group quiz rounds and /rank (schema version 6).
+
+    `quiz_sessions.deadline` (UTC, NULL outside group rounds): when the round's current question ends
+    whoever has answered; the rounds tick asks for the overdue ones by index. /rank reads a group's
+    answers by chat and time (`idx_quiz_answers_chat`). `users.first_name` (Telegram's; NULL where a
+    platform has none): what scoreboards and leaderboards show, the whole name otherwise. Statement by statement inside the migration's
+    transaction: a kill half-way leaves version 5 as it was.
+    """
+    _in_transaction(
+        db,
+        """
+        ALTER TABLE quiz_sessions ADD COLUMN deadline INTEGER;
+        ALTER TABLE users ADD COLUMN first_name TEXT;
+        CREATE INDEX idx_quiz_sessions_deadline ON quiz_sessions(deadline) WHERE state = 'active';
+        CREATE INDEX idx_quiz_answers_chat ON quiz_answers(chat_key, answered_at);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_tables,
     _m002_indexes,
     _m003_study_marks,
     _m004_courses,
     _m005_checkins,
+    _m006_quiz_rounds,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
