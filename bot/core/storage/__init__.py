@@ -16,7 +16,8 @@ pure helpers), and one class per concern over it: `chats` (chats and users), `de
 push, lesson messages), `quizzes` (quiz sessions, answers, FSRS review cards),
 `reflections`, `broadcasts` (broadcasts and recipients), `courses` (the speeches taught and each chat's
 place in each), `checkins` (who studied on which study day: 打卡), `reminders` (each chat's study
-reminder and its once-a-day claims) and `stats` (stats and the export). `Storage`
+reminder and its once-a-day claims), `reports` (figures per group, the weekly summary's claims) and
+`stats` (stats and the export). `Storage`
 below is all of them on one connection; import everything from this package, not from its modules.
 """
 
@@ -38,6 +39,7 @@ from bot.core.storage.deliveries import DeliveryStore
 from bot.core.storage.quizzes import QuizStore
 from bot.core.storage.reflections import ReflectionStore
 from bot.core.storage.reminders import ReminderStore
+from bot.core.storage.reports import ReportStore
 from bot.core.storage.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from bot.core.storage.stats import EXPORT_FIELDS, StatsStore, snapshot_export_rows
 
@@ -70,6 +72,7 @@ class Storage(
     ReflectionStore,
     BroadcastStore,
     StatsStore,
+    ReportStore,
     CheckinStore,
     ReminderStore,
     CourseStore,

@@ -1,0 +1,101 @@
+"""Reports (issue 14, items 4 and 5): /stats per group with getChatMemberCount, the charts of /me and
+/stats as photos, over the whole service and the Bot API stand-in; time is the harness's clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from botapi_standin import BotAPIStandin
+from helpers import Clock, sent_to
+from test_telegram import ADMIN, ALICE, BOB, CAROL, GROUP, TOKEN, Harness, running
+
+from bot.core.actions import reports
+from bot.core.schedule import study_date
+
+PNG = b"\x89PNG\r\n\x1a\n"
+OTHER = -100600
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    with BotAPIStandin(token=TOKEN) as api:
+        api.add_user(ADMIN, "管理员")
+        api.add_user(ALICE, "小王")
+        api.add_user(BOB, "小李")
+        api.add_user(CAROL, "小张")
+        api.add_chat(GROUP, "supergroup", "学习小组", admins=[ALICE], members=[ADMIN, ALICE, BOB, CAROL])
+        api.add_chat(OTHER, "supergroup", "第二小组", admins=[BOB], members=[BOB, CAROL])
+        reports._member_counts.clear()
+        # Wednesday 2026-11-25, 09:00 in Shanghai.
+        clock = Clock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+        env = {"STUDYBOT_ADMINS": str(ADMIN)}
+        async with running(api, tmp_path, clock, **env) as (service, storage):
+            yield Harness(api, service, storage, clock)
+
+
+async def _photos(bot: Harness, chat: int, mark: int, n: int) -> list:
+    """The first n sendPhoto calls to chat after mark (waiting up to 20 s for them)."""
+    for _ in range(400):
+        photos = [c for c in bot.api.calls[mark:] if c.method == "sendPhoto" and sent_to(c, chat)]
+        if len(photos) >= n:
+            return photos[:n]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{n} photos expected, got {len(photos)}")
+
+
+def check_in(bot: Harness, user: int, chat: int) -> None:
+    """A check-in on today's study day (the ✅ under a lesson does this; tested in test_checkins)."""
+    today = study_date(bot.service.config.tzinfo, bot.clock())
+    assert bot.storage.check_in(f"tg:{user}", f"tg:{chat}", today, bot.clock())
+
+
+def _png(bot: Harness, call) -> bytes:
+    return bot.api.file_content(call.result["photo"][-1]["file_id"])
+
+
+async def test_stats_per_group_with_member_count_and_charts(bot):
+    check_in(bot, ALICE, GROUP)
+    check_in(bot, BOB, GROUP)
+    await bot.say(GROUP, BOB, "/reflect 群里的一则心得")
+    await bot.say(OTHER, BOB, "/sections")  # the bot learns of the group
+    check_in(bot, CAROL, OTHER)
+    session = bot.storage.start_quiz(f"tg:{GROUP}", f"tg:{ALICE}", ["q1"], bot.clock())
+    bot.storage.record_answer(session, f"tg:{GROUP}", f"tg:{ALICE}", "q1", "1", 0, True, bot.clock())
+    bot.storage.record_answer(session, f"tg:{GROUP}", f"tg:{BOB}", "q1", "1", 1, False, bot.clock())
+    bot.storage.finish_quiz(session)
+    mark = bot.api.mark()
+    stats = await bot.say(ADMIN, ADMIN, "/stats", method="sendMessage")
+    text = stats.params["text"]
+    # Four members less the bot's own count: getChatMemberCount says 5 (the bot is one of them).
+    assert "<b>学习小组</b> · 成员 4 人 · 出现过 2 人" in text, text
+    assert "今日：打卡 2 人 · 学习率 50% · 正确率 50%（第一部分 50%） · 心得 1 篇" in text
+    assert "<b>第二小组</b> · 成员 2 人" in text and "今日：打卡 1 人 · 学习率 50%" in text
+    assert any(c.method == "getChatMemberCount" for c in bot.api.calls)
+    photos = await _photos(bot, ADMIN, mark, 2)
+    assert [_png(bot, p)[:8] for p in photos] == [PNG, PNG]
+    assert "每日打卡人数" in photos[0].params["caption"]
+    # Cached an hour: a second /stats asks the platform nothing.
+    before = len(bot.api.calls_for("getChatMemberCount"))
+    await bot.say(ADMIN, ADMIN, "/stats", method="sendMessage")
+    assert len(bot.api.calls_for("getChatMemberCount")) == before
+
+
+async def test_stats_falls_back_to_members_seen(bot):
+    await bot.say(GROUP, ALICE, "/sections")
+    check_in(bot, ALICE, GROUP)
+    bot.api.fail_next("getChatMemberCount", 5, kind=400)
+    stats = await bot.say(ADMIN, ADMIN, "/stats", method="sendMessage")
+    text = stats.params["text"]
+    assert "成员 1 人（按出现过的人数，未能读取群成员数）" in text and "学习率 100%" in text
+
+
+async def test_me_sends_study_calendar(bot):
+    await bot.say(ALICE, ALICE, "打卡")
+    mark = bot.api.mark()
+    me = await bot.say(ALICE, ALICE, "/me", method="sendMessage")
+    assert "学习天数：1 天" in me.params["text"]
+    (photo,) = await _photos(bot, ALICE, mark, 1)
+    assert _png(bot, photo).startswith(PNG)
+    assert "学习日历" in photo.params["caption"]
