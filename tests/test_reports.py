@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from botapi_standin import BotAPIStandin
 from helpers import Clock, sent_to
 from test_telegram import ADMIN, ALICE, BOB, CAROL, GROUP, TOKEN, Harness, running
+from wecom_standin import WeComStandin
 
 from bot.core.actions import reports
 from bot.core.schedule import study_date
+from bot.core.storage import robot_chat_key as robot_key
 
 PNG = b"\x89PNG\r\n\x1a\n"
 OTHER = -100600
@@ -43,6 +47,14 @@ async def _photos(bot: Harness, chat: int, mark: int, n: int) -> list:
             return photos[:n]
         await asyncio.sleep(0.05)
     raise AssertionError(f"{n} photos expected, got {len(photos)}")
+
+
+async def until(done, storage, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if done():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not done in time: {storage.db.execute('SELECT * FROM weekly_reports').fetchall()}")
 
 
 def check_in(bot: Harness, user: int, chat: int) -> None:
@@ -99,3 +111,64 @@ async def test_me_sends_study_calendar(bot):
     (photo,) = await _photos(bot, ALICE, mark, 1)
     assert _png(bot, photo).startswith(PNG)
     assert "学习日历" in photo.params["caption"]
+
+
+ROBOT_KEY = "5d6e7f80-1a2b-4c3d-8e9f-weeklyrobot01"
+
+
+def shanghai(day: int, hour: int, minute: int = 0) -> datetime:
+    """An instant of November 2026 in Shanghai: 30 November is a Monday."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+
+async def test_weekly_summary_once_on_monday_to_admin_and_robot(tmp_path):
+    with BotAPIStandin(token=TOKEN) as api, WeComStandin() as wecom:
+        api.add_user(ADMIN, "管理员")
+        api.add_user(ALICE, "小王")
+        api.add_user(BOB, "小李")
+        api.add_chat(GROUP, "supergroup", "学习小组", admins=[ALICE], members=[ALICE, BOB])
+        url = wecom.add_robot(ROBOT_KEY)
+        env = {"STUDYBOT_ADMINS": str(ADMIN), "STUDYBOT_WECOM_WEBHOOKS": url}
+        clock = Clock(shanghai(29, 10))  # Sunday
+        async with running(api, tmp_path, clock, **env) as (service, storage):
+            bot = Harness(api, service, storage, clock)
+            await bot.say(GROUP, ALICE, "/sections")
+            await bot.say(ADMIN, ADMIN, "/start")  # a bot can write to a person who started it
+            for user in (ALICE, BOB):
+                assert storage.check_in(f"tg:{user}", f"tg:{GROUP}", "2026-11-25", shanghai(25, 9))
+            assert (await service.weekly.tick(clock())).sent == 0  # Sunday
+            clock.now = shanghai(30, 8, 59)
+            assert (await service.weekly.tick(clock())).sent == 0  # Monday, before 09:00
+            clock.now = shanghai(30, 9, 0)
+            mark = api.mark()
+            # The service's own tick may be running too: the claims let one of them send to each.
+            await service.weekly.tick(clock())
+            await until(lambda: set(storage.weekly_states("2026-11-23").values()) == {"sent"}, storage)
+            text = await api.await_call("sendMessage", lambda c: sent_to(c, ADMIN), after=mark, timeout=10)
+            assert "上周学习小结" in text.params["text"] and "11月23日–11月29日" in text.params["text"]
+            assert (
+                "<b>学习小组</b>" in text.params["text"]
+                and "上周：打卡 2 人 · 学习率 100%" in text.params["text"]
+            )
+            (photo,) = await _photos(bot, ADMIN, mark, 1)
+            assert _png(bot, photo).startswith(PNG)
+            assert (await service.weekly.tick(clock())).sent == 0  # once
+            assert len(storage.weekly_states("2026-11-23")) == 2
+        summary = [m for m in wecom.robot_messages(ROBOT_KEY) if "上周学习小结" in str(m["content"])]
+        images = [m for m in wecom.robot_messages(ROBOT_KEY) if m["msgtype"] == "image"]
+        assert len(summary) == 1 and summary[0]["msgtype"] == "markdown"
+        assert len(images) == 1 and images[0]["content"].startswith(PNG)
+        assert images[0]["md5"] == hashlib.md5(images[0]["content"]).hexdigest()
+
+        # A restart the same Monday (its first tick runs at start) sends nothing again.
+        clock.now = shanghai(30, 10)
+        async with running(api, tmp_path, clock, **env) as (service, storage):
+            assert (await service.weekly.tick(clock())).sent == 0
+            states = storage.weekly_states("2026-11-23")
+            assert states == {f"tg:{ADMIN}": "sent", robot_key(url): "sent"}
+            # Not due on Tuesday, even for recipients that never had it.
+            storage.db.execute("DELETE FROM weekly_reports")
+            clock.now = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)  # Tuesday 09:30
+            assert (await service.weekly.tick(clock())).sent == 0
+        assert len([m for m in wecom.robot_messages(ROBOT_KEY) if m["msgtype"] == "image"]) == 1
+        assert len([c for c in api.calls_for("sendPhoto") if sent_to(c, ADMIN)]) == 1

@@ -124,6 +124,12 @@ class RobotSender:
             raise _map_error(exc) from None
         except httpx.HTTPError as exc:
             raise TemporaryError(type(exc).__name__) from None
+        if getattr(message, "image", None):
+            # After the text, which went out: a picture that fails is logged, never resent with the text.
+            try:
+                await robot.send_image(message.image)
+            except (WeComError, httpx.HTTPError, ValueError) as exc:
+                logger.warning("chart to %s not sent: %s", robot.label, exc)
         return None
 
     async def edit(self, chat_key: str, message_id: str, doc: Doc) -> None:

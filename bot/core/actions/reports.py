@@ -20,10 +20,10 @@ import logging
 import time as _time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from bot.core.actions.replies import percent, thousands
+from bot.core.actions.replies import Message, percent, thousands
 from bot.core.render import Doc
 from bot.core.schedule import study_date, study_day_end
 from bot.core.storage import Storage
@@ -31,6 +31,7 @@ from bot.core.storage import Storage
 logger = logging.getLogger(__name__)
 
 TOP_GROUPS = 10
+SUMMARY_WEEKDAY, SUMMARY_TIME = 0, time(9, 0)  # the weekly summary: Mondays at 09:00
 MEMBER_COUNT_TTL = 3600.0
 CHART_DAYS = 30
 
@@ -191,3 +192,27 @@ def weekly_summary(
 
     png = charts.daily_learners_chart(series, title="上周每日学习人数")
     return doc, png, week.first
+
+
+class WeeklyMessages:
+    """What the weekly job says and when (`jobs.interfaces.WeeklyMessages`): the summary of last week,
+    due on Mondays from 09:00 to the end of that day in the bot's zone (a bot down at 09:00 sends it
+    when it is back the same day; from Tuesday on, that week's summary is no more due)."""
+
+    def __init__(self, storage: Storage, tz: tzinfo, admin: Callable[[], Any]):
+        self.storage, self.tz, self.admin = storage, tz, admin
+
+    def week_due(self, now: datetime) -> date | None:
+        """The Monday the week to summarize began, if its summary is due at `now`; else None."""
+        local = now.astimezone(self.tz)
+        if local.weekday() != SUMMARY_WEEKDAY or local.time() < SUMMARY_TIME:
+            return None
+        return last_week(self.tz, now).first
+
+    async def summary(self, now: datetime) -> Message:
+        """Last week's summary with its chart (`Message.image`), made in a thread."""
+        area = self.admin()
+        doc, png, _ = await asyncio.to_thread(
+            weekly_summary, self.storage, self.tz, now, area.section_name, area.course_id
+        )
+        return Message(doc, image=png)

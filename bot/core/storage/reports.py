@@ -127,6 +127,15 @@ class ReportStore(Database):
             )
 
     @_locked
+    def release_weekly(self, week: date | str, chat_key: str) -> None:
+        """Give a claim back (a send to be tried again at the next tick)."""
+        with self._tx():
+            self.db.execute(
+                "DELETE FROM weekly_reports WHERE week = ? AND chat_key = ? AND state = 'claimed'",
+                [_date_str(week), chat_key],
+            )
+
+    @_locked
     def weekly_states(self, week: date | str) -> dict[str, str]:
         """Each recipient's state for the summary of `week`."""
         return dict(
