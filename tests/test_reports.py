@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from botapi_standin import BotAPIStandin
 from helpers import Clock, sent_to
+from openpyxl import load_workbook
 from test_telegram import ADMIN, ALICE, BOB, CAROL, GROUP, TOKEN, Harness, running
 from wecom_standin import WeComStandin
 
@@ -172,3 +174,21 @@ async def test_weekly_summary_once_on_monday_to_admin_and_robot(tmp_path):
             assert (await service.weekly.tick(clock())).sent == 0
         assert len([m for m in wecom.robot_messages(ROBOT_KEY) if m["msgtype"] == "image"]) == 1
         assert len([c for c in api.calls_for("sendPhoto") if sent_to(c, ADMIN)]) == 1
+
+
+async def test_export_sends_the_workbook_beside_the_csv(bot):
+    await bot.say(GROUP, BOB, '/reflect =HYPERLINK("http://x","y")')
+    mark = bot.api.mark()
+    bot.api.send_message(ADMIN, ADMIN, "/export")
+    csv_doc = await bot.api.await_call("sendDocument", lambda c: sent_to(c, ADMIN), after=mark, timeout=20)
+    assert csv_doc.result["document"]["file_name"].endswith(".csv")
+    xlsx = await bot.api.await_call(
+        "sendDocument",
+        lambda c: sent_to(c, ADMIN) and c.result["document"]["file_name"].endswith(".xlsx"),
+        after=mark,
+        timeout=20,
+    )
+    book = load_workbook(io.BytesIO(bot.api.file_content(xlsx.result["document"]["file_id"])))
+    assert book.sheetnames == ["成员", "每日打卡", "答题记录", "心得", "各群汇总"]
+    [reflection] = list(book["心得"].iter_rows(min_row=2, values_only=True))
+    assert reflection[-1] == '\'=HYPERLINK("http://x","y")'

@@ -22,7 +22,7 @@ from bot.core.actions.replies import (
     say,
     thousands,
 )
-from bot.core.export import ExportFailed, export_parts
+from bot.core.export import ExportFailed, export_parts, export_workbook
 from bot.core.render import Doc
 from bot.core.sheets import PART_LIMIT
 from bot.core.storage import Storage
@@ -119,10 +119,20 @@ class Admin(Area):
             except (ExportFailed, OSError):
                 logger.exception("/export failed")
                 return [say("😥 导出没有完成，请稍后再试。")]
+            try:
+                book = await export_workbook(self.storage, directory, stem)
+            except (ExportFailed, OSError):
+                logger.exception("/export: the workbook failed")
+                book = None
+        workbook: list[Out] = (
+            [Document(book.path.name, book.path, "📊 工作簿：成员、每日打卡、答题记录、心得、各群汇总")]
+            if book is not None
+            else [say("😥 工作簿（.xlsx）没有生成，CSV 已发送。")]
+        )
         total = sum(part.rows for part in parts)
         caption = f"📦 导出 {thousands(total)} 条心得与答题记录"
         if len(parts) == 1:
-            return [Document(parts[0].path.name, parts[0].path, caption)]
+            return [Document(parts[0].path.name, parts[0].path, caption), *workbook]
         documents: list[Out] = []
         first = 1
         for i, part in enumerate(parts, start=1):
@@ -130,7 +140,7 @@ class Admin(Area):
             where = f" · 第 {i}/{len(parts)} 部分（第 {thousands(first)}–{thousands(last)} 条）"
             documents.append(Document(part.path.name, part.path, caption + where))
             first = last + 1
-        return documents
+        return [*documents, *workbook]
 
     async def broadcast(self, ctx: Ctx, args: str) -> list[Out]:
         """Preview an announcement to every subscriber, with confirm and cancel buttons."""
