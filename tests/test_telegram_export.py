@@ -164,6 +164,7 @@ async def test_a_second_export_waits_for_the_first(bot):
     await bot.api.await_call("sendMessage", lambda c: sent_to(c, ADMIN), after=mark)
     second = await bot.say(ADMIN, ADMIN, "/export")
     assert second.params["text"] == "⏳ 上一个导出完成后开始这一个，完成后发送文件。"
+
     # Each export sends its CSV, then its workbook (.xlsx): the two CSVs are the first and the third.
     def csv_of(c) -> bool:
         return c.params["document"].filename.endswith(".csv")
