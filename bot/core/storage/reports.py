@@ -9,7 +9,6 @@ reads only the groups it shows (`benchmarks/bench_reports.py`).
 
 from __future__ import annotations
 
-import heapq
 from datetime import date
 from typing import Any
 
@@ -25,23 +24,21 @@ class ReportStore(Database):
     def groups_by_members(self, limit: int) -> tuple[list[dict[str, Any]], int]:
         """The `limit` groups with the most members seen (people who answered, wrote or checked in there),
         most first, and how many groups there are in all (seen or not)."""
-        counts = self.db.execute(
-            # Telegram groups have negative ids: 'tg:-…' is a range of the primary key.
-            "SELECT chat_key, count(*) FROM chat_members WHERE chat_key >= 'tg:-' AND chat_key < 'tg:.' "
-            "GROUP BY chat_key"
-        ).fetchall()
-        top = heapq.nlargest(limit * 4 + 8, counts, key=lambda row: (row[1], row[0]))
+        # Down the index on the counts; a chat that is no group (a private chat, a migrated group) is
+        # passed over, so the scan reads about as many rows as it shows.
+        rows = self.db.execute(
+            "SELECT n.chat_key, n.members, c.title, c.chat_type, c.course_id, c.migrated_to "
+            "FROM chat_member_counts n INDEXED BY idx_chat_member_counts JOIN chats c ON c.key = n.chat_key "
+            "ORDER BY n.members DESC"
+        )
         out: list[dict[str, Any]] = []
-        for key, seen in top:
-            chat = self.db.execute(
-                "SELECT key, title, chat_type, course_id FROM chats WHERE key = ? AND migrated_to IS NULL",
-                [key],
-            ).fetchone()
-            if chat is None or chat[2] not in GROUP_TYPES:
+        for key, seen, title, chat_type, course_id, migrated_to in rows:
+            if chat_type not in GROUP_TYPES or migrated_to is not None:
                 continue
-            out.append({"key": chat[0], "title": chat[1], "course_id": chat[3], "members_seen": seen})
+            out.append({"key": key, "title": title, "course_id": course_id, "members_seen": seen})
             if len(out) == limit:
                 break
+        rows.close()
         total = self.db.execute(
             "SELECT count(*) FROM chats WHERE chat_type IN ('group', 'supergroup') AND migrated_to IS NULL"
         ).fetchone()[0]

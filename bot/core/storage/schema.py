@@ -346,7 +346,8 @@ def _m006_reports(db: sqlite_utils.Database) -> None:
     (schema version 6).
 
     `chat_members` holds one row per chat and person who answered, wrote a reflection or checked in there
-    (filled from what is stored, then kept by triggers on those three tables, so no write path changes).
+    (filled from what is stored, then kept by triggers on those three tables, so no write path changes),
+    and `chat_member_counts` how many each chat has (kept by a trigger on chat_members, indexed).
     `weekly_reports` is one row per week (the Monday it began) and recipient, claimed before the send:
     the summary goes out once per week across restarts, as `deliveries` does for the push.
 
@@ -365,6 +366,18 @@ def _m006_reports(db: sqlite_utils.Database) -> None:
             SELECT chat_key, user_key, min(created_at) FROM reflections GROUP BY chat_key, user_key;
         INSERT OR IGNORE INTO chat_members (chat_key, user_key, first_seen)
             SELECT chat_key, user_key, min(checked_at) FROM checkins GROUP BY chat_key, user_key;
+        -- How many members each chat has seen, kept with chat_members: /stats ranks the groups by an index.
+        CREATE TABLE chat_member_counts (
+            chat_key TEXT PRIMARY KEY,
+            members INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO chat_member_counts (chat_key, members)
+            SELECT chat_key, count(*) FROM chat_members GROUP BY chat_key;
+        CREATE INDEX idx_chat_member_counts ON chat_member_counts(members);
+        CREATE TRIGGER trg_member_counts AFTER INSERT ON chat_members BEGIN
+            INSERT INTO chat_member_counts (chat_key, members) VALUES (NEW.chat_key, 1)
+            ON CONFLICT (chat_key) DO UPDATE SET members = members + 1;
+        END;
         CREATE TRIGGER trg_members_answer AFTER INSERT ON quiz_answers BEGIN
             INSERT OR IGNORE INTO chat_members (chat_key, user_key, first_seen)
             VALUES (NEW.chat_key, NEW.user_key, NEW.answered_at);
