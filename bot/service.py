@@ -382,7 +382,10 @@ class Service:
         from bot.metered import metered
         from jobs.weekly import WeeklySummary
 
-        messages = WeeklyMessages(self.storage, self.config.tzinfo, lambda: actions.areas(None).admin)
+        member_count = self.telegram.member_count if self.telegram else None
+        messages = WeeklyMessages(
+            self.storage, self.config.tzinfo, lambda: actions.areas(None).admin, member_count
+        )
         recipients = [f"tg:{admin}" for admin in self.config.admins]
         recipients += [robot_chat_key(url) for url in self.config.wecom_webhooks]
         senders = metered(

@@ -130,6 +130,7 @@ async def test_weekly_summary_once_on_monday_to_admin_and_robot(tmp_path):
         api.add_user(BOB, "小李")
         api.add_chat(GROUP, "supergroup", "学习小组", admins=[ALICE], members=[ALICE, BOB])
         url = wecom.add_robot(ROBOT_KEY)
+        reports._member_counts.clear()
         env = {"STUDYBOT_ADMINS": str(ADMIN), "STUDYBOT_WECOM_WEBHOOKS": url}
         clock = Clock(shanghai(29, 10))  # Sunday
         async with running(api, tmp_path, clock, **env) as (service, storage):

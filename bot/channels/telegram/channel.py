@@ -154,6 +154,11 @@ class TelegramChannel(TelegramReplies):
             logger.warning("could not register the command menu", exc_info=True)
 
     # -- context -----------------------------------------------------------------------------------
+    async def member_count(self, key: str) -> int | None:
+        """A group's members less the bot itself (getChatMemberCount counts it; other bots it cannot tell)."""
+        count = await self.app.bot.get_chat_member_count(int(key.split(":", 1)[1]))
+        return max(0, count - 1)
+
     def ctx(self, update: Update, chat_id: int | None = None, chat_type: str | None = None) -> Ctx:
         """The action context of an update."""
         chat = update.effective_chat
@@ -172,11 +177,6 @@ class TelegramChannel(TelegramReplies):
             member = await bot.get_chat_member(cid, user.id)
             return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 
-        async def member_count(key: str) -> int | None:
-            # Members less the bot itself (getChatMemberCount counts it; it cannot tell other bots).
-            count = await bot.get_chat_member_count(int(key.split(":", 1)[1]))
-            return max(0, count - 1)
-
         reply_to = message.reply_to_message if message else None
         return Ctx(
             chat_key=f"tg:{cid}",
@@ -188,7 +188,7 @@ class TelegramChannel(TelegramReplies):
             chat_title=chat.title if chat else None,
             is_bot_admin=bool(user and user.id in self.config.admins),
             group_admin_check=is_group_admin if user else None,
-            member_count=member_count if bot else None,
+            member_count=self.member_count if bot else None,
             message_id=str(message.message_id) if message else None,
             reply_to_message_id=(
                 str(reply_to.message_id)

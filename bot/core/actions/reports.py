@@ -168,30 +168,41 @@ def stats_charts(series: list[tuple[date, int]], parts: list[tuple[str, float, i
     return out
 
 
-def weekly_summary(
-    storage: Storage, tz: tzinfo, now: datetime, section_name: Callable[[str], str], course_id: int
-) -> tuple[Doc, bytes, date]:
-    """Last week's summary (per group: checked in, 学习率, accuracy; totals), its chart of learners per
-    day, and the Monday it began. Members are the members seen (no platform call from the job)."""
+def weekly_figures(storage: Storage, tz: tzinfo, now: datetime) -> dict[str, Any]:
+    """Last week's figures (call in a thread): the top groups over the week, the people who checked in in
+    any group, learners per day."""
     week = last_week(tz, now)
     groups, total = group_figures(storage, [week])
-    for group in groups:
-        group["members"], group["counted"] = group["members_seen"], True
-    checked = storage.groups_checked_in(week.first, week.last)
-    series = storage.learners_per_day(week.first, week.last)
+    return {
+        "week": week,
+        "groups": groups,
+        "total": total,
+        "checked": storage.groups_checked_in(week.first, week.last),
+        "series": storage.learners_per_day(week.first, week.last),
+    }
+
+
+def weekly_doc(figures: dict[str, Any], section_name: Callable[[str], str], course_id: int) -> Doc:
+    """Last week's summary: totals, then per group checked in, 学习率 and accuracy (the groups' members
+    set by `add_members`)."""
+    week, series, groups = figures["week"], figures["series"], figures["groups"]
     doc = Doc().b("🗓 上周学习小结").add(f"（{week.first:%m月%d日}–{week.last:%m月%d日}）\n")
-    doc.add(f"在群里打卡：{thousands(checked)} 人 · 打卡人次：{thousands(sum(n for _, n in series))}\n")
-    figures = [g["periods"][0] for g in groups]
-    answered = sum(f["answered"] for f in figures)
-    correct = sum(f["correct"] for f in figures)
+    doc.add(
+        f"在群里打卡：{thousands(figures['checked'])} 人 · 打卡人次：{thousands(sum(n for _, n in series))}\n"
+    )
+    answered = sum(g["periods"][0]["answered"] for g in groups)
+    correct = sum(g["periods"][0]["correct"] for g in groups)
     doc.add(
         f"群内答题：{thousands(answered)} 次 · 正确率 {percent(correct / answered if answered else None)}\n"
     )
-    doc.extend(groups_doc(groups, total, ("上周",), section_name, course_id, by_part=False))
+    return doc.extend(groups_doc(groups, figures["total"], ("上周",), section_name, course_id, by_part=False))
+
+
+def weekly_chart(series: list[tuple[date, int]]) -> bytes:
+    """The summary's chart: learners per day of the week (imports matplotlib: call it in a thread)."""
     from bot.core import charts
 
-    png = charts.daily_learners_chart(series, title="上周每日学习人数")
-    return doc, png, week.first
+    return charts.daily_learners_chart(series, title="上周每日学习人数")
 
 
 class WeeklyMessages:
@@ -199,8 +210,10 @@ class WeeklyMessages:
     due on Mondays from 09:00 to the end of that day in the bot's zone (a bot down at 09:00 sends it
     when it is back the same day; from Tuesday on, that week's summary is no more due)."""
 
-    def __init__(self, storage: Storage, tz: tzinfo, admin: Callable[[], Any]):
-        self.storage, self.tz, self.admin = storage, tz, admin
+    def __init__(
+        self, storage: Storage, tz: tzinfo, admin: Callable[[], Any], member_count: MemberCount | None = None
+    ):
+        self.storage, self.tz, self.admin, self.member_count = storage, tz, admin, member_count
 
     def week_due(self, now: datetime) -> date | None:
         """The Monday the week to summarize began, if its summary is due at `now`; else None."""
@@ -210,9 +223,10 @@ class WeeklyMessages:
         return last_week(self.tz, now).first
 
     async def summary(self, now: datetime) -> Message:
-        """Last week's summary with its chart (`Message.image`), made in a thread."""
+        """Last week's summary with its chart (`Message.image`); queries and chart in threads, members
+        from the platform (`member_count`, cached as /stats's) or else the members seen."""
         area = self.admin()
-        doc, png, _ = await asyncio.to_thread(
-            weekly_summary, self.storage, self.tz, now, area.section_name, area.course_id
-        )
-        return Message(doc, image=png)
+        figures = await asyncio.to_thread(weekly_figures, self.storage, self.tz, now)
+        await add_members(figures["groups"], self.member_count)
+        png = await asyncio.to_thread(weekly_chart, figures["series"])
+        return Message(weekly_doc(figures, area.section_name, area.course_id), image=png)
