@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import tempfile
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,12 +17,16 @@ from openpyxl import load_workbook
 from test_telegram import ADMIN, ALICE, BOB, CAROL, GROUP, TOKEN, Harness, running
 from wecom_standin import WeComStandin
 
-from bot.core.actions import reports
+from bot.channels.console import Console
+from bot.core.actions import Actions, reports
+from bot.core.config import Config
 from bot.core.schedule import study_date
+from bot.core.storage import Storage
 from bot.core.storage import robot_chat_key as robot_key
 
 PNG = b"\x89PNG\r\n\x1a\n"
 OTHER = -100600
+NOW_CONSOLE = datetime(2026, 11, 24, 2, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -193,3 +198,42 @@ async def test_export_sends_the_workbook_beside_the_csv(bot):
     assert book.sheetnames == ["成员", "每日打卡", "答题记录", "心得", "各群汇总"]
     [reflection] = list(book["心得"].iter_rows(min_row=2, values_only=True))
     assert reflection[-1] == '\'=HYPERLINK("http://x","y")'
+
+
+async def test_console_saves_the_calendar_and_says_where(tmp_path, model, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    storage = Storage(tmp_path / "console.db")
+    out = io.StringIO()
+    console = Console(Actions(storage, model, Config.from_env({})), out=out, clock=Clock(NOW_CONSOLE))
+    try:
+        await console.handle("打卡")
+        await console.handle("我的")
+    finally:
+        storage.close()
+    line = next(line for line in out.getvalue().splitlines() if line.startswith("🖼 "))
+    path = tmp_path / "studybot-charts" / "calendar.png"
+    assert f"图片已保存到 {path}" in line and path.read_bytes().startswith(PNG)
+
+
+def test_migration_fills_members_from_what_is_stored(tmp_path):
+    from bot.core.storage import MIGRATIONS, migrate
+    from bot.core.storage.sqlite import sqlite_utils
+
+    path = tmp_path / "v5.db"
+    db = sqlite_utils.Database(str(path))
+    migrate(db, MIGRATIONS[:5])
+    db.execute(
+        "INSERT INTO checkins (user_key, study_date, chat_key, checked_at) VALUES "
+        "('tg:1', '2026-11-24', 'tg:-5', 100), ('tg:2', '2026-11-24', 'tg:-5', 200), ('tg:1', '2026-11-25', 'tg:-5', 300)"
+    )
+    db.conn.commit()
+    db.conn.close()
+    storage = Storage(path)
+    try:
+        rows = storage.db.execute("SELECT chat_key, user_key, first_seen FROM chat_members ORDER BY user_key")
+        assert rows.fetchall() == [("tg:-5", "tg:1", 100), ("tg:-5", "tg:2", 200)]
+        assert storage.db.execute("SELECT members FROM chat_member_counts").fetchall() == [(2,)]
+        storage.add_reflection("tg:-5", "tg:3", 1, "新来的", 400)  # the triggers keep both
+        assert storage.db.execute("SELECT members FROM chat_member_counts").fetchall() == [(3,)]
+    finally:
+        storage.close()
