@@ -318,6 +318,7 @@ class Service:
         # Study reminders go to people and groups; the WeCom robots have no people, so get none.
         people = metered({k: v for k, v in self.senders.items() if k != "robot"}, self.metrics, "reminder")
         self.reminders = Reminders(self.storage, actions, people, self.pacer, schedule)
+        self.weekly = self._weekly_job(actions)
         self.tasks.append(asyncio.create_task(self._daily_loop()))
         self.tasks.append(asyncio.create_task(self._broadcast_loop()))
         if self.telegram is not None:
@@ -379,7 +380,37 @@ class Service:
             except Exception as exc:
                 self.faults.report(exc, "the daily push")
             await self._remind()
+            await self._weekly()
             await self._sleep(self.config.tick_seconds)
+
+    def _weekly_job(self, actions: Actions):
+        """The weekly summary to every bot admin (Telegram) and every WeCom robot."""
+        from bot.core.actions.reports import WeeklyMessages
+        from bot.core.storage import robot_chat_key
+        from bot.metered import metered
+        from jobs.weekly import WeeklySummary
+
+        member_count = self.telegram.member_count if self.telegram else None
+        messages = WeeklyMessages(
+            self.storage, self.config.tzinfo, lambda: actions.areas(None).admin, member_count
+        )
+        recipients = [f"tg:{admin}" for admin in self.config.admins]
+        recipients += [robot_chat_key(url) for url in self.config.wecom_webhooks]
+        senders = metered(
+            {k: v for k, v in self.senders.items() if k in ("tg", "robot")}, self.metrics, "weekly"
+        )
+        return WeeklySummary(self.storage, messages, senders, recipients)
+
+    async def _weekly(self) -> None:
+        """The weekly summary, in the daily push's tick: due on Mondays from 09:00 (jobs/weekly.py)."""
+        try:
+            done = await self.weekly.tick(self.clock())
+            if done.sent or done.failed or done.retry:
+                logger.info(
+                    "weekly summary: %d sent, %d failed, %d to retry", done.sent, done.failed, done.retry
+                )
+        except Exception as exc:
+            self.faults.report(exc, "the weekly summary")
 
     async def _remind(self) -> None:
         """The study reminders due now (jobs/reminders.py), in the daily push's tick: one indexed query."""

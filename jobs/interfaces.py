@@ -291,3 +291,35 @@ class BroadcastStore(Protocol):
     def finish_broadcast(self, broadcast_id: int, now: Instant) -> bool:
         """Mark the broadcast done."""
         ...
+
+
+class WeeklyMessages(Protocol):
+    """What the weekly summary says, and when it is due."""
+
+    def week_due(self, now: datetime) -> date | None:
+        """The Monday the week to summarize began, when its summary is due at now; else None."""
+        ...
+
+    async def summary(self, now: datetime) -> Message:
+        """The summary of that week."""
+        ...
+
+
+class WeeklyStore(Protocol):
+    """The weekly summary's claims: one per week and recipient."""
+
+    def weekly_states(self, week: date) -> dict[str, str]:
+        """Each recipient's state for the week."""
+        ...
+
+    def claim_weekly(self, week: date, chat_key: str, now: Instant) -> bool:
+        """Claim the week for a recipient; False if it was claimed before."""
+        ...
+
+    def complete_weekly(self, week: date, chat_key: str, now: Instant, error: str | None = None) -> None:
+        """The claimed summary went out (or failed for good)."""
+        ...
+
+    def release_weekly(self, week: date, chat_key: str) -> None:
+        """Give a claim back, to be tried again."""
+        ...

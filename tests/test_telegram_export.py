@@ -164,8 +164,15 @@ async def test_a_second_export_waits_for_the_first(bot):
     await bot.api.await_call("sendMessage", lambda c: sent_to(c, ADMIN), after=mark)
     second = await bot.say(ADMIN, ADMIN, "/export")
     assert second.params["text"] == "⏳ 上一个导出完成后开始这一个，完成后发送文件。"
-    first_doc = await bot.api.await_call("sendDocument", after=mark, timeout=60)
-    again = await bot.api.await_call("sendDocument", lambda c: c is not first_doc, after=mark, timeout=60)
+
+    # Each export sends its CSV, then its workbook (.xlsx): the two CSVs are the first and the third.
+    def csv_of(c) -> bool:
+        return c.params["document"].filename.endswith(".csv")
+
+    first_doc = await bot.api.await_call("sendDocument", csv_of, after=mark, timeout=60)
+    again = await bot.api.await_call(
+        "sendDocument", lambda c: csv_of(c) and c is not first_doc, after=mark, timeout=60
+    )
     for call in (first_doc, again):
         assert len(table(bot.api, call)) - 1 == 32_000
 

@@ -9,12 +9,24 @@ from __future__ import annotations
 import getpass
 import logging
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.core import schedule
-from bot.core.actions import Actions, Button, Ctx, Document, Documents, Message, Out, QuizPoll, quiz_doc
+from bot.core.actions import (
+    Actions,
+    Button,
+    Ctx,
+    Document,
+    Documents,
+    Message,
+    Out,
+    Photo,
+    QuizPoll,
+    quiz_doc,
+)
 from bot.core.faults import Faults
 from bot.core.render import to_plain
 from jobs.daily import DailyPush
@@ -108,11 +120,25 @@ class Console:
                 if isinstance(out.content, bytes):
                     path.write_bytes(out.content)
                 self.out.write(f"{out.caption}\n已保存到 {path.resolve()}\n")
+            elif isinstance(out, Photo):  # a terminal shows no pictures: the PNG goes to a file
+                self.out.write(f"🖼 {out.caption}：{save_photo(out)}\n")
         if buttons:
             self.out.write("  ".join(f"[{i}] {b.text}" for i, b in enumerate(buttons, start=1)) + "\n")
         self.buttons = buttons
         self.out.write("\n")
         self.out.flush()
+
+
+def save_photo(photo: Photo) -> str:
+    """Save a chart in the system's temporary directory; where it went, or why not, as a line."""
+    try:
+        directory = Path(tempfile.gettempdir()) / "studybot-charts"
+        directory.mkdir(exist_ok=True)
+        path = directory / photo.filename
+        path.write_bytes(photo.png)
+    except OSError as exc:
+        return f"图片未能保存（{exc.strerror or exc}）"
+    return f"图片已保存到 {path}"
 
 
 def _user_name() -> str:

@@ -157,6 +157,11 @@ class TelegramChannel(TelegramReplies):
             logger.warning("could not register the command menu", exc_info=True)
 
     # -- context -----------------------------------------------------------------------------------
+    async def member_count(self, key: str) -> int | None:
+        """A group's members less the bot itself (getChatMemberCount counts it; other bots it cannot tell)."""
+        count = await self.app.bot.get_chat_member_count(int(key.split(":", 1)[1]))
+        return max(0, count - 1)
+
     def ctx(self, update: Update, chat_id: int | None = None, chat_type: str | None = None) -> Ctx:
         """The action context of an update."""
         chat = update.effective_chat
@@ -187,6 +192,7 @@ class TelegramChannel(TelegramReplies):
             chat_title=chat.title if chat else None,
             is_bot_admin=bool(user and user.id in self.config.admins),
             group_admin_check=is_group_admin if user else None,
+            member_count=self.member_count if bot else None,
             message_id=str(message.message_id) if message else None,
             reply_to_message_id=(
                 str(reply_to.message_id)

@@ -1,4 +1,4 @@
-"""Telegram replies: the core's Message, QuizPoll and Document outputs as Bot API calls through PTB.
+"""Telegram replies: the core's Message, QuizPoll, Document and Photo (sendPhoto) outputs as Bot API calls through PTB.
 
 Every reply is Telegram HTML rendered from a `Doc` (user text escaped), split at sentence ends under
 4,096 characters; quiz questions go out as non-anonymous quiz polls. A blocked or migrated chat comes back
@@ -34,7 +34,7 @@ from telegram.constants import ParseMode, PollType
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.core.actions import Actions, Button, Ctx, Document, Documents, Message, Out, QuizPoll
+from bot.core.actions import Actions, Button, Ctx, Document, Documents, Message, Out, Photo, QuizPoll
 from bot.core.render import split_doc, to_html
 from bot.core.storage import Storage
 
@@ -105,6 +105,13 @@ class TelegramReplies:
                     (await self.actions()).poll_sent(out.session_id, sent.poll.id, sent.message_id)
                 elif isinstance(out, Document):
                     await self._send_document(chat_id, out)
+                elif isinstance(out, Photo):
+                    await self._call(
+                        self.app.bot.send_photo,
+                        chat_id,
+                        InputFile(out.png, filename=out.filename),
+                        caption=out.caption,
+                    )
                 elif isinstance(out, Documents):
                     task = asyncio.create_task(self._send_documents(chat_id, out))
                     self.file_tasks.add(task)

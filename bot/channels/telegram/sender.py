@@ -7,6 +7,7 @@ Broadcasts and the daily push go through it (`jobs.interfaces.Sender`); replies 
 from __future__ import annotations
 
 import json
+import logging
 from collections import OrderedDict
 from typing import Any
 
@@ -16,6 +17,8 @@ from telegram.error import BadRequest
 from bot.channels.telegram.channel import TelegramChannel
 from bot.core.actions import Message
 from bot.core.render import Doc, split_doc, to_html
+
+logger = logging.getLogger(__name__)
 
 # Rendered messages a TelegramSender keeps (one per lesson of the plan and then some).
 _RENDERED = 64
@@ -44,7 +47,20 @@ class TelegramSender:
         sent_id = None
         for part in self._parts(message):
             sent_id = await self._post("sendMessage", f'{{"chat_id":{chat_id},{part}'.encode())
+        if getattr(message, "image", None):
+            await self._photo(chat_id, message.image)
         return None if sent_id is None else str(sent_id)
+
+    async def _photo(self, chat_id: int, png: bytes) -> None:
+        """The message's chart (the weekly summary's) by sendPhoto through PTB, after its text; the text
+        went out, so a photo that fails is logged, never sent again with the text."""
+        from telegram import InputFile
+        from telegram.error import TelegramError
+
+        try:
+            await self.channel.app.bot.send_photo(chat_id, InputFile(png, filename="chart.png"))
+        except TelegramError as exc:
+            logger.warning("chart to tg:%s not sent: %s", chat_id, type(exc).__name__)
 
     def _parts(self, message: Message) -> list[str]:
         """The message's parts as JSON bodies without their opening brace and chat_id.

@@ -124,6 +124,12 @@ class RobotSender:
             raise _map_error(exc) from None
         except httpx.HTTPError as exc:
             raise TemporaryError(type(exc).__name__) from None
+        if getattr(message, "image", None):
+            # After the text, which went out: a picture that fails is logged, never resent with the text.
+            try:
+                await robot.send_image(message.image)
+            except (WeComError, httpx.HTTPError, ValueError) as exc:
+                logger.warning("chart to %s not sent: %s", robot.label, exc)
         return None
 
     async def edit(self, chat_key: str, message_id: str, doc: Doc) -> None:
@@ -175,7 +181,7 @@ class WeComAppSender:
                 doc = Doc().add(out.caption + "\n（文件请在 Telegram 中导出。）")
             elif isinstance(out, Documents):  # not made at all: the app cannot send files here
                 doc = Doc().add(f"📦 {out.title}：文件请在 Telegram 中导出。")
-            else:
+            else:  # a Photo (a chart): the app would need a media upload; the text says the figures
                 continue
             try:
                 await self.app.send_markdown(user_id, to_markdown(doc))

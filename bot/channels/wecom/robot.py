@@ -7,6 +7,7 @@ limit), waiting and retrying on 45009. Errors and logs name a robot as ``robot �
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import ipaddress
 import logging
@@ -27,6 +28,9 @@ from bot.channels.wecom.calls import (
     _scrub,
 )
 from bot.channels.wecom.text import ROBOT_MARKDOWN_MAX_BYTES, ROBOT_TEXT_MAX_BYTES, split_utf8
+
+# A robot's image message: JPG or PNG of at most 2 MB before base64 (WeCom's group robot API).
+ROBOT_IMAGE_MAX_BYTES = 2 * 1024 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +227,14 @@ class WeComRobot:
     async def send_markdown(self, content: str) -> int:
         """Send markdown, split at sentence ends into ≤ 4096-byte messages; return how many were sent."""
         return await self._send_chunks("markdown", content, ROBOT_MARKDOWN_MAX_BYTES)
+
+    async def send_image(self, png: bytes) -> None:
+        """Send a picture (JPG or PNG, at most 2 MB): msgtype image with its base64 and its md5."""
+        if len(png) > ROBOT_IMAGE_MAX_BYTES:
+            raise ValueError(f"image of {len(png)} bytes is over WeCom's {ROBOT_IMAGE_MAX_BYTES}")
+        image = {"base64": base64.b64encode(png).decode("ascii"), "md5": hashlib.md5(png).hexdigest()}  # noqa: S324 - WeCom asks for md5
+        async with self._send_lock:
+            await self._post({"msgtype": "image", "image": image})
 
     async def send_text(self, content: str) -> int:
         """Send plain text, split at sentence ends into ≤ 2048-byte messages; return how many were sent."""

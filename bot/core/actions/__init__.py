@@ -16,6 +16,7 @@ from bot.core.actions.replies import (
     InlineHit,
     Message,
     Out,
+    Photo,
     QuizPoll,
     quiz_doc,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "Ctx",
     "Document",
     "Documents",
+    "Photo",
     "InlineHit",
     "Message",
     "Out",

@@ -5,11 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 
+from bot.core.actions import reports
 from bot.core.actions.base import Area
-from bot.core.actions.replies import Button, Ctx, Document, Documents, Message, Out, percent, say, thousands
-from bot.core.export import ExportFailed, export_parts
+from bot.core.actions.replies import (
+    Button,
+    Ctx,
+    Document,
+    Documents,
+    Message,
+    Out,
+    Photo,
+    percent,
+    say,
+    thousands,
+)
+from bot.core.export import ExportFailed, export_parts, export_workbook
 from bot.core.render import Doc
 from bot.core.sheets import PART_LIMIT
 from bot.core.storage import Storage
@@ -29,8 +42,16 @@ class Admin(Area):
         self._exporting = asyncio.Lock()
 
     async def stats(self, ctx: Ctx, args: str) -> list[Out]:
-        """Subscribers, activity today, lessons sent today, quiz accuracy by part."""
-        stats = self.storage.global_stats(ctx.now, self.config.tzinfo, self.course_id)
+        """Subscribers, activity today, lessons sent today, quiz accuracy by part; then each group today
+        and this week (`reports`), and two charts: learners per day, accuracy by part."""
+        tz = self.config.tzinfo
+        today, week = reports.this_week(tz, ctx.now)
+        # The queries in a thread: indexed, but over a large database they take tens of milliseconds.
+        stats, (top, total) = await asyncio.gather(
+            asyncio.to_thread(self.storage.global_stats, ctx.now, tz, self.course_id),
+            asyncio.to_thread(reports.group_figures, self.storage, [today, week]),
+        )
+        await reports.add_members(top, ctx.member_count)
         private, groups, _ = subscriber_counts(self.storage)
         robots = self.robot_count
         doc = Doc().b("📊 统计").add(f"（{stats['date']}）\n")
@@ -61,7 +82,20 @@ class Admin(Area):
                     doc.add(
                         f"{self.section_name(section.id)}：{percent(row['accuracy'])}（{row['answered']} 次）\n"
                     )
-        return [Message(doc)]
+        doc.extend(reports.groups_doc(top, total, ("今日", "本周"), self.section_name, self.course_id))
+        last = today.first
+        series = await asyncio.to_thread(
+            self.storage.learners_per_day, last - timedelta(days=reports.CHART_DAYS - 1), last
+        )
+        parts = reports.accuracy_rows(by_section, self.model)
+        try:
+            pngs = await asyncio.to_thread(reports.stats_charts, series, parts)
+        except Exception:  # a chart that cannot be drawn leaves the figures
+            logger.exception("/stats charts failed")
+            return [Message(doc)]
+        captions = [f"近 {reports.CHART_DAYS} 天每日打卡人数", "各部分正确率"]
+        names = ["learners.png", "accuracy.png"]
+        return [Message(doc), *(Photo(png, c, n) for png, c, n in zip(pngs, captions, names, strict=False))]
 
     async def export(self, ctx: Ctx, args: str) -> list[Out]:
         """Every reflection and quiz answer as CSV files under the upload limit, one message each."""
@@ -85,10 +119,20 @@ class Admin(Area):
             except (ExportFailed, OSError):
                 logger.exception("/export failed")
                 return [say("😥 导出没有完成，请稍后再试。")]
+            try:
+                book = await export_workbook(self.storage, directory, stem)
+            except (ExportFailed, OSError):
+                logger.exception("/export: the workbook failed")
+                book = None
+        workbook: list[Out] = (
+            [Document(book.path.name, book.path, "📊 工作簿：成员、每日打卡、答题记录、心得、各群汇总")]
+            if book is not None
+            else [say("😥 工作簿（.xlsx）没有生成，CSV 已发送。")]
+        )
         total = sum(part.rows for part in parts)
         caption = f"📦 导出 {thousands(total)} 条心得与答题记录"
         if len(parts) == 1:
-            return [Document(parts[0].path.name, parts[0].path, caption)]
+            return [Document(parts[0].path.name, parts[0].path, caption), *workbook]
         documents: list[Out] = []
         first = 1
         for i, part in enumerate(parts, start=1):
@@ -96,7 +140,7 @@ class Admin(Area):
             where = f" · 第 {i}/{len(parts)} 部分（第 {thousands(first)}–{thousands(last)} 条）"
             documents.append(Document(part.path.name, part.path, caption + where))
             first = last + 1
-        return documents
+        return [*documents, *workbook]
 
     async def broadcast(self, ctx: Ctx, args: str) -> list[Out]:
         """Preview an announcement to every subscriber, with confirm and cancel buttons."""

@@ -1,5 +1,5 @@
 """What actions return and what they know of the incoming message: `Ctx` in; `Message`, `QuizPoll`,
-`Document`, `Documents` out; and the small text helpers every area uses.
+`Document`, `Documents`, `Photo` out; and the small text helpers every area uses.
 
 Channels turn a `Ctx` out of their updates and send the outputs in their own format; nothing here knows
 a platform.
@@ -37,6 +37,7 @@ class Message:
     ask_reply: bool = False  # ask the user to answer by replying (Telegram ForceReply)
     edit: bool = False  # replace the message the pressed button belongs to
     broadcast_id: int | None = None  # the progress message of this broadcast (edited while it is sent)
+    image: bytes | None = None  # a PNG the scheduled jobs send after the text (the weekly summary's chart)
 
 
 @dataclass
@@ -64,6 +65,15 @@ class Document:
 
 
 @dataclass
+class Photo:
+    """A picture to send (a chart): PNG bytes and a short caption."""
+
+    png: bytes
+    caption: str
+    filename: str = "chart.png"
+
+
+@dataclass
 class Documents:
     """Files that take long to make, each sent as its own message (an export in parts).
 
@@ -78,7 +88,7 @@ class Documents:
     title: str
 
 
-Out = Message | QuizPoll | Document | Documents
+Out = Message | QuizPoll | Document | Documents | Photo
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,8 @@ class Ctx:
     is_bot_admin: bool = False
     # Asks the platform whether the user administers the group (Telegram: getChatMember).
     group_admin_check: Callable[[], Awaitable[bool]] | None = None
+    # Asks the platform how many members a group (by chat key) has, bots left out; None if it cannot.
+    member_count: Callable[[str], Awaitable[int | None]] | None = None
     message_id: str | None = None
     reply_to_message_id: str | None = None
     first_name: str | None = None  # where the platform has one (Telegram): what scoreboards show

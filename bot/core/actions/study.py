@@ -8,10 +8,12 @@ computed from those days by `bot.core.streaks.streak`.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import date, time, timedelta
 
 from bot.core.actions.base import Area
-from bot.core.actions.replies import Button, Ctx, Message, Out, percent, say
+from bot.core.actions.replies import Button, Ctx, Message, Out, Photo, percent, say
 from bot.core.config import format_hhmm
 from bot.core.render import Doc
 from bot.core.schedule import local_date, study_date
@@ -197,4 +199,24 @@ class Study(Area):
                 )
             if lines:
                 doc.add("\n\n各课程：" + "".join(lines))
-        return [Message(doc)]
+        return [Message(doc), *await _calendar(set(self.storage.checkin_dates(ctx.user_key)), today)]
+
+
+CALENDAR_WEEKS = 12
+
+
+def _draw_calendar(days: set[date], today: date) -> bytes:
+    from bot.core.charts import study_calendar  # matplotlib: loaded by the first chart, never at start-up
+
+    return study_calendar(days, today, weeks=CALENDAR_WEEKS)
+
+
+async def _calendar(days: set[date], today: date) -> list[Out]:
+    """/me's study calendar (the last 12 weeks of check-ins) as a photo, drawn in a thread; none if it fails."""
+    shown = {d for d in days if (today - d).days < CALENDAR_WEEKS * 7}
+    try:
+        png = await asyncio.to_thread(_draw_calendar, shown, today)
+    except Exception:
+        logging.getLogger(__name__).exception("/me calendar failed")
+        return []
+    return [Photo(png, f"📅 近 {CALENDAR_WEEKS} 周学习日历 · 打卡 {len(shown)} 天", "calendar.png")]

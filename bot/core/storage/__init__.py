@@ -16,7 +16,8 @@ pure helpers), and one class per concern over it: `chats` (chats and users), `de
 push, lesson messages), `quizzes` (quiz sessions, answers, FSRS review cards),
 `reflections`, `broadcasts` (broadcasts and recipients), `courses` (the speeches taught and each chat's
 place in each), `checkins` (who studied on which study day: 打卡), `reminders` (each chat's study
-reminder and its once-a-day claims), `ranks` (/rank's leaderboards) and `stats` (stats and the export). `Storage`
+reminder and its once-a-day claims), `ranks` (/rank's leaderboards), `reports` (figures per group, the
+weekly summary's claims) and `stats` (stats and the export). `Storage`
 below is all of them on one connection; import everything from this package, not from its modules.
 """
 
@@ -39,6 +40,7 @@ from bot.core.storage.quizzes import QuizStore
 from bot.core.storage.ranks import RankStore
 from bot.core.storage.reflections import ReflectionStore
 from bot.core.storage.reminders import ReminderStore
+from bot.core.storage.reports import ReportStore
 from bot.core.storage.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from bot.core.storage.stats import EXPORT_FIELDS, StatsStore, snapshot_export_rows
 
@@ -72,6 +74,7 @@ class Storage(
     ReflectionStore,
     BroadcastStore,
     StatsStore,
+    ReportStore,
     CheckinStore,
     ReminderStore,
     CourseStore,

@@ -1,7 +1,7 @@
 """The schema of StudyBot's database: its migrations and the code that applies them.
 
 `MIGRATIONS` lists the migrations in order (`_m001_tables`, `_m002_indexes`, `_m003_study_marks`,
-`_m004_courses`, `_m005_checkins`, `_m006_quiz_rounds`);
+`_m004_courses`, `_m005_checkins`, `_m006_quiz_rounds`, `_m007_reports`);
 `SCHEMA_VERSION` is how many there are, `schema_version` reads the version a file records in its meta
 table and `migrate` brings a file up to date, one transaction per migration.
 """
@@ -361,6 +361,74 @@ def _m006_quiz_rounds(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m007_reports(db: sqlite_utils.Database) -> None:
+    """Reports: who was seen in each chat, the indexes /stats reads by group, the weekly summary's claims
+    (schema version 7).
+
+    `chat_members` holds one row per chat and person who answered, wrote a reflection or checked in there
+    (filled from what is stored, then kept by triggers on those three tables, so no write path changes),
+    and `chat_member_counts` how many each chat has (kept by a trigger on chat_members, indexed).
+    `weekly_reports` is one row per week (the Monday it began) and recipient, claimed before the send:
+    the summary goes out once per week across restarts, as `deliveries` does for the push.
+
+    Statement by statement inside the migration's transaction: a kill half-way leaves version 6.
+    """
+    script = """
+        CREATE TABLE chat_members (
+            chat_key TEXT NOT NULL,
+            user_key TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            PRIMARY KEY (chat_key, user_key)
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO chat_members (chat_key, user_key, first_seen)
+            SELECT chat_key, user_key, min(answered_at) FROM quiz_answers GROUP BY chat_key, user_key;
+        INSERT OR IGNORE INTO chat_members (chat_key, user_key, first_seen)
+            SELECT chat_key, user_key, min(created_at) FROM reflections GROUP BY chat_key, user_key;
+        INSERT OR IGNORE INTO chat_members (chat_key, user_key, first_seen)
+            SELECT chat_key, user_key, min(checked_at) FROM checkins GROUP BY chat_key, user_key;
+        -- How many members each chat has seen, kept with chat_members: /stats ranks the groups by an index.
+        CREATE TABLE chat_member_counts (
+            chat_key TEXT PRIMARY KEY,
+            members INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO chat_member_counts (chat_key, members)
+            SELECT chat_key, count(*) FROM chat_members GROUP BY chat_key;
+        CREATE INDEX idx_chat_member_counts ON chat_member_counts(members);
+        CREATE TRIGGER trg_member_counts AFTER INSERT ON chat_members BEGIN
+            INSERT INTO chat_member_counts (chat_key, members) VALUES (NEW.chat_key, 1)
+            ON CONFLICT (chat_key) DO UPDATE SET members = members + 1;
+        END;
+        CREATE TRIGGER trg_members_answer AFTER INSERT ON quiz_answers BEGIN
+            INSERT OR IGNORE INTO chat_members (chat_key, user_key, first_seen)
+            VALUES (NEW.chat_key, NEW.user_key, NEW.answered_at);
+        END;
+        CREATE TRIGGER trg_members_reflection AFTER INSERT ON reflections BEGIN
+            INSERT OR IGNORE INTO chat_members (chat_key, user_key, first_seen)
+            VALUES (NEW.chat_key, NEW.user_key, NEW.created_at);
+        END;
+        CREATE TRIGGER trg_members_checkin AFTER INSERT ON checkins BEGIN
+            INSERT OR IGNORE INTO chat_members (chat_key, user_key, first_seen)
+            VALUES (NEW.chat_key, NEW.user_key, NEW.checked_at);
+        END;
+        -- A group's check-ins of a week, and the check-ins of every chat per study day (the chart).
+        CREATE INDEX idx_checkins_chat_date ON checkins(chat_key, study_date, user_key);
+        CREATE INDEX idx_checkins_date ON checkins(study_date, chat_key);
+        -- A group's answers of a week; accuracy by part of a course without reading the table.
+        CREATE INDEX idx_quiz_answers_chat ON quiz_answers(chat_key, answered_at);
+        CREATE INDEX idx_quiz_answers_section ON quiz_answers(course_id, section_id, correct);
+        CREATE TABLE weekly_reports (
+            week TEXT NOT NULL,
+            chat_key TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'claimed' CHECK (state IN ('claimed', 'sent', 'failed')),
+            error TEXT,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER,
+            PRIMARY KEY (week, chat_key)
+        );
+        """
+    _in_transaction(db, script)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_tables,
     _m002_indexes,
@@ -368,6 +436,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m004_courses,
     _m005_checkins,
     _m006_quiz_rounds,
+    _m007_reports,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
