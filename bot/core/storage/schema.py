@@ -413,8 +413,8 @@ def _m007_reports(db: sqlite_utils.Database) -> None:
         -- A group's check-ins of a week, and the check-ins of every chat per study day (the chart).
         CREATE INDEX idx_checkins_chat_date ON checkins(chat_key, study_date, user_key);
         CREATE INDEX idx_checkins_date ON checkins(study_date, chat_key);
-        -- A group's answers of a week; accuracy by part of a course without reading the table.
-        CREATE INDEX idx_quiz_answers_chat ON quiz_answers(chat_key, answered_at);
+        -- A group's answers of a week: idx_quiz_answers_chat, made by migration 6. Accuracy by part of a
+        -- course without reading the table:
         CREATE INDEX idx_quiz_answers_section ON quiz_answers(course_id, section_id, correct);
         CREATE TABLE weekly_reports (
             week TEXT NOT NULL,
