@@ -114,16 +114,23 @@ class Admin(Area):
 
     async def _export_files(self, directory: Path, stem: str) -> list[Out]:
         async with self._exporting:
-            try:
-                parts = await export_parts(self.storage, directory, stem, self.part_limit)
-            except (ExportFailed, OSError):
-                logger.exception("/export failed")
-                return [say("😥 导出没有完成，请稍后再试。")]
-            try:
-                book = await export_workbook(self.storage, directory, stem)
-            except (ExportFailed, OSError):
-                logger.exception("/export: the workbook failed")
+            # The CSV parts and the workbook side by side, each in its child process (on two cores the
+            # whole export takes about as long as the workbook alone).
+            parts, book = await asyncio.gather(
+                export_parts(self.storage, directory, stem, self.part_limit),
+                export_workbook(self.storage, directory, stem),
+                return_exceptions=True,
+            )
+            if isinstance(book, BaseException):
+                if not isinstance(book, ExportFailed | OSError):
+                    raise book
+                logger.error("/export: the workbook failed", exc_info=book)
                 book = None
+            if isinstance(parts, BaseException):
+                if not isinstance(parts, ExportFailed | OSError):
+                    raise parts
+                logger.error("/export failed", exc_info=parts)
+                return [say("😥 导出没有完成，请稍后再试。")]
         workbook: list[Out] = (
             [Document(book.path.name, book.path, "📊 工作簿：成员、每日打卡、答题记录、心得、各群汇总")]
             if book is not None
