@@ -31,6 +31,49 @@ USERS = range(60_001, 60_401)
 RATE = 50
 
 
+def delivered(api: BotAPIStandin) -> int:
+    """Messages the stand-in delivered, over all chats."""
+    return sum(len(v) for v in api.delivered.values())
+
+
+def kill_half_way(api: BotAPIStandin, env: dict, log: Path, total: int, what: str) -> None:
+    """Start `studybot run`, SIGKILL it once half of `total` messages are delivered, and let the requests
+    that were on the wire reach the stand-in."""
+    process = start(env, log)
+    try:
+        wait_until(lambda: delivered(api) >= total // 2, 60, f"half of {what}")
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    time.sleep(0.3)  # requests that were on the wire reach the stand-in and are delivered
+
+
+def claimed_in(db: Path, table: str) -> set[str]:
+    """Chats whose row in `table` (deliveries, reminders) a kill left claimed."""
+    with sqlite3.connect(db) as conn:
+        return {key for (key,) in conn.execute(f"SELECT chat_key FROM {table} WHERE state = 'claimed'")}
+
+
+def restart_until_sent(env: dict, log: Path, db: Path, table: str, total: int, what: str) -> None:
+    """Start `studybot run` again, stop it (SIGTERM, exit 0) once `total` rows of `table` are sent."""
+    process = start(env, log)
+    try:
+
+        def all_sent() -> bool:
+            with sqlite3.connect(db) as conn:
+                (n,) = conn.execute(f"SELECT count(*) FROM {table} WHERE state = 'sent'").fetchone()
+            return n == total
+
+        wait_until(all_sent, 60, f"the rest of {what}")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    assert process.returncode == 0, log.read_text()
+
+
 def test_sigkill_during_a_daily_push_costs_at_most_the_sends_on_the_wire(tmp_path):
     db = tmp_path / "bot.db"
     log = tmp_path / "studybot.log"
@@ -44,44 +87,15 @@ def test_sigkill_during_a_daily_push_costs_at_most_the_sends_on_the_wire(tmp_pat
         api.latency = 0.02
         api.rate_limit(global_per_second=rate)
         env = environment(api, db, rate=rate)
-
-        def delivered() -> int:
-            return sum(len(v) for v in api.delivered.values())
-
-        process = start(env, log)
-        try:
-            wait_until(lambda: delivered() >= len(chats) // 2, 60, "half of the daily push")
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        time.sleep(0.3)  # requests that were on the wire reach the stand-in and are delivered
+        kill_half_way(api, env, log, len(chats), "the daily push")
         at_kill = api.delivered
-        with sqlite3.connect(db) as conn:
-            claimed = {
-                key for (key,) in conn.execute("SELECT chat_key FROM deliveries WHERE state = 'claimed'")
-            }
+        claimed = claimed_in(db, "deliveries")
         # Claimed and not answered: the sends the process had on the wire (or was about to put there).
         got = {f"tg:{uid}" for uid in at_kill}
         on_the_wire = claimed & got
         lost_at_kill = claimed - got
         assert len(at_kill) < len(chats)
-
-        process = start(env, log)
-        try:
-
-            def all_settled() -> bool:
-                with sqlite3.connect(db) as conn:
-                    (n,) = conn.execute("SELECT count(*) FROM deliveries WHERE state = 'sent'").fetchone()
-                return n == len(chats)
-
-            wait_until(all_settled, 60, "the rest of the daily push")
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=20)
-        assert process.returncode == 0, log.read_text()
+        restart_until_sent(env, log, db, "deliveries", len(chats), "the daily push")
         counts = {f"tg:{uid}": len(api.delivered.get(uid, [])) for uid in chats}
         assert max(counts.values()) == 1, "a chat got two lessons in one day"
         lost = {key for key, n in counts.items() if n == 0}
@@ -122,40 +136,11 @@ def test_sigkill_during_study_reminders_never_sends_one_twice(tmp_path):
         api.latency = 0.02
         api.rate_limit(global_per_second=200)
         env = environment(api, db, rate=200)
-
-        def delivered() -> int:
-            return sum(len(v) for v in api.delivered.values())
-
-        process = start(env, log)
-        try:
-            wait_until(lambda: delivered() >= len(chats) // 2, 60, "half of the reminders")
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        time.sleep(0.3)  # requests that were on the wire reach the stand-in and are delivered
-        with sqlite3.connect(db) as conn:
-            claimed = {
-                key for (key,) in conn.execute("SELECT chat_key FROM reminders WHERE state = 'claimed'")
-            }
+        kill_half_way(api, env, log, len(chats), "the reminders")
+        claimed = claimed_in(db, "reminders")
         got = {f"tg:{uid}" for uid in api.delivered}
         assert len(got) < len(chats)
-
-        process = start(env, log)
-        try:
-
-            def all_handled() -> bool:
-                with sqlite3.connect(db) as conn:
-                    (n,) = conn.execute("SELECT count(*) FROM reminders WHERE state = 'sent'").fetchone()
-                return n == len(chats)
-
-            wait_until(all_handled, 60, "the rest of the reminders")
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=20)
-        assert process.returncode == 0, log.read_text()
+        restart_until_sent(env, log, db, "reminders", len(chats), "the reminders")
         counts = {f"tg:{uid}": len(api.delivered.get(uid, [])) for uid in chats}
         assert max(counts.values()) == 1, "a chat got two reminders in one day"
         lost = {key for key, n in counts.items() if n == 0}
@@ -249,7 +234,7 @@ def test_sigkill_after_a_course_is_published_moves_each_chat_once(tmp_path):
     """A course published for the chats that finished theirs, then a daily push killed half-way: every chat
     gets one lesson that day (a send on the wire at the kill aside), the finished ones the new course's
     first lesson, the others their next lesson of the first course."""
-    from content import load_model, read_text
+    from content import build_model, load_model, read_text
 
     db = tmp_path / "bot.db"
     log = tmp_path / "studybot.log"
@@ -264,7 +249,7 @@ def test_sigkill_after_a_course_is_published_moves_each_chat_once(tmp_path):
             [(total + 2, 1, f"tg:{uid}") if uid in finished else (3, 0, f"tg:{uid}") for uid in chats],
         )
     speech = read_text(sorted((Path(__file__).parent / "data" / "speeches").glob("s02*.txt"))[0])
-    first_lesson = load_model_text(speech).lessons[0].text[:30]
+    first_lesson = build_model(speech).lessons[0].text[:30]
     path = tmp_path / "第二讲.txt"
     path.write_text(speech, encoding="utf-8")
     with BotAPIStandin(token=TOKEN) as api:
@@ -283,35 +268,10 @@ def test_sigkill_after_a_course_is_published_moves_each_chat_once(tmp_path):
         )
         assert added.returncode == 0, added.stderr
 
-        def delivered() -> int:
-            return sum(len(v) for v in api.delivered.values())
-
-        process = start(env, log)
-        try:
-            wait_until(lambda: delivered() >= len(chats) // 2, 60, "half of the daily push")
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        time.sleep(0.3)
-        with sqlite3.connect(db) as conn:
-            claimed = {k for (k,) in conn.execute("SELECT chat_key FROM deliveries WHERE state = 'claimed'")}
+        kill_half_way(api, env, log, len(chats), "the daily push")
+        claimed = claimed_in(db, "deliveries")
         got_at_kill = {f"tg:{uid}" for uid in api.delivered}
-        process = start(env, log)
-        try:
-
-            def all_settled() -> bool:
-                with sqlite3.connect(db) as conn:
-                    (n,) = conn.execute("SELECT count(*) FROM deliveries WHERE state = 'sent'").fetchone()
-                return n == len(chats)
-
-            wait_until(all_settled, 60, "the rest of the daily push")
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=20)
-        assert process.returncode == 0, log.read_text()
+        restart_until_sent(env, log, db, "deliveries", len(chats), "the daily push")
         counts = {uid: len(api.delivered.get(uid, [])) for uid in chats}
         assert max(counts.values()) == 1, "a chat got two lessons in one day"
         lost = {f"tg:{uid}" for uid, n in counts.items() if n == 0}
@@ -327,9 +287,3 @@ def test_sigkill_after_a_course_is_published_moves_each_chat_once(tmp_path):
                 else:
                     assert "第 4 天" in text, text[:80]
         api.assert_no_errors()
-
-
-def load_model_text(text: str):
-    from content import build_model
-
-    return build_model(text)
