@@ -24,10 +24,8 @@ def _speech(path: str) -> str:
     except OSError as exc:
         raise fail(f"course add: cannot read {path}: {exc.strerror or exc}") from None
     if Path(path).suffix.lower() == ".docx":
-        try:
-            from bot.core.documents import DocumentError, speech_text
-        except ImportError:  # pragma: no cover - python-docx comes with the package
-            raise fail("course add: .docx needs python-docx") from None
+        from bot.core.documents import DocumentError, speech_text
+
         try:
             return speech_text(Path(path).name, data)
         except DocumentError as exc:
