@@ -418,8 +418,10 @@ def test_distractors_match_part_of_speech(speech):
     mismatched = total = 0
     for q in speech.questions:
         answer = _answer(q)
-        if q.kind == "section" or re.match(r"^[一二两三四五六七八九十]", answer):
-            continue  # counted and numbered terms (四个意识, 一岗双责) go by their shape
+        if q.kind in {"section", "exclusion"} or re.match(r"^[一二两三四五六七八九十]", answer):
+            continue  # counted and numbered terms (四个意识, 一岗双责) go by their shape; see below for lists
+        if all(o in q.source for o in q.options):
+            continue  # the words of one slot of a frame in the sentence itself (以学懂促深化、以弄通促内化)
         for i, option in enumerate(q.options):
             others = set().union(*(fields_of(o) for o in q.options if o != option))
             # Options that the lexicon puts in one field are of one kind (形式主义 ~ 吃拿卡要), whatever their tags.
@@ -495,3 +497,40 @@ def test_questions_deterministic_and_spread_over_letters(speech):
     assert len({q.id for q in speech.questions}) == len(speech.questions)
     if len(speech.questions) >= 8:
         assert Counter(q.answer for q in speech.questions).most_common(1)[0][1] <= len(speech.questions) / 2
+
+
+def test_exclusion_questions(speech):
+    """不包括哪一项: three items of one list of the sentence, and one word of their shape it does not hold."""
+    from content.quiz.shapes import variable_part
+    from content.terms import enumerations
+
+    for q in (q for q in speech.questions if q.kind == "exclusion"):
+        fake = _answer(q)
+        real = [o for i, o in enumerate(q.options) if i != q.answer]
+        assert len(real) == 3 and fake not in q.source, q.id
+        assert q.question.count(BLANK) == 1 and re.search(r"列举了[三四五六七八]项", q.question)
+        lists = [items for items in enumerations(q.source, speech.tokenizer.cut) if set(real) <= set(items)]
+        assert lists, (q.id, real)
+        items = lists[0]
+        pattern = pattern_of(items)
+        assert len(fake) in {len(i) for i in items}
+        assert all(fake[k] == ch for k, ch in pattern[1] if -len(fake) <= k < len(fake)), (fake, items)
+        changing = set("".join(variable_part(i, pattern) for i in items))
+        assert not set(variable_part(fake, pattern)) & changing, (fake, items)
+        for item in items:
+            assert f"{item}、{fake}" not in speech.speech_text and f"{fake}、{item}" not in speech.speech_text
+
+
+def test_frame_questions_pair_each_ending_with_its_own_item(speech):
+    """以学懂促……、以弄通促＿＿: every option is the word of one item's slot, so each is wrong but its own."""
+    for q in speech.questions:
+        if q.kind != "cloze" or not all(o in q.source for o in q.options):
+            continue
+        stem = q.question.removeprefix("填空：")
+        left, right = stem.split(BLANK)
+        # the other items are shown with their words left out, as ……
+        assert "……" in left.split(BLANK)[0][-40:] + right[:40], q.id
+        for i, option in enumerate(q.options):
+            if i != q.answer:
+                piece = left.split("……")[-1]
+                assert piece + option not in q.source, (q.id, option)

@@ -17,11 +17,11 @@ import math
 from collections import Counter
 
 from content.quiz.question import CHARS_PER_QUESTION, MIN_SCORE, Candidate, Question, stable_digest
-from content.quiz.shapes import explanation_of, sentence_key, trivia_weight
-from content.quiz.which_part import WhichPart
+from content.quiz.shapes import explanation_of, pattern_of, sentence_key, trivia_weight
+from content.quiz.lists import ListQuestions, clause_lists
 
 
-class QuizBuilder(WhichPart):
+class QuizBuilder(ListQuestions):
     """Builds the bank for one speech."""
 
     # -- candidates ----------------------------------------------------------------------------------
@@ -30,16 +30,28 @@ class QuizBuilder(WhichPart):
         for sentence in self.body:
             out += self._quoted(sentence)
             for items in self.lists[(sentence.section_id, sentence.index)]:
-                if any(self.tags.get(i, "")[:2] in {"ns", "nr", "nt"} for i in items):
+                if self._names(items):
                     continue  # a list of places or names: no blank on a name
                 if trivia_weight(items):
                     continue  # a list of facilities is not what a study group should memorise
                 out += self._enumeration(sentence, items)
                 out += self._sequence(sentence, items)
+                out += self._exclusion(sentence, items)
+                out += self._pairing(sentence, items)
+            for items in clause_lists(sentence.text):
+                out += self._pairing(sentence, items)
             out += self._key_phrases(sentence)
             out += self._field_terms_in(sentence)
             out += self._section(sentence)
         return out
+
+    def _names(self, items: list[str]) -> bool:
+        """A list of places or names: most items tagged so, and no shared character but a place's (省, 县).
+        jieba's tag alone is no proof: it tags 幸福感 and 安全感 as names."""
+        if sum(self.tags.get(i, "")[:2] in {"ns", "nr", "nt"} for i in items) * 2 < len(items):
+            return False
+        fixed = {ch for _, ch in pattern_of(items)[1]}
+        return not fixed or bool(fixed & set("省市县区镇乡村州"))
 
     # -- the bank --------------------------------------------------------------------------------------
     def build(self, lessons=None, prompts: dict[int, str] | None = None) -> list[Question]:
@@ -68,35 +80,46 @@ class QuizBuilder(WhichPart):
         section_cap = math.ceil(target / 3 / max(1, len(numbered))) + 1
         per_part_sections: Counter[str] = Counter()
 
-        def ok(c: Candidate) -> bool:
-            if c.units & used_units or (c.answer_terms and set(c.answer_terms) & used_answers):
-                return False
+        def refusal(c: Candidate) -> str | None:
+            """Why a candidate cannot join the bank as it stands, or None."""
+            if c.units & used_units:
+                return "its sentence or list is asked already"
+            if c.answer_terms and set(c.answer_terms) & used_answers:
+                return "its answer is asked already"
             # One set of wrong options is not offered again in another slot (one shared option may be).
             if c.kind != "section" and len(set(c.distractors) & used_options) >= 2:
-                return False
+                return "its wrong options are offered already"
             if c.kind == "section":
                 day = self.days.get(sentence_key(c.sentence))
                 if per_lesson_sections[day] or per_part_sections[c.sentence.section_id] >= section_cap:
-                    return False
+                    return "its lesson or part has its which-part question"
             if any(
                 term in prompts.get(self.days.get(sentence_key(c.sentence)), "") for term in c.answer_terms
             ):
-                return False
+                return "its lesson's prompt names the answer"
             mine = c.question + "\n" + "\n".join([c.answer, *c.distractors])
             # No answer of this question shows elsewhere, and no answer of another shows here.
             for term in c.answer_terms:
                 if any(term in text for text in shown_text) or term in titles_shown:
-                    return False
+                    return f"{term} shows in another question or a title"
                 # Half of a longer answer in a title shown as an option (腐败 of 微腐败) gives it away too.
                 core = c.core or term
                 halves = {core[i : i + 2] for i in range(len(core) - 1)} - self.generic
                 if len(term) >= 3 and any(h in titles_shown for h in halves):
                     if c.kind != "section":
-                        return False
+                        return f"half of {term} shows in a title"
             for other in chosen:
                 if any(term in mine for term in other.answer_terms):
-                    return False
-            return True
+                    return "it shows another question's answer"
+            return None
+
+        self.refused: dict[int, str] = {}
+
+        def ok(c: Candidate) -> bool:
+            why = refusal(c)
+            if why is not None:
+                self.refused[id(c)] = why
+            return why is None
 
         def take(c: Candidate) -> None:
             if c.kind == "section":

@@ -1,0 +1,250 @@
+"""Questions on a list as a whole: which item it does not hold (不包括哪一项), and which ending goes with which
+item of a list built on one frame (以学懂促深化、以弄通促＿＿、以做实促转化).
+
+Both take their options from the speech's own lists, so they fit where a cloze finds no three wrong words:
+the items of a list are of one shape and field by construction, and in a frame each ending is wrong for
+every item but its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from content.quiz.question import BLANK, Candidate, stable_digest
+from content.quiz.shapes import (
+    HAN_ONLY,
+    REQUIRE,
+    common_suffix,
+    find_item,
+    list_unit,
+    pattern_of,
+    sentence_unit,
+    trivia_weight,
+    variable_part,
+)
+from content.quiz.which_part import WhichPart
+from content.speech import Sentence
+
+COUNT_WORDS = {3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八"}
+
+
+LEAD_MAX = 28  # characters of the sentence shown before a list
+
+
+def clause_lists(text: str) -> list[list[str]]:
+    """Runs of three or more clauses of one build, split by ，or ；, that end alike (筑牢信仰之基，打牢从政之基，
+    夯实廉政之基): the items of a frame, as `enumerations` gives those joined by 、."""
+    out = []
+    clauses = [c for c in re.split(r"[，；]", text.rstrip("。！？；"))]
+    run: list[str] = []
+
+    def close() -> None:
+        if len(run) >= 3:
+            out.append(list(run))
+
+    for clause in clauses:
+        clause = clause.strip()
+        if run and 5 <= len(clause) <= 24 and len(shared_ending([*run, clause])) >= 2:
+            run.append(clause)
+            continue
+        close()
+        run = [clause] if 5 <= len(clause) <= 24 else []
+    close()
+    return out
+
+
+def shared_ending(words: list[str]) -> str:
+    """The ending all words share, leaving each at least one character of its own (化 of 深化、内化)."""
+    n = 0
+    while n < min(map(len, words)) - 1 and len({w[-1 - n] for w in words}) == 1:
+        n += 1
+    return words[0][len(words[0]) - n :]
+
+
+class ListQuestions(WhichPart):
+    """Questions on a list as a whole: which item it does not hold, and which ending goes with which item."""
+
+    # -- 不包括哪一项 -----------------------------------------------------------------------------------
+    def _exclusion(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
+        """Three items of the list and one word of its shape and field that it does not hold; asked which
+        is not there. The wrong one is taken from the speech's other lists of the field where it can be (a
+        word on topic: an item off topic would stand out as the answer)."""
+        text = sentence.text
+        start = find_item(text, items, 0)
+        last = find_item(text, items, len(items) - 1)
+        if start < 0 or last < 0 or len(items) < 3 or len(items) > 8:
+            return []
+        end = last + len(items[-1])
+        pattern = pattern_of(items)
+        if not pattern[1] and not self._verb_led(items) and not self._lexicon(items, items[0], pattern):
+            return []  # no shape, no field: any word could be argued to belong
+        here = self._section_text(sentence.section_id)
+        changing = set().union(*(set(variable_part(i, pattern)) for i in items))
+        lengths = {len(i) for i in items}
+        fakes = []
+        field = set(self._lexicon(items, items[len(items) // 2], pattern))
+        verb_led = self._verb_led(items)
+        for cand in self._item_pool(items, items[len(items) // 2], pattern):
+            if cand in items or cand in here or not HAN_ONLY.fullmatch(cand):
+                continue
+            if len(cand) not in lengths or any(cand in i or i in cand for i in items):
+                continue
+            # A near-synonym of an item (安心 beside 安全感) could be argued to be in the list.
+            if set(variable_part(cand, pattern)) & changing:
+                continue
+            if not (
+                cand in field  # a term of the list's field in the lexicon: its field vouches for it
+                or self.same_parts(items[0], cand)
+                or (verb_led and self._verb_led([items[0], cand]))
+            ):
+                continue
+            if any(f"{i}、{cand}" in self.full or f"{cand}、{i}" in self.full for i in items):
+                continue  # the speech lists it beside one of them elsewhere
+            in_speech = cand in self.full
+            if not in_speech and cand not in field and not self._on_topic(variable_part(cand, pattern) or cand):
+                continue  # off topic, it stands out as the answer (a term of the list's field does not)
+            fakes.append((not in_speech, stable_digest(text, cand), cand))
+        if not fakes:
+            return []
+        fake = min(fakes)[2]
+        shown = items
+        if len(items) > 3:
+            keep = sorted(range(len(items)), key=lambda k: stable_digest(text, items[k]))[:3]
+            shown = [items[k] for k in sorted(keep)]
+        quoted = start > 0 and text[start - 1] == "“" and text[end : end + 1] == "”"
+        a, b = (start - 1, end + 1) if quoted else (start, end)
+        slot = "‘＿＿’" if quoted else BLANK
+        quote = self._lead(text[:a]) + slot + self._follow(text[b:])
+        count = COUNT_WORDS.get(len(items))
+        if count is None:
+            return []
+        question = f"讲话中“{quote}”，横线处列举了{count}项。下列哪一项不在其中？"
+        score = 4.5 - trivia_weight(items) + 0.5 * (fake in self.full) + 0.25 * bool(REQUIRE.search(text))
+        return [
+            Candidate(
+                "exclusion",
+                sentence,
+                question,
+                fake,
+                list(shown),
+                score,
+                {sentence_unit(sentence), list_unit(sentence, items)},
+                (fake, *items),
+                variable_part(fake, pattern),
+            )
+        ]
+
+    def _lead(self, before: str, keep_quotes: bool = False) -> str:
+        """The clauses of a sentence right before a list (up to LEAD_MAX characters), …… where cut."""
+        pieces = [p for p in re.split(r"(?<=[，；：])", before) if p]
+        out = ""
+        for piece in reversed(pieces):
+            if out and len(out) + len(piece) > LEAD_MAX:
+                break
+            out = piece + out
+        if len(out) > LEAD_MAX:  # one long clause: its last words, cut between words
+            kept = ""
+            for word in reversed(self.cut(out)):
+                if len(kept) + len(word) > LEAD_MAX:
+                    break
+                kept = word + kept
+            out = kept
+        if not keep_quotes:  # inside a quote of its own, the sentence's quotes are written ‘’
+            out = out.replace("“", "‘").replace("”", "’")
+        return ("……" if out != before else "") + out
+
+    @staticmethod
+    def _follow(after: str) -> str:
+        """The words of a sentence right after a list, up to the end of its clause."""
+        m = re.match(r"[^，。；：！？]{0,16}", after)
+        piece = m.group(0) if m else ""
+        rest = after[len(piece) :]
+        piece = piece.replace("“", "‘").replace("”", "’")
+        return piece + ("……" if rest.strip("。！？") else "")
+
+    # -- which ending with which item -------------------------------------------------------------------
+    def _pairing(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
+        """A list built on one frame (以X促Y, X向民生Y, …之基): the word that changes at the end of one item,
+        with the others' words there as the wrong options; the other items are shown with theirs left out,
+        so the question is which goes with which."""
+        text = sentence.text
+        if len(items) < 3 or min(map(len, items)) < 5 or not pattern_of(items)[1]:
+            return []  # no frame (熬夜刷手机、上课打瞌睡): the endings are not of one kind
+        starts = []
+        pos = 0
+        for item in items:
+            at = text.find(item, pos)
+            if at < 0:
+                return []
+            starts.append(at)
+            pos = at + len(item)
+        bounds, spans, pos = {0}, [], 0
+        for token in self.cut(text):
+            spans.append((pos, pos + len(token), token))
+            pos += len(token)
+            bounds.add(pos)
+        suffix = shared_ending(items)
+        slots = []
+        for item, at in zip(items, starts, strict=True):
+            stop = at + len(item)
+            # The slot: the item's last word that is not all of the shared ending (内化 of 以弄通促内化,
+            # 深化 before 提升, 从政 before 之基).
+            inside = [(s, e, t) for s, e, t in spans if s >= at and e <= stop]
+            if not inside or inside[-1][1] != stop:
+                return []
+            slot = next((x for x in reversed(inside) if x[0] < stop - len(suffix)), None)
+            if slot is None or slot[0] == at:
+                return []
+            # It ends where the shared ending begins (从政 + 之基), or holds all of it (内化 of 以弄通促内化):
+            # never across it (组织 + 力强 + 不强 of 组织力强不强).
+            if slot[1] != stop - len(suffix) and not (slot[1] == stop and len(suffix) <= 1):
+                return []
+            slots.append(slot)
+        words = [t for _, _, t in slots]
+        if len(set(words)) != len(words) or not all(2 <= len(w) <= 4 and HAN_ONLY.fullmatch(w) for w in words):
+            return []
+        cues = [text[at : s] for at, (s, _, _) in zip(starts, slots, strict=True)]
+        if len(set(cues)) != len(cues) or len(set(map(len, words))) > 1:
+            return []
+        # What changes in each word shares nothing with another's (深化 ~ 内化 share only the ending 化).
+        ending = shared_ending(words)
+        stems = [w[: len(w) - len(ending)] for w in words]
+        out = []
+        for k, (s, e, answer) in enumerate(slots):
+            # A word that shares a character with the answer's own part (廉政 for 从政) is left out: the fewer
+            # options, the surer each is wrong.
+            others = [w for j, w in enumerate(words) if j != k and not set(stems[j]) & set(stems[k])]
+            if len(others) < 2:
+                continue
+            # No check of parts of speech: each word stands in its own item of the frame, so it fits there
+            # (jieba's tags of such words are guesses: 深化 j, 内化 n, 转化 v).
+            if self._is_theme(answer) or not self._whole_unit(text, s, e):
+                continue
+            shown = ""
+            pos = starts[0]
+            for j, (ss, ee, _) in enumerate(slots):
+                shown += text[pos:ss] + (BLANK if j == k else "……")
+                pos = ee
+            list_end = starts[-1] + len(items[-1])
+            shown += text[pos:list_end]
+            lead = self._lead(text[: starts[0]], keep_quotes=True)
+            tail = "……" if text[list_end:].strip("。！？") else text[list_end:]
+            if shown.endswith("……"):
+                tail = tail.lstrip("……")
+            question = "填空：" + lead + shown + tail
+            distractors = sorted(others, key=lambda w: stable_digest(text, answer, w))[:3]
+            score = 4.5 + 0.25 * bool(REQUIRE.search(text)) + 0.1 * len(distractors)
+            out.append(
+                Candidate(
+                    "cloze",
+                    sentence,
+                    question,
+                    answer,
+                    distractors,
+                    score - 0.01 * abs(k - len(items) // 2),
+                    {sentence_unit(sentence), list_unit(sentence, items)},
+                    (answer,),
+                    stems[k],
+                )
+            )
+        return out
