@@ -320,29 +320,51 @@ def enumerations(clause_text: str, cut) -> list[list[str]]:
         parts = clause.split("、")
         if len(parts) < 3:
             continue
-        middle = [p.strip("“”") for p in parts[1:-1]]
-        if any(not p or "“" in p or "”" in p for p in middle):
-            continue
-        if max(map(len, middle)) - min(map(len, middle)) > 2:
-            continue  # not parallel items: a list phrase swallowed into a longer clause
-        target = Counter(len(p) for p in middle).most_common(1)[0][0]
-        first = _trim(parts[0], target, cut, from_end=True)
-        last = _trim(parts[-1], target, cut, from_end=False)
-        end = middle[0][-1]
-        if len({len(p) for p in middle}) == 1 and all(p[-1] == end for p in middle):
-            # Items of one ending (长期性、基础性、战略性工作): the outer ones end where the ending does.
-            if len(last) > target and last[target - 1] == end:
-                last = last[:target]
-            if len(first) > target and first[-1] == end:
-                first = first[-target:]
-        items = [first, *middle, last]
-        if all(it and 2 <= len(it) <= 12 and _HAN.search(it) for it in items):
+        items = _list_of(parts, cut)
+        if items:
             found.append(items)
+            continue
+        # Two lists in one clause (维护社会稳定、联系服务群众中挑重担、当先锋、打头阵): the part between them
+        # ends the one and begins the other.
+        for at in range(2, len(parts) - 2):
+            first, second = _list_of(parts[: at + 1], cut), _list_of(parts[at:], cut)
+            if first and second:
+                found += [first, second]
+                break
+        else:
+            for at in range(2, len(parts) - 1):
+                first = _list_of(parts[: at + 1], cut)
+                if first and len(parts) - at < 3:
+                    found.append(first)  # a list and the words after it (专业精神的优秀干部选出来、用起来)
+                    break
     return found
 
 
+def _list_of(parts: list[str], cut) -> list[str] | None:
+    """The items of one list from its parts split at 、, the outer ones trimmed; None if not parallel."""
+    middle = [p.strip("“”") for p in parts[1:-1]]
+    if any(not p or "“" in p or "”" in p for p in middle):
+        return None
+    if max(map(len, middle)) - min(map(len, middle)) > 2:
+        return None  # not parallel items: a list phrase swallowed into a longer clause
+    target = Counter(len(p) for p in middle).most_common(1)[0][0]
+    first = _trim(parts[0], target, cut, from_end=True)
+    last = _trim(parts[-1], target, cut, from_end=False)
+    end = middle[0][-1]
+    if len({len(p) for p in middle}) == 1 and all(p[-1] == end for p in middle):
+        # Items of one ending (长期性、基础性、战略性工作): the outer ones end where the ending does.
+        if len(last) > target and last[target - 1] == end:
+            last = last[:target]
+        if len(first) > target and first[-1] == end:
+            first = first[-target:]
+    items = [first, *middle, last]
+    if all(it and 2 <= len(it) <= 12 and _HAN.search(it) for it in items):
+        return items
+    return None
+
+
 _TAIL = ("的", "等", "之", "各", "各项", "等等", "中", "上")
-_LEAD = "在以把对向从为让使将与和及"
+_LEAD = "在以把对向从为让使将与和及有"
 
 
 def _trim(item: str, target: int, cut, from_end: bool) -> str:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from content.quiz.lists import ListQuestions, clause_lists
 from content.quiz.question import CHARS_PER_QUESTION, MIN_SCORE, Candidate, Question, stable_digest
 from content.quiz.shapes import explanation_of, pattern_of, sentence_key, trivia_weight
-from content.quiz.lists import ListQuestions, clause_lists
 
 
 class QuizBuilder(ListQuestions):

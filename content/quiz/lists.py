@@ -14,7 +14,6 @@ from content.quiz.question import BLANK, Candidate, stable_digest
 from content.quiz.shapes import (
     HAN_ONLY,
     REQUIRE,
-    common_suffix,
     find_item,
     list_unit,
     pattern_of,
@@ -87,6 +86,10 @@ class ListQuestions(WhichPart):
         for cand in self._item_pool(items, items[len(items) // 2], pattern):
             if cand in items or cand in here or not HAN_ONLY.fullmatch(cand):
                 continue
+            if cand in self._weak and cand not in field:
+                continue  # an item of a list of another field (资金 among industries): it stands out
+            if cand not in field and not self._of_a_like_list(cand, items, pattern):
+                continue  # any word of the list's shape (安排 beside 安身、安心、安业) is not of its kind
             if len(cand) not in lengths or any(cand in i or i in cand for i in items):
                 continue
             # A near-synonym of an item (安心 beside 安全感) could be argued to be in the list.
@@ -101,7 +104,11 @@ class ListQuestions(WhichPart):
             if any(f"{i}、{cand}" in self.full or f"{cand}、{i}" in self.full for i in items):
                 continue  # the speech lists it beside one of them elsewhere
             in_speech = cand in self.full
-            if not in_speech and cand not in field and not self._on_topic(variable_part(cand, pattern) or cand):
+            if (
+                not in_speech
+                and cand not in field
+                and not self._on_topic(variable_part(cand, pattern) or cand)
+            ):
                 continue  # off topic, it stands out as the answer (a term of the list's field does not)
             fakes.append((not in_speech, stable_digest(text, cand), cand))
         if not fakes:
@@ -134,21 +141,35 @@ class ListQuestions(WhichPart):
             )
         ]
 
+    def _of_a_like_list(self, cand: str, items: list[str], pattern) -> bool:
+        """Whether the word is an item of another list of this one's kind: of the same fixed characters
+        (获得感 is of no list of X得Y beside 留得住), or, for a list of no shape, of its field (said around the
+        same word, or requirements of one build)."""
+        if pattern[1]:
+            return any(
+                cand in other and pattern_of(other)[1] == pattern[1]
+                for lists in self.lists.values()
+                for other in lists
+                if other != items
+            )
+        return cand in self._kin_of(items)[0]
+
     def _lead(self, before: str, keep_quotes: bool = False) -> str:
-        """The clauses of a sentence right before a list (up to LEAD_MAX characters), …… where cut."""
+        """The words of a sentence right before a list: its last clauses up to LEAD_MAX characters (at least
+        eight, cut between words where a clause is longer), …… where cut."""
         pieces = [p for p in re.split(r"(?<=[，；：])", before) if p]
         out = ""
         for piece in reversed(pieces):
             if out and len(out) + len(piece) > LEAD_MAX:
                 break
             out = piece + out
-        if len(out) > LEAD_MAX:  # one long clause: its last words, cut between words
+        if len(out) > LEAD_MAX or (len(out) < 8 and out != before):
             kept = ""
-            for word in reversed(self.cut(out)):
+            for word in reversed(self.cut(before)):
                 if len(kept) + len(word) > LEAD_MAX:
                     break
                 kept = word + kept
-            out = kept
+            out = kept.lstrip("，；：")
         if not keep_quotes:  # inside a quote of its own, the sentence's quotes are written ‘’
             out = out.replace("“", "‘").replace("”", "’")
         return ("……" if out != before else "") + out
@@ -201,9 +222,11 @@ class ListQuestions(WhichPart):
                 return []
             slots.append(slot)
         words = [t for _, _, t in slots]
-        if len(set(words)) != len(words) or not all(2 <= len(w) <= 4 and HAN_ONLY.fullmatch(w) for w in words):
+        if len(set(words)) != len(words) or not all(
+            2 <= len(w) <= 4 and HAN_ONLY.fullmatch(w) for w in words
+        ):
             return []
-        cues = [text[at : s] for at, (s, _, _) in zip(starts, slots, strict=True)]
+        cues = [text[at:s] for at, (s, _, _) in zip(starts, slots, strict=True)]
         if len(set(cues)) != len(cues) or len(set(map(len, words))) > 1:
             return []
         # What changes in each word shares nothing with another's (深化 ~ 内化 share only the ending 化).
@@ -230,7 +253,7 @@ class ListQuestions(WhichPart):
             lead = self._lead(text[: starts[0]], keep_quotes=True)
             tail = "……" if text[list_end:].strip("。！？") else text[list_end:]
             if shown.endswith("……"):
-                tail = tail.lstrip("……")
+                tail = tail.removeprefix("……")
             question = "填空：" + lead + shown + tail
             distractors = sorted(others, key=lambda w: stable_digest(text, answer, w))[:3]
             score = 4.5 + 0.25 * bool(REQUIRE.search(text)) + 0.1 * len(distractors)
