@@ -4,7 +4,8 @@ private chat on Telegram) and to every WeCom robot, once per week and recipient 
 When it is due and what it says come from the core (`WeeklyMessages`); who has had it from the database:
 a row per week and recipient is claimed right before the send and completed after (`weekly_reports`).
 A send to be tried again (429, a network error) gives its claim back for the next tick; a claim a killed
-process left stays, so a restart never sends the week twice (a kill costs at most the send on the wire).
+process left is settled as sent at the next tick (and logged), so a restart never sends the week twice: as
+for the daily push, a kill costs at most the one send on the wire (they go one after another).
 A handful of messages a week: they are not paced.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from jobs.interfaces import RetryLater, Sender, TemporaryError, WeeklyMessages, WeeklyStore
 
@@ -53,6 +54,7 @@ class WeeklySummary:
         if week is None or not self.recipients:
             return report
         had = self.store.weekly_states(week)
+        self._settle_interrupted(week, had, now)
         todo = [key for key in self.recipients if key not in had]
         if not todo:
             return report
@@ -74,3 +76,18 @@ class WeeklySummary:
                 self.store.complete_weekly(week, key, now)
                 report.sent += 1
         return report
+
+    def _settle_interrupted(self, week: date, had: Mapping[str, str], now: datetime) -> None:
+        """Claims of `week` still open when a tick begins are a stopped process's sends that were on the
+        wire (ticks run one after another, and each completes or gives back every claim it takes): they
+        count as sent, as the daily push's do, so they are never sent again; the log says how many."""
+        interrupted = [key for key, state in had.items() if state == "claimed"]
+        for key in interrupted:
+            self.store.complete_weekly(week, key, now)
+        if interrupted:
+            logger.warning(
+                "weekly summary: settled %d send(s) interrupted by a restart as sent (not sent again: "
+                "they may have arrived): %s",
+                len(interrupted),
+                ", ".join(sorted(interrupted)),
+            )

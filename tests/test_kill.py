@@ -3,7 +3,9 @@
 A broadcast to 400 chats killed half-way is finished: nobody is skipped; nobody gets it twice except the few
 sends that were in flight at the kill (the recipients the database still had as `sending`). A daily push to
 2,000 chats at 200/s killed half-way: nobody gets two lessons that day, and the chats that get none are at
-most the sends that were on the wire at the kill. The study reminders of 1,000 chats the same: none twice."""
+most the sends that were on the wire at the kill. The study reminders of 1,000 chats the same: none twice.
+The weekly summary to 40 admins and 40 WeCom robots, the process's clock moved to Monday 09:00, killed
+half-way: each recipient has the week's summary once, but the one send on the wire at the kill (never twice)."""
 
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ from zoneinfo import ZoneInfo
 from botapi_standin import BotAPIStandin
 from helpers import buttons
 from processes import environment, seed_due_chats, start, wait_until
+from wecom_standin import WeComStandin
 
-from bot.core.storage import Storage
+from bot.core.storage import Storage, robot_chat_key
 from jobs.broadcast import BroadcastRunner
 from jobs.pacing import Pacer
 
@@ -287,3 +290,145 @@ def test_sigkill_after_a_course_is_published_moves_each_chat_once(tmp_path):
                 else:
                     assert "第 4 天" in text, text[:80]
         api.assert_no_errors()
+
+
+#: `studybot run` with the service's clock moved by argv[1] seconds: the real command (bot.startup.run, as
+#: the console script calls it) with `Service`'s clock parameter a moved one. Only the clock the bot decides
+#: by is moved (what is due, what week it is); sockets, sleeps and the stand-ins keep real time.
+MOVED_RUN = """
+import sys
+from datetime import UTC, datetime, timedelta
+
+import bot.service
+
+shift = timedelta(seconds=float(sys.argv[1]))
+
+
+class MovedClock(bot.service.Service):
+    def __init__(self, config, storage, clock=None):
+        super().__init__(config, storage, clock=lambda: datetime.now(UTC) + shift)
+
+
+bot.service.Service = MovedClock
+from bot.startup import run
+
+sys.exit(run())
+"""
+
+
+def start_moved(env: dict, log: Path, shift: float) -> subprocess.Popen:
+    """`studybot run` (as `start` runs it) whose clock reads `shift` seconds ahead of the wall clock."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_")}
+    with log.open("a") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", MOVED_RUN, str(shift)],
+            env={**base, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_sigkill_during_the_weekly_summary_sends_it_once_to_each_recipient(tmp_path):
+    """The weekly summary to 40 bot admins (Telegram: text, then the chart by sendPhoto) and 40 WeCom robots
+    (markdown, then an image message), both stand-ins slow (50 ms an answer), the bot's clock moved to
+    Monday 09:00:05 in its zone, SIGKILL once half of them have it, then started again on the same clock
+    until all 80 are settled. As the daily push (SPEC, Delivery guarantees: restarts never repeat it): no
+    recipient has it twice, and the only one that may have none is the claim the kill left, the send on the
+    wire (the summary goes to one recipient after another)."""
+    db = tmp_path / "bot.db"
+    log = tmp_path / "studybot.log"
+    admins = range(90_001, 90_041)
+    title = "🗓 上周学习小结"
+    zone = ZoneInfo("Asia/Shanghai")
+    real = datetime.now(UTC)
+    local = real.astimezone(zone)
+    monday = (local + timedelta(days=7 - local.weekday())).replace(hour=9, minute=0, second=5, microsecond=0)
+    shift = (monday - real).total_seconds()
+    Storage(db).close()
+    with BotAPIStandin(token=TOKEN) as api, WeComStandin() as wecom:
+        for uid in admins:
+            api.add_user(uid, f"管理员{uid}")
+            api.add_chat(uid, "private")
+        robots = [f"weekly-robot-{i:04d}-" + "k" * 16 for i in range(40)]
+        urls = [wecom.add_robot(key) for key in robots]
+        api.latency = wecom.latency = 0.05
+        env = {
+            **environment(api, db),
+            "STUDYBOT_ADMINS": ",".join(str(uid) for uid in admins),
+            "STUDYBOT_WECOM_WEBHOOKS": ",".join(urls),
+            "STUDYBOT_TIMEZONE": "Asia/Shanghai",
+        }
+        total = len(admins) + len(robots)
+
+        def got() -> dict[str, int]:
+            """How many summaries (their text) each recipient has."""
+            counts = {f"tg:{uid}": sum(title in t for t in api.messages_in(uid)) for uid in admins}
+            for key in robots:
+                texts = [m["content"] for m in wecom.robot_messages(key) if m["msgtype"] == "markdown"]
+                counts[key] = sum(title in t for t in texts)
+            return counts
+
+        process = start_moved(env, log, shift)
+        try:
+            wait_until(lambda: sum(got().values()) >= total // 2 + 10, 90, "half of the weekly summary")
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            assert process.returncode == -signal.SIGKILL
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        time.sleep(0.3)  # a request that was on the wire reaches its stand-in
+        at_kill = got()
+        week = (monday.date() - timedelta(days=7)).isoformat()
+        with sqlite3.connect(db) as conn:
+            states = dict(conn.execute("SELECT chat_key, state FROM weekly_reports WHERE week = ?", [week]))
+        claimed = {key for key, state in states.items() if state == "claimed"}
+        assert total // 2 <= sum(at_kill.values()) < total
+        assert len(claimed) <= 1, f"{len(claimed)} claims left at the kill: one recipient after another"
+
+        process = start_moved(env, log, shift)
+        try:
+
+            def all_settled() -> bool:
+                with sqlite3.connect(db) as conn:
+                    (n,) = conn.execute(
+                        "SELECT count(*) FROM weekly_reports WHERE week = ? AND state = 'sent'", [week]
+                    ).fetchone()
+                return n == total
+
+            wait_until(all_settled, 90, "the rest of the weekly summary")
+            time.sleep(1.5)  # a tick or two more: nothing else may go out
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)
+        assert process.returncode == 0, log.read_text()
+        counts = got()
+        robot_ids = {key: robot_chat_key(url) for key, url in zip(robots, urls, strict=True)}
+        by_key = {robot_ids.get(key, key): n for key, n in counts.items()}
+        assert max(by_key.values()) == 1, f"twice: {[k for k, n in by_key.items() if n > 1]}"
+        missing = {key for key, n in by_key.items() if n == 0}
+        print(f"claimed at the kill: {sorted(claimed)}; missing: {sorted(missing)}")
+        assert missing <= claimed, "only the send on the wire at the kill may be missing"
+        if claimed:
+            assert "settled 1 send(s) interrupted by a restart" in log.read_text()
+        # Every summary that arrived came with its chart, after its text (the one on the wire aside).
+        for uid in admins:
+            if by_key[f"tg:{uid}"] and f"tg:{uid}" not in claimed:
+                kinds = [
+                    m.method for m in api.calls_for("sendPhoto") if str(m.params.get("chat_id")) == str(uid)
+                ]
+                assert len(kinds) == 1, uid
+        for key in robots:
+            # A robot is subscribed too: its daily lesson (08:00, caught up at 09:00) goes out beside it.
+            messages = wecom.robot_messages(key)
+            lessons = [m for m in messages if m["msgtype"] == "markdown" and "每日学习" in m["content"]]
+            assert len(lessons) <= 1, key
+            if by_key[robot_ids[key]] and robot_ids[key] not in claimed:
+                at = next(
+                    i for i, m in enumerate(messages) if m["msgtype"] == "markdown" and title in m["content"]
+                )
+                assert messages[at + 1]["msgtype"] == "image", key
+                assert sum(m["msgtype"] == "image" for m in messages) == 1, key
+        api.assert_no_errors()
+        assert wecom.errors == []

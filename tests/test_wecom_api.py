@@ -167,6 +167,118 @@ async def test_concurrent_sends_fetch_one_token(app: WeComApp, standin: WeComSta
     assert standin.token_calls == 1
 
 
+# --- app: pictures (media/upload, then an image message) --------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # binary bytes of every value, as a real PNG has
+
+
+def upload(standin: WeComStandin, token: str, files=None, params=None, **kwargs) -> dict:
+    """A raw media/upload call, as a client other than ours might make it."""
+    query = {"access_token": token, "type": "image", **(params or {})}
+    return httpx.post(f"{standin.url}/cgi-bin/media/upload", params=query, files=files, **kwargs).json()
+
+
+async def test_image_is_uploaded_then_sent_by_its_media_id(app: WeComApp, standin: WeComStandin) -> None:
+    msgid = await app.send_image("zhangsan", PNG, "calendar.png")
+    [uploaded] = standin.uploads()
+    assert uploaded["type"] == "image" and uploaded["filename"] == "calendar.png"
+    assert uploaded["content_type"] == "image/png" and uploaded["content"] == PNG
+    [message] = standin.app_messages("zhangsan")
+    assert message["msgtype"] == "image" and message["msgid"] == msgid
+    assert message["media_id"] == uploaded["media_id"] and message["content"] == PNG
+    assert uploaded["seq"] < message["seq"] and standin.errors == []
+
+
+async def test_upload_refreshes_a_refused_token_once(app: WeComApp, standin: WeComStandin) -> None:
+    await app.send_text("zhangsan", "先来一条")
+    calls = standin.token_calls
+    standin.expire_tokens(42001)
+    await app.send_image("zhangsan", PNG)
+    assert standin.token_calls == calls + 1
+    assert [(e["route"], e["errcode"]) for e in standin.errors] == [("media/upload", 42001)]
+
+
+async def test_upload_error_raises_without_the_token(app: WeComApp, standin: WeComStandin) -> None:
+    standin.inject_error("upload", 40004, "invalid media type")
+    with pytest.raises(WeComError) as caught:
+        await app.send_image("zhangsan", PNG)
+    assert caught.value.errcode == 40004 and caught.value.where == "wecom media/upload"
+    assert standin.app_messages("zhangsan") == []  # no image message without a media_id
+
+
+@pytest.mark.parametrize(
+    "image", [b"\x89PNG", b"GIF89a" + bytes(100), b"\x89PNG\r\n\x1a\n" + bytes(10 * 1024 * 1024)]
+)
+async def test_client_refuses_what_wecom_would_before_calling(
+    app: WeComApp, standin: WeComStandin, image: bytes
+) -> None:
+    with pytest.raises(ValueError):
+        await app.send_image("zhangsan", image)
+    assert standin.uploads() == [] and standin.token_calls == 0
+
+
+async def test_standin_takes_uploads_only_as_wecom_does(app: WeComApp, standin: WeComStandin) -> None:
+    token = await app.get_token()
+    ok = upload(standin, token, files={"media": ("a.png", PNG, "image/png")})
+    assert ok["errcode"] == 0 and ok["type"] == "image" and ok["media_id"] and ok["created_at"].isdigit()
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(64)
+    assert upload(standin, token, files={"media": ("a.jpg", jpeg, "image/jpeg")})["errcode"] == 0
+    refusals = {
+        "field not named media": ({"file": ("a.png", PNG, "image/png")}, {}, 41005),
+        "no filename": ({"media": (None, PNG, "image/png")}, {}, 41005),
+        "type=file": ({"media": ("a.png", PNG, "image/png")}, {"type": "file"}, 40005),
+        "type=picture": ({"media": ("a.png", PNG, "image/png")}, {"type": "picture"}, 40005),
+        "5 bytes": ({"media": ("a.png", PNG[:5], "image/png")}, {}, 40006),
+        "over 10 MB": ({"media": ("a.png", PNG + bytes(10 * 1024 * 1024), "image/png")}, {}, 40009),
+        "a GIF": ({"media": ("a.gif", b"GIF89a" + bytes(64), "image/gif")}, {}, 40004),
+        "PNG said to be text": ({"media": ("a.png", PNG, "text/plain")}, {}, 40004),
+        "JPG said to be PNG": ({"media": ("a.png", jpeg, "image/png")}, {}, 40004),
+    }
+    for what, (files, params, errcode) in refusals.items():
+        assert upload(standin, token, files, params)["errcode"] == errcode, what
+    assert upload(standin, token, json={"media": "x"})["errcode"] == 41005  # not multipart
+    assert upload(standin, "nope", files={"media": ("a.png", PNG, "image/png")})["errcode"] == 40014
+    # filelength, when given in the Content-Disposition, must be the file's length.
+    boundary = "----standin-boundary"
+    for length, errcode in ((len(PNG), 0), (len(PNG) + 1, 40006)):
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="media"; filename="a.png"; filelength={length}'
+                f"\r\nContent-Type: image/png\r\n\r\n"
+            ).encode()
+            + PNG
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        assert upload(standin, token, content=body, headers=headers)["errcode"] == errcode
+    assert len(standin.uploads()) == 3
+
+
+async def test_image_message_needs_a_media_id_the_standin_issued(
+    app: WeComApp, standin: WeComStandin, fake: FakeTime
+) -> None:
+    def image_message(token: str, media_id: str) -> dict:
+        return httpx.post(
+            f"{standin.url}/cgi-bin/message/send",
+            params={"access_token": token},
+            json={
+                "touser": "zhangsan",
+                "msgtype": "image",
+                "agentid": standin.agent_id,
+                "image": {"media_id": media_id},
+            },
+        ).json()
+
+    media_id = await app.upload_image(PNG)
+    token = await app.get_token()
+    assert image_message(token, "made-up")["errcode"] == 40007
+    assert image_message(token, media_id)["errcode"] == 0
+    fake.now += 3 * 24 * 3600  # a temporary file lives 3 days
+    token = await app.get_token()
+    assert image_message(token, media_id)["errcode"] == 40007
+    assert len(standin.app_messages("zhangsan")) == 1
+
+
 # --- robot ----------------------------------------------------------------------------------------
 
 

@@ -462,6 +462,83 @@ async def test_app_token_refreshed_once_on_42001(app_bot):
     assert [e["errcode"] for e in user.standin.errors] == [42001, 40014]
 
 
+async def asks(user: AppUser, text: str) -> list[dict]:
+    """Send a text message; return every app message it brought (markdown and images), in order."""
+    before = len(user.inbox())
+    response = await user.post(*user.request(text))
+    assert response.status_code == 200 and response.text == "success"
+    await user.settle()
+    return user.inbox()[before:]
+
+
+async def test_app_me_sends_the_study_calendar_after_its_text(app_bot):
+    """/me's 12-week calendar reaches an app user as WeCom takes pictures: the PNG uploaded to
+    media/upload (type=image, multipart field media), then an image message naming its media_id, after
+    the figures' text."""
+    user = app_bot
+    assert "已记录" in (await user.say("打卡"))[0]
+    text, image = await asks(user, "我的")
+    assert text["msgtype"] == "markdown" and "连续" in text["content"]
+    [uploaded] = user.standin.uploads()
+    assert uploaded["filename"] == "calendar.png" and uploaded["content_type"] == "image/png"
+    assert image["msgtype"] == "image" and image["media_id"] == uploaded["media_id"]
+    assert image["content"] == uploaded["content"] and image["content"].startswith(b"\x89PNG\r\n\x1a\n")
+    assert text["seq"] < uploaded["seq"] < image["seq"]
+    assert [m["msgtype"] for m in await asks(user, "/me")] == ["markdown", "image"]  # as on Telegram
+    assert user.standin.errors == []
+    metrics = user.service.metrics.render().decode()
+    assert (
+        'studybot_messages_sent_total{channel="wecom",kind="reply"} 5.0' in metrics
+    )  # 打卡, 2 × (text, image)
+
+
+async def test_app_picture_that_cannot_go_keeps_the_text(app_bot, caplog):
+    user = app_bot
+    # A moment's failure (WeCom's -1, system busy) is tried once more, and the picture arrives.
+    user.standin.inject_error("upload", -1, "system busy")
+    assert [m["msgtype"] for m in await asks(user, "我的")] == ["markdown", "image"]
+    # Twice in a row: the text is there, the picture is not, and the log says why.
+    user.standin.inject_error("upload", -1, "system busy", times=2)
+    with caplog.at_level(logging.WARNING, logger="bot.channels.wecom.channel"):
+        [text] = await asks(user, "我的")
+    assert text["msgtype"] == "markdown" and "连续" in text["content"]
+    assert "picture to a WeCom user not sent" in caplog.text and "-1" in caplog.text
+    # A refusal sending again cannot mend (40004: not an image WeCom takes) is not tried again.
+    user.standin.inject_error("upload", 40004, "invalid media type")
+    assert [m["msgtype"] for m in await asks(user, "我的")] == ["markdown"]
+    assert [e["errcode"] for e in user.standin.errors] == [-1, -1, -1, 40004]
+    # The image message itself refused (45009: too many): the text stays, the next /me has its picture.
+    user.standin.inject_error("app:image", 45009, "api freq out of limit")
+    before = len(user.standin.uploads())
+    texts = await asks(user, "我的")
+    assert [m["msgtype"] for m in texts] == ["markdown"] and len(user.standin.uploads()) == before + 1
+    assert [m["msgtype"] for m in await asks(user, "我的")] == ["markdown", "image"]
+    metrics = user.service.metrics.render().decode()
+    assert 'studybot_send_retries_total{channel="wecom",kind="reply"} 2.0' in metrics
+    assert 'studybot_messages_failed_total{channel="wecom",kind="reply",reason="permanent"} 1.0' in metrics
+
+
+async def test_app_sender_sends_a_jobs_chart_after_its_text(tmp_path):
+    """A scheduled message with a chart (`Message.image`, as the weekly summary's) to an app user: the text,
+    then the picture; a picture that fails is logged, and the send still counts as sent (the text went)."""
+    from bot.channels.wecom.channel import WeComAppSender
+    from bot.core.render import Doc
+
+    with WeComStandin() as standin:
+        config = Config.from_env({**app_env(standin), "STUDYBOT_DB": str(tmp_path / "bot.db")})
+        png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+        async with httpx.AsyncClient(timeout=10) as http:
+            sender = WeComAppSender(config, http)
+            await sender.send(f"wecom:{USER}", Message(Doc().add("上周学习情况"), image=png))
+            text, image = standin.app_messages(USER)
+            assert (
+                text["content"] == "上周学习情况" and image["content"] == png and text["seq"] < image["seq"]
+            )
+            standin.inject_error("upload", 40009, "invalid image size")
+            await sender.send(f"wecom:{USER}", Message(Doc().add("再来一次"), image=png))
+            assert [m["msgtype"] for m in standin.app_messages(USER)[2:]] == ["markdown"]
+
+
 async def test_app_refusals_change_nothing(app_bot):
     user = app_bot
     await user.say("订阅 07:30")  # the user and chat exist; nothing below may touch them

@@ -8,8 +8,14 @@ Routes, answering like WeCom (HTTP 200 with ``errcode``/``errmsg``):
 
 - ``GET /cgi-bin/gettoken?corpid=&corpsecret=``: issues tokens living ``expires_in`` seconds on the
   stand-in's clock; :meth:`WeComStandin.expire_tokens` makes issued tokens answer 42001 (or 40014).
+- ``POST /cgi-bin/media/upload?access_token=&type=``: a temporary file as WeCom takes it: multipart/form-data
+  with the file in the field ``media``, its filename and content type given; type ``image`` only here (a
+  JPG or PNG of more than 5 bytes and at most 10 MB). Answers ``type``, ``media_id`` (valid 3 days on the
+  stand-in's clock) and ``created_at``; refusals as WeCom's: 40005 bad type, 41005 no ``media`` part,
+  40004 not a JPG/PNG (or a content type that is not an image's), 40006 empty or too small, 40009 too big.
 - ``POST /cgi-bin/message/send?access_token=``: checks the token, the JSON shape, ``agentid`` and the
-  2048-byte content limit, and records the message per user.
+  2048-byte content limit (text, markdown), or for ``image`` a ``media_id`` this stand-in issued and that
+  has not expired (else 40007), and records the message per user.
 - ``POST /cgi-bin/webhook/send?key=``: robots; unknown key → 93000, more than 20 accepted messages in a
   sliding 60 s window per key → 45009, content over 4096 (markdown) / 2048 (text) bytes → 40058.
 
@@ -23,6 +29,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.parser
+import email.policy
 import hashlib
 import itertools
 import json
@@ -44,6 +52,12 @@ APP_CONTENT_MAX_BYTES = 2048
 ROBOT_LIMITS = {"markdown": 4096, "text": 2048}
 ROBOT_IMAGE_MAX_BYTES = 2 * 1024 * 1024  # an image message: JPG or PNG, before base64
 MAX_BODY_BYTES = 1024 * 1024
+#: A temporary image (media/upload?type=image): JPG or PNG, more than 5 bytes, at most 10 MB.
+UPLOAD_IMAGE_MIN_BYTES = 5
+UPLOAD_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+UPLOAD_MAX_BODY_BYTES = UPLOAD_IMAGE_MAX_BYTES + 64 * 1024
+MEDIA_LIFETIME = 3 * 24 * 3600.0
+IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 #: App target name for :meth:`WeComStandin.inject_error`.
 APP = "app"
@@ -82,6 +96,11 @@ class WeComStandin:
         self._app_messages: dict[str, list[dict[str, Any]]] = {}
         self._injected: dict[str, deque[tuple[int, str]]] = {}
         self._msgids = itertools.count(1)
+        self._media: dict[str, dict[str, Any]] = {}
+        #: One number per accepted app message and upload, in the order they were accepted ("seq").
+        self._seq = itertools.count(1)
+        #: Seconds every answer waits before it is written (a slow WeCom), for tests of sends that take a while.
+        self.latency = 0.0
         self.token_calls = 0
         self.errors: list[dict[str, Any]] = []
 
@@ -146,9 +165,15 @@ class WeComStandin:
             return [dict(m) for m in robot["messages"]] if robot else []
 
     def app_messages(self, user_id: str) -> list[dict[str, Any]]:
-        """App messages delivered to one user, oldest first: msgtype, content, agentid, msgid, at."""
+        """App messages delivered to one user, oldest first: msgtype, content, agentid, msgid, at, seq (an
+        image's content is its bytes, with its media_id and filename)."""
         with self._lock:
             return [dict(m) for m in self._app_messages.get(user_id, [])]
+
+    def uploads(self) -> list[dict[str, Any]]:
+        """Files media/upload accepted, oldest first: media_id, type, filename, content_type, content, at, seq."""
+        with self._lock:
+            return [dict(m, media_id=k) for k, m in self._media.items()]
 
     def expire_tokens(self, errcode: int = 42001) -> None:
         """Make every issued token answer errcode (42001 expired, 40014 invalid) from now on."""
@@ -157,7 +182,8 @@ class WeComStandin:
                 token["refused_with"] = errcode
 
     def inject_error(self, target: str, errcode: int, errmsg: str = "injected error", times: int = 1) -> None:
-        """Make the next ``times`` calls to a robot key (or ``"app"`` for message/send) fail with errcode."""
+        """Make the next ``times`` calls to a robot key (or ``"app"`` for message/send, ``"app:image"`` for
+        its image messages only, ``"upload"`` for media/upload) fail with errcode."""
         with self._lock:
             self._injected.setdefault(target, deque()).extend([(errcode, errmsg)] * times)
 
@@ -215,13 +241,15 @@ class WeComStandin:
             if not isinstance(body, dict):
                 return self._refuse(route, 47001, "data format error")
             msgtype = body.get("msgtype")
-            if msgtype not in ("text", "markdown"):
+            if msgtype not in ("text", "markdown", "image"):
                 return self._refuse(route, 40008, "invalid message type")
             if body.get("agentid") != self.agent_id or isinstance(body.get("agentid"), bool):
                 return self._refuse(route, 40056, "invalid agentid")
             touser = body.get("touser")
             if not isinstance(touser, str) or not touser:
                 return self._refuse(route, 40031, "invalid user list")
+            if msgtype == "image":
+                return self._app_image(route, touser, body)
             part = body.get(msgtype)
             content = part.get("content") if isinstance(part, dict) else None
             if not isinstance(content, str) or not content:
@@ -237,9 +265,89 @@ class WeComStandin:
                         "agentid": body["agentid"],
                         "msgid": msgid,
                         "at": self.clock(),
+                        "seq": next(self._seq),
                     }
                 )
             return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": msgid}
+
+    def _app_image(self, route: str, touser: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An app's image message: {"media_id"} of an image this stand-in issued, not expired. Kept as
+        {msgtype, content (the bytes), media_id, filename, agentid, msgid, at}. Called with the lock held."""
+        injected = self._take_injected("app:image")
+        if injected:
+            return self._refuse(route, *injected)
+        part = body.get("image")
+        media_id = part.get("media_id") if isinstance(part, dict) else None
+        media = self._media.get(media_id) if isinstance(media_id, str) else None
+        if media is None or self.clock() >= media["expires_at"]:
+            return self._refuse(route, 40007, "invalid media_id", media_id=media_id)
+        if media["type"] != "image":
+            return self._refuse(route, 40007, "invalid media_id: not an image", media_id=media_id)
+        msgid = f"standin-msg-{next(self._msgids)}"
+        for user in touser.split("|"):
+            self._app_messages.setdefault(user, []).append(
+                {
+                    "msgtype": "image",
+                    "content": media["content"],
+                    "media_id": media_id,
+                    "filename": media["filename"],
+                    "agentid": body["agentid"],
+                    "msgid": msgid,
+                    "at": self.clock(),
+                    "seq": next(self._seq),
+                }
+            )
+        return {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": msgid}
+
+    def handle_upload(self, query: dict[str, str], content_type: str, raw: bytes) -> dict[str, Any]:
+        """Answer POST /cgi-bin/media/upload?access_token=&type=: a multipart/form-data body whose file is
+        the part named ``media`` with a filename and a content type (WeCom's "文件标识名为 media")."""
+        route = "media/upload"
+        with self._lock:
+            problem = self._check_token(query.get("access_token"))
+            if problem:
+                return self._refuse(route, *problem)
+            injected = self._take_injected("upload")
+            if injected:
+                return self._refuse(route, *injected)
+            kind = query.get("type")
+            if kind not in ("image", "voice", "video", "file"):
+                return self._refuse(route, 40005, "invalid media type", type=kind)
+            if kind != "image":
+                return self._refuse(route, 40005, "only type=image in this stand-in", type=kind)
+            part = _media_part(content_type, raw)
+            if part is None:
+                return self._refuse(route, 41005, "media data missing")
+            filename, part_type, data, filelength = part
+            if not filename:
+                return self._refuse(route, 41005, "media data missing: no filename")
+            if filelength is not None and filelength != len(data):
+                return self._refuse(route, 40006, "invalid file size: filelength differs", filename=filename)
+            if len(data) <= UPLOAD_IMAGE_MIN_BYTES:
+                return self._refuse(route, 40006, "invalid file size", filename=filename)
+            if len(data) > UPLOAD_IMAGE_MAX_BYTES:
+                return self._refuse(route, 40009, "invalid image size", filename=filename)
+            magic = IMAGE_MAGIC.get(part_type or "")
+            if magic is None or not data.startswith(magic):
+                return self._refuse(route, 40004, "invalid media type: not a JPG or PNG", filename=filename)
+            media_id = "standin-media-" + secrets.token_urlsafe(24)
+            now = self.clock()
+            self._media[media_id] = {
+                "type": kind,
+                "filename": filename,
+                "content_type": part_type,
+                "content": data,
+                "at": now,
+                "expires_at": now + MEDIA_LIFETIME,
+                "seq": next(self._seq),
+            }
+            return {
+                "errcode": 0,
+                "errmsg": "",
+                "type": kind,
+                "media_id": media_id,
+                "created_at": str(int(now)),
+            }
 
     def handle_webhook(self, query: dict[str, str], body: Any) -> dict[str, Any]:
         """Answer POST /cgi-bin/webhook/send?key=."""
@@ -295,6 +403,33 @@ class WeComStandin:
         return {"errcode": 0, "errmsg": "ok"}
 
 
+def _media_part(content_type: str, raw: bytes) -> tuple[str | None, str | None, bytes, int | None] | None:
+    """The part named ``media`` of a multipart/form-data body: (filename, its content type, its bytes,
+    its filelength if given); None if the body is not multipart with a boundary or has no such part."""
+    if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
+        return None
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw
+    )
+    if not message.is_multipart():
+        return None
+    for part in message.iter_parts():
+        if (
+            part.get_content_disposition() != "form-data"
+            or part.get_param("name", header="content-disposition") != "media"
+        ):
+            continue
+        declared = part.get_param("filelength", header="content-disposition")
+        try:
+            filelength = int(declared) if declared is not None else None
+        except (TypeError, ValueError):
+            filelength = -1
+        data = part.get_payload(decode=True) or b""
+        part_type = part.get_content_type() if part.get("Content-Type") else None
+        return part.get_filename(), part_type, data, filelength
+    return None
+
+
 class _Server(ThreadingHTTPServer):
     """Threaded server with a listen backlog large enough for a burst of concurrent connections."""
 
@@ -324,9 +459,13 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # The caller is gone (a bot killed with its request on the wire): handled, never answered.
+            self.close_connection = True
 
     def do_GET(self) -> None:
         """Serve gettoken."""
@@ -337,16 +476,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {"errcode": 404, "errmsg": "not found"})
 
     def do_POST(self) -> None:
-        """Serve message/send and webhook/send."""
+        """Serve media/upload, message/send and webhook/send."""
         path, query = self._query()
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
-        if not 0 <= length <= MAX_BODY_BYTES:
+        limit = UPLOAD_MAX_BODY_BYTES if path == "/cgi-bin/media/upload" else MAX_BODY_BYTES
+        if not 0 <= length <= limit:
             self._reply(413, {"errcode": 413, "errmsg": "body too large"})
             return
         raw = self.rfile.read(length)
+        if self.standin.latency:
+            time.sleep(self.standin.latency)
+        if path == "/cgi-bin/media/upload":
+            self._reply(200, self.standin.handle_upload(query, self.headers.get("Content-Type", ""), raw))
+            return
         try:
             body: Any = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):

@@ -1,7 +1,8 @@
 """The WeCom self-built app client on httpx: `WeComApp` and its cached access token.
 
-It sends text/markdown to users through ``/cgi-bin/message/send``; the token is refreshed once when WeCom
-answers 40014 (invalid) or 42001 (expired).
+It sends text/markdown to users through ``/cgi-bin/message/send``, and pictures as WeCom takes them: the
+PNG uploaded as a temporary image (``/cgi-bin/media/upload?type=image``, multipart), then an image message
+naming its media_id. The token is refreshed once when WeCom answers 40014 (invalid) or 42001 (expired).
 """
 
 from __future__ import annotations
@@ -17,6 +18,18 @@ from bot.channels.wecom.calls import TOKEN_ERRCODES, Clock, WeComError, _errcode
 from bot.channels.wecom.text import APP_MARKDOWN_MAX_BYTES, APP_TEXT_MAX_BYTES, split_utf8
 
 logger = logging.getLogger(__name__)
+
+#: A temporary image (media/upload?type=image): JPG or PNG, more than 5 bytes, at most 10 MB.
+IMAGE_MIN_BYTES = 5
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def _check_user(user_id: str) -> None:
+    """touser takes 'a|b' lists and '@all'; a stray id must never become a broadcast."""
+    if not user_id or "|" in user_id or user_id.strip() == "@all":
+        raise ValueError("user_id must be a single WeCom user id")
 
 
 class WeComApp:
@@ -106,36 +119,79 @@ class WeComApp:
                 self._token = None
                 self._token_expires_at = 0.0
 
-    async def _send(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST one message; on a bad-token errcode refresh the token once and retry."""
+    async def _call(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """POST to /cgi-bin/<path>; on a bad-token errcode refresh the token once and try again."""
+        where = f"wecom {path}"
         for attempt in (1, 2):
             token = await self.get_token()
             data = await _post_or_get(
                 self._client,
                 "POST",
-                f"{self.api_url}/cgi-bin/message/send",
-                params={"access_token": token},
-                json=payload,
-                where="wecom message/send",
+                f"{self.api_url}/cgi-bin/{path}",
+                params={"access_token": token, **(query or {})},
+                json=json,
+                files=files,
+                where=where,
                 secrets=self._secrets(),
             )
             code = _errcode(data)
             if code == 0:
-                if data.get("invaliduser"):
-                    logger.warning("WeCom message/send: recipient not reachable by this app")
                 return data
             if code in TOKEN_ERRCODES and attempt == 1:
                 logger.info("WeCom access token refused (errcode %s); refreshing once", code)
                 await self._invalidate(token)
                 continue
-            raise WeComError(code, _scrub(str(data.get("errmsg", "")), self._secrets()), "wecom message/send")
+            raise WeComError(code, _scrub(str(data.get("errmsg", "")), self._secrets()), where)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST one message to message/send."""
+        data = await self._call("message/send", json=payload)
+        if data.get("invaliduser"):
+            logger.warning("WeCom message/send: recipient not reachable by this app")
+        return data
+
+    async def upload_image(self, image: bytes, filename: str = "chart.png") -> str:
+        """Upload a JPG or PNG as a temporary image (media/upload?type=image, multipart field ``media``);
+        return its media_id (valid 3 days). ValueError for a file WeCom would refuse (over 10 MB, at most
+        5 bytes, neither PNG nor JPG), without calling it."""
+        if not IMAGE_MIN_BYTES < len(image) <= IMAGE_MAX_BYTES:
+            raise ValueError(
+                f"image of {len(image)} bytes: WeCom takes {IMAGE_MIN_BYTES + 1}..{IMAGE_MAX_BYTES}"
+            )
+        if image.startswith(PNG_MAGIC):
+            content_type = "image/png"
+        elif image.startswith(JPEG_MAGIC):
+            content_type = "image/jpeg"
+        else:
+            raise ValueError("WeCom takes images as PNG or JPG only")
+        data = await self._call(
+            "media/upload", files={"media": (filename, image, content_type)}, query={"type": "image"}
+        )
+        media_id = data.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise WeComError(-1, "media/upload answered without a media_id", "wecom media/upload")
+        return media_id
+
+    async def send_image(self, user_id: str, image: bytes, filename: str = "chart.png") -> str:
+        """Upload a picture and send it to one user as an image message; return WeCom's msgid."""
+        _check_user(user_id)
+        media_id = await self.upload_image(image, filename)
+        data = await self._send(
+            {"touser": user_id, "msgtype": "image", "agentid": self.agent_id, "image": {"media_id": media_id}}
+        )
+        return str(data.get("msgid", ""))
 
     async def _send_chunks(self, user_id: str, msgtype: str, content: str, max_bytes: int) -> list[str]:
         """Send content to one user as one or more messages of msgtype; return WeCom's msgids."""
-        # touser takes 'a|b' lists and '@all'; a stray id must never become a broadcast.
-        if not user_id or "|" in user_id or user_id.strip() == "@all":
-            raise ValueError("user_id must be a single WeCom user id")
+        _check_user(user_id)
         msgids: list[str] = []
         for chunk in split_utf8(content, max_bytes):
             data = await self._send(

@@ -89,13 +89,15 @@ async def _post_or_get(
     *,
     params: dict[str, str] | None = None,
     json: Any = None,
+    files: dict[str, tuple[str, bytes, str]] | None = None,
     where: str,
     secrets: Iterable[str | None],
 ) -> dict[str, Any]:
-    """Make one call and return the JSON object; turn transport/HTTP/JSON failures into WeComError."""
+    """Make one call and return the JSON object; turn transport/HTTP/JSON failures into WeComError.
+    `files` is a multipart/form-data upload: field name → (filename, bytes, content type)."""
     secrets = tuple(secrets)
     try:
-        response = await client.request(method, url, params=params, json=json)
+        response = await client.request(method, url, params=params, json=json, files=files)
     except httpx.HTTPError as exc:
         # httpx messages can carry the URL (and so the key/token); rebuild a scrubbed one, no chain.
         raise WeComError(-1, _scrub(f"{type(exc).__name__}: {exc}", secrets), where) from None

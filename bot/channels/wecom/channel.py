@@ -30,7 +30,7 @@ from bot.channels.wecom.crypto import (
 )
 from bot.channels.wecom.robot import WeComRobot
 from bot.channels.wecom.text import ROBOT_MARKDOWN_MAX_BYTES, split_utf8
-from bot.core.actions import Actions, Ctx, Document, Documents, Message, Out, QuizPoll, quiz_doc
+from bot.core.actions import Actions, Ctx, Document, Documents, Message, Out, Photo, QuizPoll, quiz_doc
 from bot.core.config import Config
 from bot.core.faults import Faults
 from bot.core.metrics import Metrics
@@ -164,7 +164,39 @@ class WeComAppSender:
             raise _map_error(exc) from None
         except httpx.HTTPError as exc:
             raise TemporaryError(type(exc).__name__) from None
+        if message.image:
+            # After the text, which went out: a picture that fails is logged, never resent with the text.
+            await self._image(user_id, message.image, "chart.png", None)
         return ids[-1] if ids else None
+
+    async def _image(self, user_id: str, png: bytes, filename: str, kind: str | None) -> bool:
+        """Upload a picture and send it as an image message, once more after a moment's failure (WeCom
+        asks for a few tries on -1); one that cannot go is logged. Counted under `kind` (a reply's; the
+        jobs' sends are counted whole by their MeteredSender: None). Whether it went."""
+        metrics = self.metrics if kind is not None else None
+        for attempt in (1, 2):
+            try:
+                await self.app.send_image(user_id, png, filename)
+            except (WeComError, httpx.HTTPError, ValueError) as exc:
+                if isinstance(exc, WeComError):
+                    mapped = _map_error(exc)
+                elif isinstance(exc, httpx.HTTPError):
+                    mapped = TemporaryError(type(exc).__name__)
+                else:
+                    mapped = PermanentError(str(exc))
+                if metrics is not None:
+                    metrics.count_send("wecom", kind, mapped)
+                if isinstance(mapped, TemporaryError) and attempt == 1:
+                    logger.info("picture to a WeCom user: %s; trying once more", exc)
+                    if metrics is not None:
+                        metrics.retries.labels("wecom", kind).inc()
+                    continue
+                logger.warning("picture to a WeCom user not sent: %s", exc)
+                return False
+            if metrics is not None:
+                metrics.count_send("wecom", kind)
+            return True
+        return False
 
     async def edit(self, chat_key: str, message_id: str, doc: Doc) -> None:
         """App messages are not edited; progress goes to Telegram admins."""
@@ -181,7 +213,10 @@ class WeComAppSender:
                 doc = Doc().add(out.caption + "\n（文件请在 Telegram 中导出。）")
             elif isinstance(out, Documents):  # not made at all: the app cannot send files here
                 doc = Doc().add(f"📦 {out.title}：文件请在 Telegram 中导出。")
-            else:  # a Photo (a chart): the app would need a media upload; the text says the figures
+            elif isinstance(out, Photo):  # a chart: uploaded, then an image message; the text went before
+                await self._image(user_id, out.png, out.filename, "reply")
+                continue
+            else:
                 continue
             try:
                 await self.app.send_markdown(user_id, to_markdown(doc))
