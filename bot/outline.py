@@ -6,7 +6,14 @@ from collections import Counter
 
 from content import ContentModel
 
-KIND_NAMES = {"cloze": "填空", "section": "出处", "sequence": "接续", "exclusion": "排除", "choice": "单选", "truefalse": "判断"}
+KIND_NAMES = {
+    "cloze": "填空",
+    "section": "出处",
+    "sequence": "接续",
+    "exclusion": "排除",
+    "choice": "单选",
+    "truefalse": "判断",
+}
 
 
 def outline(model: ContentModel, full: bool = False) -> str:

@@ -173,12 +173,27 @@ async def test_quiz_text_answers_and_score(actions):
     right = polls[0].question.answer
     outs = await actions.text(ctx, "ABCD"[right])
     assert "答对了" in outs[0].doc.plain_text and isinstance(outs[1], QuizPoll)
-    outs = await actions.text(ctx, "ABCD"[(outs[1].question.answer + 1) % 4])
+    outs = await actions.text(ctx, "ABCD"[(outs[1].question.answer + 1) % len(outs[1].question.options)])
     assert "正确答案是" in outs[0].doc.plain_text
     assert outs[-1].doc.plain_text.startswith("🎯 1 / 2")
     ctx.now = NOW + timedelta(days=3)
     review = await actions.command(ctx, "review", "")
     assert "复习错题 · 共 1 题" in review[0].doc.plain_text
+
+
+async def test_a_letter_past_the_options_is_no_answer(actions):
+    # A question of three options (a frame's endings, or a curated bank's): D is not an answer.
+    three = [q for q in actions.model.questions if len(q.options) == 3]
+    assert three
+    ctx = contexts()[4]
+    session = actions.storage.start_quiz(ctx.chat_key, ctx.user_key, [three[0].id], ctx.now)
+    quiz = actions.storage.active_quiz(ctx.chat_key)
+    assert quiz is not None and quiz["id"] == session
+    [hint] = await actions.text(ctx, "D")
+    assert hint.doc.plain_text == "这一题只有 A、B、C 三项，请回复其中一个字母。"
+    assert actions.storage.active_quiz(ctx.chat_key)["position"] == 0  # nothing recorded
+    outs = await actions.text(ctx, "ABCD"[three[0].answer])
+    assert "答对了" in outs[0].doc.plain_text
 
 
 async def test_a_question_not_delivered_frees_the_chat_once(actions):

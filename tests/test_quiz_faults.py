@@ -40,7 +40,8 @@ async def answer(bot, chat: int, poll, user: int, right: bool):
     """The user answers the poll; returns the bot's next call in the chat (the next poll or the score)."""
     correct = poll.params["correct_option_ids"][0]
     mark = bot.api.mark()
-    bot.api.answer_poll(poll.result["poll"]["id"], user, [correct if right else (correct + 1) % 4])
+    wrong = (correct + 1) % len(poll.result["poll"]["options"])
+    bot.api.answer_poll(poll.result["poll"]["id"], user, [correct if right else wrong])
     return await bot.api.await_call("*", lambda c: sent_to(c, chat), after=mark)
 
 
@@ -55,7 +56,8 @@ async def answer_only(bot, poll, user: int, right: bool) -> None:
         return sum(r["total"] for r in bot.storage.quiz_results(session))
 
     before = answers()
-    bot.api.answer_poll(poll_id, user, [correct if right else (correct + 1) % 4])
+    wrong = (correct + 1) % len(poll.result["poll"]["options"])
+    bot.api.answer_poll(poll_id, user, [correct if right else wrong])
     await until(lambda: answers() > before)
 
 

@@ -46,7 +46,9 @@ async def test_a_round_moves_on_after_enough_answers_and_ends_with_a_scoreboard(
     await answer_only(bot, first, BOB, right=True)
     assert len(polls_in(bot, GROUP)) == 1
     mark = bot.api.mark()
-    bot.api.answer_poll(first.result["poll"]["id"], ALICE, [(right(first) + 1) % 4])  # the third: wrong
+    bot.api.answer_poll(
+        first.result["poll"]["id"], ALICE, [(right(first) + 1) % len(first.result["poll"]["options"])]
+    )  # the third: wrong
     second = await bot.api.await_call("sendPoll", lambda c: sent_to(c, GROUP), after=mark)
     assert second.params["question"].startswith("（2/2）")
     await until(lambda: bot.storage.active_quiz(GKEY)["poll_id"] == second.result["poll"]["id"])

@@ -225,7 +225,9 @@ async def test_private_quiz_scores_and_review(bot):
     assert first.params["question"].startswith("（1/2）")
     correct = first.params["correct_option_ids"][0]
     mark = bot.api.mark()
-    bot.api.answer_poll(first.result["poll"]["id"], ALICE, [(correct + 1) % 4])  # wrong
+    bot.api.answer_poll(
+        first.result["poll"]["id"], ALICE, [(correct + 1) % len(first.result["poll"]["options"])]
+    )  # wrong
     second = await bot.api.await_call("sendPoll", lambda c: sent_to(c, ALICE), after=mark)
     assert second.params["question"].startswith("（2/2）")
     mark = bot.api.mark()
@@ -253,7 +255,9 @@ async def test_group_quiz_is_one_round_for_everyone(bot):
     bot.api.answer_poll(poll.result["poll"]["id"], BOB, [right])
     bot.api.answer_poll(poll.result["poll"]["id"], CAROL, [right])
     mark = bot.api.mark()
-    bot.api.answer_poll(poll.result["poll"]["id"], ALICE, [(right + 1) % 4])  # the third answer ends it
+    bot.api.answer_poll(
+        poll.result["poll"]["id"], ALICE, [(right + 1) % len(poll.result["poll"]["options"])]
+    )  # the third answer ends it
     score = await bot.api.await_call(
         "sendMessage", lambda c: sent_to(c, GROUP) and "🏁" in c.params["text"], after=mark
     )

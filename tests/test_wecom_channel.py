@@ -406,14 +406,17 @@ async def test_app_quiz_answered_with_letters(app_bot):
     user = app_bot
     actions = await user.service.get_actions()
     intro, first = await user.say("答题")
-    assert intro == "**🧠 小测验 · 共 5 题**\n每题回复 A、B、C 或 D 作答。"
-    assert first.startswith("**（1/5）") and "\nA. " in first and "\nD. " in first
-    assert first.endswith("回复 A、B、C 或 D 作答。")
+    assert intro.startswith("**🧠 小测验 · 共 5 题**\n每题回复")
+    quiz = user.service.storage.active_quiz(f"wecom:{USER}")
+    n = len(actions.model.question_by_id[quiz["question_ids"][0]].options)
+    assert first.startswith("**（1/5）") and "\nA. " in first and f"\n{LETTERS[n - 1]}. " in first
+    assert first.endswith({4: "回复 A、B、C 或 D 作答。", 3: "回复 A、B 或 C 作答。"}[n])
     wrong = 0
     for number in range(1, 6):
         quiz = user.service.storage.active_quiz(f"wecom:{USER}")
         question = actions.model.question_by_id[quiz["question_ids"][quiz["position"]]]
-        letter = LETTERS[question.answer] if number % 2 else LETTERS[(question.answer + 1) % 4]
+        wrong_one = (question.answer + 1) % len(question.options)
+        letter = LETTERS[question.answer] if number % 2 else LETTERS[wrong_one]
         wrong += 0 if number % 2 else 1
         replies = await user.say(letter.lower() if number == 1 else letter)
         verdict = replies[0]

@@ -16,7 +16,7 @@ import re
 from datetime import datetime, timedelta
 
 from bot.core.actions.base import Area
-from bot.core.actions.replies import LETTERS, Button, Ctx, Message, Out, QuizPoll, say
+from bot.core.actions.replies import LETTERS, Button, Ctx, Message, Out, QuizPoll, letters, say
 from bot.core.render import Doc
 from content.quiz import Question
 
@@ -109,7 +109,8 @@ class Quizzes(Area):
             else "选出你认为正确的一项。"
         )
         if ctx.channel != "tg":
-            hint = "每题回复 A、B、C 或 D 作答。"
+            widest = max(len(self.model.question_by_id[i].options) for i in ids)
+            hint = f"每题回复 {letters(widest)} 作答。" if widest == 4 else "每题回复选项前的字母作答。"
         first = self.model.question_by_id[ids[0]]
         doc = Doc().b(heading).add("\n" + (note + hint if note else hint))
         return [Message(doc), QuizPoll(session, first, 1, len(ids))]
@@ -221,6 +222,11 @@ class Quizzes(Area):
         question = self.model.question_by_id.get(ids[position])
         if question is None:
             return []
+        if option is not None and option >= len(question.options):
+            # D to a question of three options: not an answer, and nothing is recorded.
+            n = len(question.options)
+            count = {2: "两", 3: "三"}.get(n, str(n))
+            return [say(f"这一题只有 {'、'.join(LETTERS[:n])} {count}项，请回复其中一个字母。")]
         correct = option == question.answer
         fresh = self.storage.record_answer(
             quiz["id"],

@@ -132,12 +132,18 @@ def say(text: str = "", *buttons: list[Button]) -> Message:
     return Message(Doc().add(text), list(buttons))
 
 
+def letters(n: int) -> str:
+    """The letters of n options as said in a hint: A、B、C 或 D; A、B 或 C."""
+    head, last = LETTERS[: n - 1], LETTERS[n - 1]
+    return f"{'、'.join(head)} 或 {last}"
+
+
 def quiz_doc(poll: QuizPoll) -> Doc:
     """A quiz question as text with lettered options, for channels without quiz polls."""
     doc = Doc().b(poll.title).add("\n")
     for i, option in enumerate(poll.question.options):
         doc.add(f"\n{LETTERS[i]}. {option}")
-    return doc.add("\n\n回复 A、B、C 或 D 作答。")
+    return doc.add(f"\n\n回复 {letters(len(poll.question.options))} 作答。")
 
 
 def thousands(n: int) -> str:
