@@ -43,7 +43,9 @@ def clause_lists(text: str) -> list[list[str]]:
 
     for clause in clauses:
         clause = clause.strip()
-        if run and 5 <= len(clause) <= 24 and len(shared_ending([*run, clause])) >= 2:
+        ending = shared_ending([*run, clause]) if run else ""
+        # 之基 of 筑牢信仰之基, 打牢从政之基; not 的问题 (既有…的问题，也有…的问题: not items of one frame)
+        if run and 5 <= len(clause) <= 24 and len(ending) >= 2 and not ending.startswith("的"):
             run.append(clause)
             continue
         close()
