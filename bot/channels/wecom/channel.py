@@ -181,7 +181,7 @@ class WeComAppSender:
                 doc = Doc().add(out.caption + "\n（文件请在 Telegram 中导出。）")
             elif isinstance(out, Documents):  # not made at all: the app cannot send files here
                 doc = Doc().add(f"📦 {out.title}：文件请在 Telegram 中导出。")
-            else:  # a Photo (a chart): the app would need a media upload; the text says the figures
+            else:  # a Photo or Later (charts): the app would need a media upload; the text says the figures
                 continue
             try:
                 await self.app.send_markdown(user_id, to_markdown(doc))
