@@ -287,6 +287,55 @@ async def test_export_without_its_workbook_still_sends_the_csv(bot, monkeypatch)
     assert "正在导出" in first.params["text"]
 
 
+OLD_GROUP, NEW_GROUP = -4242, -1004242
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_members_check_ins_and_reminder(bot):
+    bot.api.add_chat(OLD_GROUP, "group", "支部群", admins=[ALICE], members=[ADMIN, ALICE, BOB, CAROL])
+    old, new = f"tg:{OLD_GROUP}", f"tg:{NEW_GROUP}"
+    assert "学习提醒" in (await bot.say(OLD_GROUP, ALICE, "/remind 20:30")).params["text"]
+    await bot.say(OLD_GROUP, ALICE, "/subscribe 07:00")
+    lesson = await bot.say(OLD_GROUP, BOB, "/today")
+    done = await bot.press(OLD_GROUP, BOB, lesson.result["message_id"], "done:1", method="sendMessage")
+    assert "学习已记录" in done.params["text"]
+    assert "已记录" in (await bot.say(OLD_GROUP, CAROL, "/reflect 升级前写的心得")).params["text"]
+
+    bot.api.migrate(OLD_GROUP, NEW_GROUP, announce=True)  # migrate_to_chat_id, then migrate_from_chat_id
+    await until(lambda: (bot.storage.get_chat(old) or {}).get("migrated_to") == new, bot.storage)
+    mark = bot.api.mark()
+    await bot.say(NEW_GROUP, BOB, "/sections")  # the migrate_from message is handled by now too
+    assert not [c for c in bot.api.calls[mark:] if sent_to(c, OLD_GROUP)]
+
+    db = bot.storage.db
+    members = db.execute("SELECT chat_key, user_key FROM chat_members ORDER BY chat_key, user_key").fetchall()
+    assert members == [(new, f"tg:{BOB}"), (new, f"tg:{CAROL}")]
+    assert db.execute("SELECT chat_key, members FROM chat_member_counts").fetchall() == [(new, 2)]
+    chat = bot.storage.get_chat(new)
+    assert (chat["chat_type"], chat["subscribed"], chat["push_time"], chat["remind_at"]) == (
+        "supergroup",
+        1,
+        "07:00",
+        "20:30",
+    )
+
+    # /stats: the group once, under its new id, with what was recorded under the old one.
+    text = (await bot.say(ADMIN, ADMIN, "/stats", method="sendMessage")).params["text"]
+    assert text.count("<b>支部群</b>") == 1 and "各群（按成员数，前 1 个）" in text, text
+    assert "<b>支部群</b> · 成员 4 人 · 出现过 2 人" in text
+    assert "今日：打卡 1 人 · 学习率 25%" in text and "心得 1 篇" in text
+
+    # The reminder goes to the new id, counting the check-in made in the old group; a second check-in
+    # on the same study day is recorded already.
+    assert "每天 20:30" in (await bot.say(NEW_GROUP, BOB, "/remind")).params["text"]
+    bot.clock.now = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)  # 20:30 in Shanghai
+    assert (await bot.service.reminders.tick(bot.clock.now)).sent == 1
+    [reminder] = [c for c in bot.api.calls_for("sendMessage") if c.params["text"].startswith("⏰ 今天")]
+    assert sent_to(reminder, NEW_GROUP) and "已有 1 人打卡" in reminder.params["text"]
+    lesson = await bot.say(NEW_GROUP, BOB, "/today")
+    again = await bot.press(NEW_GROUP, BOB, lesson.result["message_id"], "done:1", method="sendMessage")
+    assert "今天已经打过卡了" in again.params["text"]
+
+
 async def test_console_saves_the_calendar_and_says_where(tmp_path, model, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     storage = Storage(tmp_path / "console.db")
