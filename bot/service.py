@@ -77,6 +77,10 @@ class Service(ChannelWiring):
                 "Subscribed chats whose daily lesson is due now",
                 self.storage.count_due(now),
             ),
+            "studybot_due_reminders": (
+                "Chats whose study reminder is due now (sent, or skipped if studied, by the next tick)",
+                self.storage.count_due_reminders(now),
+            ),
             "studybot_broadcast_queue_depth": (
                 "Recipients of broadcasts being sent still to be sent",
                 self.storage.queued_recipients(),
@@ -227,6 +231,9 @@ class Service(ChannelWiring):
         """The study reminders due now (jobs/reminders.py), in the daily push's tick: one indexed query."""
         try:
             done = await self.reminders.tick(self.clock())
+            for outcome in ("sent", "skipped", "blocked", "failed"):
+                if getattr(done, outcome):
+                    self.metrics.reminders.labels(outcome).inc(getattr(done, outcome))
             if done.sent or done.blocked or done.failed:
                 logger.info("reminders: %d sent, %d blocked, %d failed", done.sent, done.blocked, done.failed)
         except Exception as exc:

@@ -17,6 +17,7 @@ from wecom_standin import WeComStandin
 
 from bot.core.config import Config
 from bot.core.metrics import Metrics
+from bot.core.schedule import study_date
 from bot.core.storage import Storage
 from bot.metered import MeteredSender
 from bot.service import Service
@@ -122,6 +123,65 @@ async def test_metrics_count_replies_pushes_broadcasts_429s_and_blocks(tmp_path)
         finally:
             await service.shutdown()
             storage.close()
+
+
+async def test_reminders_due_and_sent_by_outcome(tmp_path):
+    # 20:00 in Shanghai; the tick runs once at start and then not for an hour: the test ticks itself.
+    clock = Clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    with BotAPIStandin(token=TOKEN) as api:
+        for user in USERS:
+            api.add_user(user, f"用户{user}")
+            api.add_chat(user, "private")
+        env = {
+            "STUDYBOT_TELEGRAM_TOKEN": TOKEN,
+            "STUDYBOT_TELEGRAM_API_URL": api.base_url,
+            "STUDYBOT_DB": str(tmp_path / "bot.db"),
+        }
+        config = replace(Config.from_env(env), http_port=0, tick_seconds=3600)
+        storage = Storage(config.db_path)
+        service = Service(config, storage, clock=clock)
+        await service.start()
+        try:
+            async with httpx.AsyncClient() as http:
+                # Three set a reminder at 20:30 through /remind, one at 21:00; the first studies today.
+                for user, at in zip(USERS, ("20:30", "20:30", "20:30", "21:00"), strict=True):
+                    mark = api.mark()
+                    api.send_message(user, user, f"/remind {at}")
+                    answer = await api.await_call("sendMessage", lambda c, u=user: sent_to(c, u), after=mark)
+                    assert "学习提醒" in answer.params["text"]
+                today = study_date(config.tzinfo, clock())
+                assert storage.check_in(f"tg:{USERS[0]}", f"tg:{USERS[0]}", today, clock())
+                api.block(USERS[2])
+                page = await scrape(http, service)
+                assert value(page, "studybot_due_reminders") == 0
+                clock.advance(minutes=31)  # 20:31
+                page = await scrape(http, service)
+                assert value(page, "studybot_due_reminders") == 3  # the 21:00 one is not due yet
+                await service._remind()  # what the daily push's tick runs after the push
+                page = await scrape(http, service)
+                assert value(page, "studybot_due_reminders") == 0
+                assert value(page, "studybot_reminders_total", outcome="sent") == 1
+                assert value(page, "studybot_reminders_total", outcome="skipped") == 1  # studied today
+                assert value(page, "studybot_reminders_total", outcome="blocked") == 1
+                assert value(page, "studybot_messages_sent_total", channel="tg", kind="reminder") == 1
+                clock.advance(minutes=30)  # 21:01: the fourth
+                assert value(await scrape(http, service), "studybot_due_reminders") == 1
+                await service._remind()
+                page = await scrape(http, service)
+                assert value(page, "studybot_due_reminders") == 0
+                assert value(page, "studybot_reminders_total", outcome="sent") == 2
+        finally:
+            await service.shutdown()
+            storage.close()
+
+
+def test_due_reminders_are_counted_from_the_index_alone(tmp_path):
+    storage = Storage(tmp_path / "bot.db")
+    plan = storage.db.execute(
+        "EXPLAIN QUERY PLAN SELECT count(*) FROM chats WHERE remind_next_due <= ?", [0]
+    ).fetchall()
+    assert "COVERING INDEX idx_chats_remind_next_due" in str(plan), plan
+    storage.close()
 
 
 async def test_due_chats_and_queue_depth_are_read_from_the_database():

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import io
 import tempfile
+import threading
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,34 @@ async def test_stats_per_group_with_member_count_and_charts(bot):
     before = len(bot.api.calls_for("getChatMemberCount"))
     await bot.say(ADMIN, ADMIN, "/stats", method="sendMessage")
     assert len(bot.api.calls_for("getChatMemberCount")) == before
+
+
+async def test_stats_text_goes_out_before_its_charts(bot, monkeypatch):
+    """The first /stats of a process imports matplotlib for its charts: the text does not wait for them,
+    nor does the next update."""
+    drawing, release = threading.Event(), threading.Event()
+    draw = reports.stats_charts
+
+    def slow_charts(series, parts):  # in the action's thread, as the first chart of a process is
+        drawing.set()
+        assert release.wait(20), "the test never let the charts be drawn"
+        return draw(series, parts)
+
+    monkeypatch.setattr(reports, "stats_charts", slow_charts)
+    check_in(bot, ALICE, GROUP)
+    mark = bot.api.mark()
+    try:
+        text = await bot.say(ADMIN, ADMIN, "/stats", method="sendMessage")
+        assert "📊 统计" in text.params["text"]
+        assert not [c for c in bot.api.calls[mark:] if c.method == "sendPhoto"]
+        # The charts are being drawn meanwhile; another user is answered all the same.
+        assert (await bot.say(BOB, BOB, "/help", method="sendMessage")).params["text"]
+        assert drawing.is_set()
+    finally:
+        release.set()
+    (photo,) = await _photos(bot, ADMIN, mark, 1)  # learners per day (no answers: no accuracy chart)
+    calls = bot.api.calls[mark:]
+    assert calls.index(text) < calls.index(photo) and _png(bot, photo).startswith(PNG)
 
 
 async def test_stats_falls_back_to_members_seen(bot):
@@ -198,6 +227,113 @@ async def test_export_sends_the_workbook_beside_the_csv(bot):
     assert book.sheetnames == ["成员", "每日打卡", "答题记录", "心得", "各群汇总"]
     [reflection] = list(book["心得"].iter_rows(min_row=2, values_only=True))
     assert reflection[-1] == '\'=HYPERLINK("http://x","y")'
+
+
+async def test_export_sends_the_csv_before_the_workbook_is_done(bot, monkeypatch):
+    """The CSV parts go out as soon as they are written; the workbook (much slower to write) after them."""
+    from bot.core.actions import admin
+
+    release = asyncio.Event()
+    real = admin.export_workbook
+
+    async def held_workbook(*args, **kwargs):
+        await release.wait()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(admin, "export_workbook", held_workbook)
+    await bot.say(GROUP, BOB, "/reflect 导出前的一则心得")
+    mark = bot.api.mark()
+    bot.api.send_message(ADMIN, ADMIN, "/export")
+    try:
+        csv_doc = await bot.api.await_call(
+            "sendDocument", lambda c: sent_to(c, ADMIN), after=mark, timeout=20
+        )
+        assert csv_doc.result["document"]["file_name"].endswith(".csv")
+        assert "导出 1 条心得与答题记录" in csv_doc.params["caption"]
+    finally:
+        release.set()
+    xlsx = await bot.api.await_call(
+        "sendDocument",
+        lambda c: sent_to(c, ADMIN) and c.result["document"]["file_name"].endswith(".xlsx"),
+        after=mark,
+        timeout=20,
+    )
+    documents = [c for c in bot.api.calls[mark:] if c.method == "sendDocument"]
+    assert documents == [csv_doc, xlsx]
+    assert load_workbook(io.BytesIO(bot.api.file_content(xlsx.result["document"]["file_id"]))).sheetnames
+
+
+async def test_export_without_its_workbook_still_sends_the_csv(bot, monkeypatch):
+    from bot.core.actions import admin
+    from bot.core.export import ExportFailed
+
+    async def failing_workbook(*args, **kwargs):
+        raise ExportFailed("exit status 1: disk full")
+
+    monkeypatch.setattr(admin, "export_workbook", failing_workbook)
+    mark = bot.api.mark()
+    bot.api.send_message(ADMIN, ADMIN, "/export")
+    csv_doc = await bot.api.await_call("sendDocument", lambda c: sent_to(c, ADMIN), after=mark, timeout=20)
+    assert csv_doc.result["document"]["file_name"].endswith(".csv")
+    notice = await bot.api.await_call(
+        "sendMessage", lambda c: sent_to(c, ADMIN) and "工作簿" in c.params["text"], after=mark, timeout=20
+    )
+    assert "没有生成，CSV 已发送" in notice.params["text"]
+    assert bot.api.calls.index(csv_doc) < bot.api.calls.index(notice)
+    # The export's lock is free again: a second export starts at once.
+    mark = bot.api.mark()
+    bot.api.send_message(ADMIN, ADMIN, "/export")
+    first = await bot.api.await_call("sendMessage", lambda c: sent_to(c, ADMIN), after=mark, timeout=20)
+    assert "正在导出" in first.params["text"]
+
+
+OLD_GROUP, NEW_GROUP = -4242, -1004242
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_members_check_ins_and_reminder(bot):
+    bot.api.add_chat(OLD_GROUP, "group", "支部群", admins=[ALICE], members=[ADMIN, ALICE, BOB, CAROL])
+    old, new = f"tg:{OLD_GROUP}", f"tg:{NEW_GROUP}"
+    assert "学习提醒" in (await bot.say(OLD_GROUP, ALICE, "/remind 20:30")).params["text"]
+    await bot.say(OLD_GROUP, ALICE, "/subscribe 07:00")
+    lesson = await bot.say(OLD_GROUP, BOB, "/today")
+    done = await bot.press(OLD_GROUP, BOB, lesson.result["message_id"], "done:1", method="sendMessage")
+    assert "学习已记录" in done.params["text"]
+    assert "已记录" in (await bot.say(OLD_GROUP, CAROL, "/reflect 升级前写的心得")).params["text"]
+
+    bot.api.migrate(OLD_GROUP, NEW_GROUP, announce=True)  # migrate_to_chat_id, then migrate_from_chat_id
+    await until(lambda: (bot.storage.get_chat(old) or {}).get("migrated_to") == new, bot.storage)
+    mark = bot.api.mark()
+    await bot.say(NEW_GROUP, BOB, "/sections")  # the migrate_from message is handled by now too
+    assert not [c for c in bot.api.calls[mark:] if sent_to(c, OLD_GROUP)]
+
+    db = bot.storage.db
+    members = db.execute("SELECT chat_key, user_key FROM chat_members ORDER BY chat_key, user_key").fetchall()
+    assert members == [(new, f"tg:{BOB}"), (new, f"tg:{CAROL}")]
+    assert db.execute("SELECT chat_key, members FROM chat_member_counts").fetchall() == [(new, 2)]
+    chat = bot.storage.get_chat(new)
+    assert (chat["chat_type"], chat["subscribed"], chat["push_time"], chat["remind_at"]) == (
+        "supergroup",
+        1,
+        "07:00",
+        "20:30",
+    )
+
+    # /stats: the group once, under its new id, with what was recorded under the old one.
+    text = (await bot.say(ADMIN, ADMIN, "/stats", method="sendMessage")).params["text"]
+    assert text.count("<b>支部群</b>") == 1 and "各群（按成员数，前 1 个）" in text, text
+    assert "<b>支部群</b> · 成员 4 人 · 出现过 2 人" in text
+    assert "今日：打卡 1 人 · 学习率 25%" in text and "心得 1 篇" in text
+
+    # The reminder goes to the new id, counting the check-in made in the old group; a second check-in
+    # on the same study day is recorded already.
+    assert "每天 20:30" in (await bot.say(NEW_GROUP, BOB, "/remind")).params["text"]
+    bot.clock.now = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)  # 20:30 in Shanghai
+    assert (await bot.service.reminders.tick(bot.clock.now)).sent == 1
+    [reminder] = [c for c in bot.api.calls_for("sendMessage") if c.params["text"].startswith("⏰ 今天")]
+    assert sent_to(reminder, NEW_GROUP) and "已有 1 人打卡" in reminder.params["text"]
+    lesson = await bot.say(NEW_GROUP, BOB, "/today")
+    again = await bot.press(NEW_GROUP, BOB, lesson.result["message_id"], "done:1", method="sendMessage")
+    assert "今天已经打过卡了" in again.params["text"]
 
 
 async def test_console_saves_the_calendar_and_says_where(tmp_path, model, monkeypatch):

@@ -828,6 +828,34 @@ def test_migrate_into_an_auto_created_supergroup(store: Storage) -> None:
     )
 
 
+def test_a_migrated_group_takes_its_course_members_and_reminder_along(store: Storage) -> None:
+    old, new = "tg:-7", "tg:-1007"
+    store.ensure_chat(old, "tg", "group", title="支部")
+    course, _ = store.add_course("第二门课的讲话。" * 20, "第二门课", "upload", T0, publish="finished")
+    assert store.switch_course(old, course, T0)  # not subscribed: only its course and its reminder
+    store.set_reminder(old, "20:30", E0 + 3600)
+    store.check_in("tg:7", old, date(2024, 5, 1), T0)
+    store.add_reflection(old, "tg:8", 1, "体会", T0 + timedelta(hours=1))
+    store.ensure_chat(new, "tg", "supergroup", title="支部")  # a message from the new id came first
+    store.add_reflection(new, "tg:8", 1, "新群里的体会", T0 + timedelta(hours=2))
+    moved = store.migrate_chat(old, new)
+    assert (moved["course_id"], moved["remind_at"], moved["remind_next_due"]) == (course, "20:30", E0 + 3600)
+    members = store.db.execute("SELECT chat_key, user_key, first_seen FROM chat_members ORDER BY user_key")
+    assert members.fetchall() == [(new, "tg:7", E0), (new, "tg:8", E0 + 3600)]  # the earlier first_seen
+    counts = store.db.execute("SELECT chat_key, members FROM chat_member_counts").fetchall()
+    assert counts == [(new, 2)]
+    # Telegram's second notice (migrate_from_chat_id) after the new group turned its reminder off:
+    # what was written under the old id meanwhile moves, the state stays as it is now.
+    store.set_reminder(new, None, None)
+    store.add_reflection(old, "tg:9", 1, "迟到的体会", T0 + timedelta(hours=3))
+    again = store.migrate_chat(old, new)
+    assert again["remind_at"] is None and again["course_id"] == course
+    assert store.db.execute("SELECT count(*) FROM reflections WHERE chat_key = ?", [old]).fetchone()[0] == 0
+    assert store.db.execute(
+        "SELECT members FROM chat_member_counts WHERE chat_key = ?", [new]
+    ).fetchone() == (3,)
+
+
 def test_a_migration_that_fails_half_way_leaves_the_file_as_it_was(tmp_path) -> None:
     """Statements of a migration run inside its transaction (not executescript, which commits first)."""
     import sqlite_utils

@@ -6,6 +6,7 @@ their number; quiz questions are answered with A, B, C or D. Exits at end of inp
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import sys
@@ -21,6 +22,7 @@ from bot.core.actions import (
     Ctx,
     Document,
     Documents,
+    Later,
     Message,
     Out,
     Photo,
@@ -100,13 +102,19 @@ class Console:
             outs = await self.actions.command(self.ctx(), name.split("@", 1)[0], args)
         else:
             outs = await self.actions.text(self.ctx(), text)
-        self.show([out for out in outs if not isinstance(out, Documents)])
+        self.show([out for out in outs if not isinstance(out, Documents | Later)])
         for out in outs:
             if isinstance(out, Documents):  # files are saved in the working directory
-                self.show(await out.make(Path.cwd()))
+                async with contextlib.aclosing(out.make(Path.cwd())) as batches:
+                    async for made in batches:
+                        self.show(made)
+            elif isinstance(out, Later):  # charts, after the text
+                self.show(await out.make())
 
     def show(self, outs: list[Out]) -> None:
         """Print replies as plain text."""
+        # Pictures shown after the text (`Later`) keep the buttons the text offered.
+        pictures = bool(outs) and all(isinstance(out, Photo) for out in outs)
         buttons: list[Button] = []
         for out in outs:
             if isinstance(out, Message):
@@ -122,6 +130,9 @@ class Console:
                 self.out.write(f"{out.caption}\n已保存到 {path.resolve()}\n")
             elif isinstance(out, Photo):  # a terminal shows no pictures: the PNG goes to a file
                 self.out.write(f"🖼 {out.caption}：{save_photo(out)}\n")
+        if pictures:
+            self.out.flush()
+            return
         if buttons:
             self.out.write("  ".join(f"[{i}] {b.text}" for i, b in enumerate(buttons, start=1)) + "\n")
         self.buttons = buttons

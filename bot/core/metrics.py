@@ -1,8 +1,9 @@
 """What `/metrics` shows, in the Prometheus text format (prometheus-client), one registry per running bot.
 
 Counted as it happens: messages sent and failed by channel, kind (reply, push, reminder, broadcast) and
-reason, 429s, resends, daily pushes, update → reply latency. Read when scraped: due chats and the broadcast queue
-(one indexed count each, through `gauges`), content models loaded. A registry of its own rather than
+reason, 429s, resends, daily pushes and study reminders by outcome, update → reply latency. Read when
+scraped: due chats, due reminders and the broadcast queue (one indexed count each, through `gauges`),
+content models loaded. A registry of its own rather than
 prometheus-client's global one: tests run several bots in one process, and the process's own figures
 (memory, CPU, open files) are added to it explicitly.
 
@@ -81,6 +82,12 @@ class Metrics:
         self.daily_pushes = Counter(
             "studybot_daily_pushes",
             "Daily lessons by outcome (sent, blocked, failed)",
+            ["outcome"],
+            registry=r,
+        )
+        self.reminders = Counter(
+            "studybot_reminders",
+            "Study reminders by outcome (sent; skipped: the person had studied or it was too late; blocked, failed)",
             ["outcome"],
             registry=r,
         )

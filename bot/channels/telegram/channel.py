@@ -294,10 +294,14 @@ class TelegramChannel(TelegramReplies):
         await query.answer(results, cache_time=60, is_personal=False)
 
     async def on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A group became a supergroup: move the chat and its history to the new id."""
+        """A group became a supergroup: move the chat and its history to the new id. Telegram says so in
+        both (migrate_to_chat_id in the old group, migrate_from_chat_id in the new one), in either order;
+        whichever comes first moves it, the other finds it moved."""
         message = update.effective_message
         if message.migrate_to_chat_id:
             self.storage.migrate_chat(f"tg:{message.chat.id}", f"tg:{message.migrate_to_chat_id}")
+        elif message.migrate_from_chat_id:
+            self.storage.migrate_chat(f"tg:{message.migrate_from_chat_id}", f"tg:{message.chat.id}")
 
     async def on_my_chat_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot was blocked, kicked, or let back in."""

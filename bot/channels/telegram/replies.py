@@ -1,5 +1,8 @@
 """Telegram replies: the core's Message, QuizPoll, Document and Photo (sendPhoto) outputs as Bot API calls through PTB.
 
+Pictures that take a moment to draw (`Later`: /stats's and /me's charts) are drawn and sent in a task
+of their own once the text before them is out, so neither the text nor the next update waits for them.
+
 Every reply is Telegram HTML rendered from a `Doc` (user text escaped), split at sentence ends under
 4,096 characters; quiz questions go out as non-anonymous quiz polls. A blocked or migrated chat comes back
 as `SendFailed` from one call and is recorded in storage, so nothing else fails.
@@ -11,6 +14,7 @@ database, and uploaded from disk one message each, streamed (never read into mem
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -34,7 +38,7 @@ from telegram.constants import ParseMode, PollType
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.core.actions import Actions, Button, Ctx, Document, Documents, Message, Out, Photo, QuizPoll
+from bot.core.actions import Actions, Button, Ctx, Document, Documents, Later, Message, Out, Photo, QuizPoll
 from bot.core.render import split_doc, to_html
 from bot.core.storage import Storage
 
@@ -113,9 +117,9 @@ class TelegramReplies:
                         caption=out.caption,
                     )
                 elif isinstance(out, Documents):
-                    task = asyncio.create_task(self._send_documents(chat_id, out))
-                    self.file_tasks.add(task)
-                    task.add_done_callback(self.file_tasks.discard)
+                    self._apart(self._send_documents(chat_id, out))
+                elif isinstance(out, Later):  # charts: drawn and sent after the text, in a task
+                    self._apart(self._send_later(chat_id, out))
                 done += 1
         except SendFailed as exc:
             await self._questions_lost(chat_id, outs[done:], None)
@@ -169,14 +173,33 @@ class TelegramReplies:
                 write_timeout=UPLOAD_TIMEOUT,
             )
 
+    def _apart(self, work: Awaitable[None]) -> None:
+        """Run `work` in a task of its own (the update's handler goes on), cancelled when the bot stops."""
+        task = asyncio.create_task(work)
+        self.file_tasks.add(task)
+        task.add_done_callback(self.file_tasks.discard)
+
+    async def _send_later(self, chat_id: int, out: Later) -> None:
+        """Make the pictures and send them (nothing if they cannot be made: the text went already)."""
+        try:
+            await self.send(chat_id, await out.make())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("sending pictures to tg:%s failed", chat_id)
+
     async def _send_documents(self, chat_id: int, out: Documents) -> None:
-        """Make the files in a temporary directory, send what comes back, remove the directory."""
+        """Make the files in a temporary directory, send each batch as it comes, remove the directory."""
         try:
             if self.files_dir:
                 _remove_stale(Path(self.files_dir))
             directory = Path(tempfile.mkdtemp(prefix=FILES_PREFIX, dir=self.files_dir))
             try:
-                await self.send(chat_id, await out.make(directory))
+                # Each batch as it is ready (an export's CSV parts, then its workbook); closed before the
+                # directory goes, so that nothing is still writing into it.
+                async with contextlib.aclosing(out.make(directory)) as batches:
+                    async for outs in batches:
+                        await self.send(chat_id, outs)
             finally:
                 # In a thread: unlinking 80 MB of files is no work for the event loop.
                 await asyncio.to_thread(shutil.rmtree, directory, True)

@@ -30,7 +30,7 @@ from bot.channels.wecom.crypto import (
 )
 from bot.channels.wecom.robot import WeComRobot
 from bot.channels.wecom.text import ROBOT_MARKDOWN_MAX_BYTES, split_utf8
-from bot.core.actions import Actions, Ctx, Document, Documents, Message, Out, Photo, QuizPoll, quiz_doc
+from bot.core.actions import Actions, Ctx, Document, Documents, Later, Message, Out, Photo, QuizPoll, quiz_doc
 from bot.core.config import Config
 from bot.core.faults import Faults
 from bot.core.metrics import Metrics
@@ -215,6 +215,11 @@ class WeComAppSender:
                 doc = Doc().add(f"📦 {out.title}：文件请在 Telegram 中导出。")
             elif isinstance(out, Photo):  # a chart: uploaded, then an image message; the text went before
                 await self._image(user_id, out.png, out.filename, "reply")
+                continue
+            elif isinstance(out, Later):  # charts drawn after the text went: each uploaded and sent
+                for made in await out.make():
+                    if isinstance(made, Photo):
+                        await self._image(user_id, made.png, made.filename, "reply")
                 continue
             else:
                 continue

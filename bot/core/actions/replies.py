@@ -1,5 +1,5 @@
 """What actions return and what they know of the incoming message: `Ctx` in; `Message`, `QuizPoll`,
-`Document`, `Documents`, `Photo` out; and the small text helpers every area uses.
+`Document`, `Documents`, `Photo`, `Later` out; and the small text helpers every area uses.
 
 Channels turn a `Ctx` out of their updates and send the outputs in their own format; nothing here knows
 a platform.
@@ -7,7 +7,7 @@ a platform.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -78,17 +78,32 @@ class Documents:
     """Files that take long to make, each sent as its own message (an export in parts).
 
     `make(directory)` writes them into `directory`, which the caller owns (a channel's temporary one, the
-    console's working directory), off the event loop, and returns what to send: a `Document` per file
-    (its content the Path), or a `Message` if it could not. A channel awaits it apart from the update at
-    hand, so that everyone else is answered meanwhile. `title` names what is made, for a channel that
-    cannot send files.
+    console's working directory), off the event loop, and yields what to send as it is ready, in batches:
+    a `Document` per file (its content the Path), or a `Message` if it could not (/export: the CSV parts
+    first, the workbook when it is done). A channel sends each batch as it comes, apart from the update
+    at hand, so that everyone else is answered meanwhile, and closes the iterator when it stops early
+    (`contextlib.aclosing`), so that what is still being made is stopped; the directory may go only
+    after that. `title` names what is made, for a channel that cannot send files.
     """
 
-    make: Callable[[Path], Awaitable[list[Out]]]
+    make: Callable[[Path], AsyncIterator[list[Out]]]
     title: str
 
 
-Out = Message | QuizPoll | Document | Documents | Photo
+@dataclass
+class Later:
+    """Pictures (`Photo`s: charts) that take a moment to make and should not hold up the reply before them.
+
+    A channel sends everything before it first, then awaits `make()` (apart from the update at hand, so
+    that the chat's next update is not held either) and sends what it returns after it: /stats's text goes
+    out at once and its charts follow. `make` draws off the event loop, logs and returns nothing if it
+    cannot. The WeCom app uploads each picture and sends it as an image message.
+    """
+
+    make: Callable[[], Awaitable[list[Out]]]
+
+
+Out = Message | QuizPoll | Document | Documents | Photo | Later
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import logging
 from datetime import date, time, timedelta
 
 from bot.core.actions.base import Area
-from bot.core.actions.replies import Button, Ctx, Message, Out, Photo, percent, say
+from bot.core.actions.replies import Button, Ctx, Later, Message, Out, Photo, percent, say
 from bot.core.config import format_hhmm
 from bot.core.render import Doc
 from bot.core.schedule import local_date, study_date
@@ -199,7 +199,9 @@ class Study(Area):
                 )
             if lines:
                 doc.add("\n\n各课程：" + "".join(lines))
-        return [Message(doc), *await _calendar(set(self.storage.checkin_dates(ctx.user_key)), today)]
+        days = set(self.storage.checkin_dates(ctx.user_key))
+        # The calendar after the text: the first chart of a process imports matplotlib (about 0.5 s).
+        return [Message(doc), Later(lambda: _calendar(days, today))]
 
 
 CALENDAR_WEEKS = 12

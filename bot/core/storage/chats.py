@@ -181,13 +181,21 @@ class ChatStore(Database):
 
     @_locked
     def migrate_chat(self, old_key: str, new_key: str) -> dict[str, Any] | None:
-        """Move a chat and its history to new_key (group -> supergroup); old row keeps migrated_to."""
+        """Move a chat and its history to new_key (group -> supergroup); old row keeps migrated_to.
+
+        What follows the chat: its study state (subscription, push time, place in the plan, course, the
+        reminder), its deliveries, quizzes, answers, reflections, check-ins, reminders' claims, its place
+        in every course, the lessons' messages, and the people seen there (`chat_members`, so /stats and
+        /export count them under the new id only). Telegram announces a migration twice (migrate_to in
+        the old group, migrate_from in the new one): the second call moves what was written under the
+        old id meanwhile and changes no state."""
         if old_key == new_key:
             return self.get_chat(new_key)
         with self._tx():
             old = self.get_chat(old_key)
             if old is None:
                 return self.get_chat(new_key)
+            again = old["migrated_to"] == new_key
             now = self._now()
             new = self.get_chat(new_key)
             state_cols = (
@@ -202,27 +210,53 @@ class ChatStore(Database):
                 "remind_at",
                 "remind_next_due",
             )
-            if new is None:
+            # The supergroup row made by a message from the new id before the migration was handled:
+            # nothing of its own to keep.
+            fresh = new is not None and not (
+                new["subscribed"] or new["remind_at"] or new["plan_pos"] or new["plan_done"]
+            )
+            if again:
+                pass  # the state moved the first time
+            elif new is None:
                 moved = {k: v for k, v in old.items() if k not in ("key", "migrated_to", "updated_at")}
                 if old["chat_type"] == "group" and old["channel"] == "tg":
                     moved["chat_type"] = "supergroup"
                 self._chats.insert({**moved, "key": new_key, "updated_at": now})
-            elif not new["subscribed"] and old["subscribed"]:
-                # The supergroup row was only auto-created by an incoming message: the group's study
-                # state wins. If the supergroup was configured itself, its own state stands.
-                self._chats.update(new_key, {**{c: old[c] for c in state_cols}, "updated_at": now})
+            elif fresh or (not new["subscribed"] and old["subscribed"]):
+                # The group's study state wins, its course with it. If the supergroup was configured
+                # itself, its own state stands.
+                cols = (*state_cols, "course_id", "course_since")
+                self._chats.update(new_key, {**{c: old[c] for c in cols}, "updated_at": now})
             elif new["remind_at"] is None and old["remind_at"] is not None:
                 # Only the group's reminder was set up: it follows the group.
                 reminder = {c: old[c] for c in ("remind_at", "remind_next_due")}
                 self._chats.update(new_key, {**reminder, "updated_at": now})
             # OR IGNORE: a row the new key already has for the same day/broadcast stays, the old one
             # stays behind under the old key (history only) rather than breaking the unique keys.
-            for table in ("deliveries", "quiz_sessions", "broadcast_recipients", "reminders"):
+            for table in (
+                "deliveries",
+                "quiz_sessions",
+                "broadcast_recipients",
+                "reminders",
+                "course_progress",
+                "lesson_messages",
+            ):
                 self.db.execute(
                     f"UPDATE OR IGNORE {table} SET chat_key = ? WHERE chat_key = ?", [new_key, old_key]
                 )
             for table in ("quiz_answers", "reflections", "checkins"):
                 self.db.execute(f"UPDATE {table} SET chat_key = ? WHERE chat_key = ?", [new_key, old_key])
+            # The people seen there: a new row counts in chat_member_counts (its trigger); one the new
+            # id has already keeps the earlier first_seen. The old id keeps none (a migrated chat is
+            # never reported).
+            self.db.execute(
+                "INSERT INTO chat_members (chat_key, user_key, first_seen) "
+                "SELECT ?, user_key, first_seen FROM chat_members WHERE chat_key = ? "
+                "ON CONFLICT (chat_key, user_key) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)",
+                [new_key, old_key],
+            )
+            self.db.execute("DELETE FROM chat_members WHERE chat_key = ?", [old_key])
+            self.db.execute("DELETE FROM chat_member_counts WHERE chat_key = ?", [old_key])
             self.db.execute(
                 "UPDATE quiz_sessions SET state = 'cancelled', updated_at = ? WHERE chat_key = ? AND state = 'active'",
                 [now, old_key],

@@ -54,6 +54,15 @@ class ReminderStore(ChatStore):
         )
 
     @_locked
+    def count_due_reminders(self, now_epoch: Instant) -> int:
+        """How many chats `due_reminders` would yield now, for /metrics (a range of
+        idx_chats_remind_next_due, the index alone: remind_next_due is NULL unless the chat can get one)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM chats WHERE remind_next_due <= ?", [epoch(now_epoch)]
+        ).fetchone()
+        return int(row[0])
+
+    @_locked
     def claim_reminder(self, chat_key: str, study_date: date | str, now: Instant) -> bool:
         """Claim the chat's reminder of `study_date`; False if it is claimed, sent or skipped already
         (only a failed one may be claimed again)."""
