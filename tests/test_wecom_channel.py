@@ -128,15 +128,15 @@ class AppUser:
         return self.standin.app_messages(self.user)
 
     async def say(self, text: str) -> list[str]:
-        """Send a text message; return the markdown replies it brought."""
+        """Send a text message; return the markdown replies it brought (pictures after them aside)."""
         before = len(self.inbox())
         response = await self.post(*self.request(text))
         assert response.status_code == 200 and response.text == "success"
         await self.settle()
         replies = self.inbox()[before:]
         assert replies, f"no reply to {text!r}"
-        assert all(m["msgtype"] == "markdown" for m in replies)
-        return [m["content"] for m in replies]
+        assert all(m["msgtype"] in {"markdown", "image"} for m in replies)
+        return [m["content"] for m in replies if m["msgtype"] == "markdown"]
 
 
 async def wait_for(condition, timeout: float = 10.0) -> None:

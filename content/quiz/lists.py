@@ -171,6 +171,9 @@ class ListQuestions(WhichPart):
                 if len(kept) + len(word) > LEAD_MAX:
                     break
                 kept = word + kept
+            # Never from inside a quote (盼”“安、危…): from after the quote it cuts into.
+            while "”" in kept and ("“" not in kept or kept.find("”") < kept.find("“")):
+                kept = kept[kept.find("”") + 1 :]
             out = kept.lstrip("，；：")
         if not keep_quotes:  # inside a quote of its own, the sentence's quotes are written ‘’
             out = out.replace("“", "‘").replace("”", "’")
@@ -254,6 +257,9 @@ class ListQuestions(WhichPart):
             shown += text[pos:list_end]
             lead = self._lead(text[: starts[0]], keep_quotes=True)
             tail = "……" if text[list_end:].strip("。！？") else text[list_end:]
+            if (lead + shown).count("“") > (lead + shown).count("”"):
+                shown += "”"  # the list was quoted: the quote closes (说起来……、干起来＿＿、忙起来……”)
+                tail = "" if shown.endswith("……”") else tail
             if shown.endswith("……"):
                 tail = tail.removeprefix("……")
             question = "填空：" + lead + shown + tail
