@@ -72,7 +72,7 @@ class QuizBuilder(ListQuestions):
         used_units: set[str] = set()
         used_answers: set[str] = set()
         shown_text: list[str] = []
-        titles_shown = " ".join(s.name for s in self._places())
+        titles_shown = " ".join(self.option_name(s) for s in self._places())
 
         used_options: set[str] = set()
         per_lesson_sections: Counter[int | None] = Counter()

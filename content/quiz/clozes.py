@@ -35,10 +35,6 @@ from content.quiz.shapes import (
 )
 from content.speech import Sentence
 
-# Where a quoted image is said of something: 是…的“, 成为…的“, 作为…的“ (not 系好廉洁的“: a verb's object;
-# nor 当好人才的“服务员”: a role, of another kind than 压舱石 or 助推器).
-METAPHOR_SLOT = re.compile(r"(?:是|成为|作为|变成|视为|比作)[^，；。“”]{0,24}的“$")
-
 
 class Clozes(Options):
     """Cloze and what-comes-next candidates: a quoted 提法, a term of the lexicon, a key noun phrase, an item of"""
@@ -53,7 +49,6 @@ class Clozes(Options):
         units: set[str],
         pattern=None,
         pos: bool = True,
-        least: int = 3,
     ) -> list[Candidate]:
         text = sentence.text
         answer = text[start:end]
@@ -69,7 +64,7 @@ class Clozes(Options):
         if self._hinted(changing, shown):
             return []
         distractors, quality = self._pick(answer, pool, text[:start], text[end:], shown, pattern, pos)
-        if len(distractors) < least:
+        if len(distractors) < 3:
             return []
         if len(shown.strip("，。；：“”、 ")) < 12:
             return []  # too little around the blank to recall it by
@@ -154,28 +149,8 @@ class Clozes(Options):
                 if affix:
                     pool = [t for t in pool if t.endswith(affix)]
                     pattern = (len(term), ((len(term) - 2, affix[0]), (len(term) - 1, affix[1])))
-            metaphor = shape == "plain" and not head and self._in_metaphor_slot(left)
-            if metaphor:
-                # 集体经济是农村基层组织的“钱袋子”: the speech's other images said of something in such a
-                # slot (是应对风险挑战的“压舱石”, 成为产业发展的“助推器”), of the answer's length and sense.
-                sense = field_ == "problem"
-                pool = [
-                    t
-                    for t in self._metaphors()
-                    if t != term
-                    and len(t) == len(term)
-                    and t not in text
-                    and (self._kind(t) == "problem") == sense
-                    and not set(t) & set(term)
-                ]
-                pool.sort(key=lambda t: stable_digest(term, t))
-                pattern, pos = None, True  # of the answer's part of speech: 最前沿 is a place, not an image
-            found = self._cloze(
-                sentence, match.start(1), match.end(1), pool, 6.0, set(), pattern, pos, 2 if metaphor else 3
-            )
-            if metaphor:
-                pass  # each option is an image the speech says of something: a slot of its own kind
-            elif not head and (shape == "numbered" or (shape == "plain" and field_ == "principle")):
+            found = self._cloze(sentence, match.start(1), match.end(1), pool, 6.0, set(), pattern, pos)
+            if not head and (shape == "numbered" or (shape == "plain" and field_ == "principle")):
                 # A term of no kind of its own (方向标, 用人) only against terms the speech uses in such a
                 # slot: any other (安全带 in 抓好“＿＿”环节) would be a giveaway.
                 found = [
@@ -183,23 +158,6 @@ class Clozes(Options):
                 ]
             out += found
         return out
-
-    @staticmethod
-    def _in_metaphor_slot(left: str) -> bool:
-        """Whether a quoted term stands where an image is said of something: X是…的“＿＿”, 成为…的“＿＿”."""
-        clause = re.split(r"[，；。：！？]", left)[-1]
-        return bool(METAPHOR_SLOT.search(clause + "“"))
-
-    def _metaphors(self) -> list[str]:
-        """The speech's quoted images said of something (是应对风险挑战的“压舱石”), once."""
-        if not hasattr(self, "_images"):
-            found = [
-                m.group(1)
-                for m in re.finditer(r"“([\u4e00-\u9fff]{2,5})”", self.full)
-                if METAPHOR_SLOT.search(re.split(r"[，；。：！？\n]", self.full[: m.start()])[-1] + "“")
-            ]
-            self._images = list(dict.fromkeys(found))
-        return self._images
 
     def _enumeration(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
         """Blank one item of a list; distractors are words of the same shape from other lists."""

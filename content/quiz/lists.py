@@ -226,7 +226,27 @@ class ListQuestions(WhichPart):
             if slot[1] != stop - len(suffix) and not (slot[1] == stop and len(suffix) <= 1):
                 return []
             slots.append(slot)
+        # The slot is governed by what all items share right beside it (促 of 以X促Y, 向民生 of X向民生Y, 之基,
+        # 提升 of X提升): then each item's word reads in every slot. Without it, each word belongs to its own
+        # object (把脚步走勤、把情况摸清: 把情况走勤 is absurd).
         words = [t for _, _, t in slots]
+        led = len({text[s - 1] for s, _, _ in slots}) == 1
+        closed = len(suffix) >= 2 and all(
+            e == at + len(i) - len(suffix) for (_, e, _), at, i in zip(slots, starts, items, strict=True)
+        )
+        if not (led or closed):
+            return []
+        # After 的 or 到 the word is a noun bound to the words before it (更加务实的 + 举措 beside 作风: 务实的作风
+        # reads as well; 落实到村组 beside 人头): only a frame that ends alike after it (筑牢信仰之基，打牢从政之基)
+        # fixes which is whose. (jieba's tags cannot say it: 内化 of 以弄通促内化 is tagged a noun.)
+        if not closed and text[slots[0][0] - 1] in "的到":
+            return []
+        if closed and not led:
+            # …and then only after a verb (筑牢 + 信仰之基), not after the modifier of a noun phrase (困难 +
+            # 家庭必访 beside 老人: 困难老人 reads as well).
+            before = [next((t for _, e, t in spans if e == s), "") for s, _, _ in slots]
+            if not all((self.tags.get(b) or "")[:1] == "v" for b in before):
+                return []
         if len(set(words)) != len(words) or not all(
             2 <= len(w) <= 4 and HAN_ONLY.fullmatch(w) for w in words
         ):

@@ -24,6 +24,20 @@ class WhichPart(Clozes):
             if s.kind == "numbered" or any(x.role == "body" for x in s.sentences)
         ]
 
+    def option_name(self, section: Section) -> str:
+        """How a which-part question names a part: 第三部分 · 扎实做好育才聚才; a part with no title (parts
+        divided by 同志们！) by its opening words, 第二部分（抓好社区治理，关键在党……）, or 第二部分 says nothing."""
+        if section.kind != "numbered" or section.title:
+            return section.name
+        first = next((x.text for x in section.sentences if x.role == "body"), "")
+        opening = ""
+        for clause in re.split(r"(?<=[，；：。！？])", first):
+            if opening and len(opening) + len(clause) > 16:
+                break
+            opening += clause
+        opening = opening.rstrip("，；：。！？")[:16]
+        return f"{section.label}（{opening}……）" if opening else section.label
+
     def _title_pieces(self, section: Section) -> list[str]:
         """The four-character pieces of Chinese of a part's titles and headings, quotes taken out (once
         per part)."""
@@ -75,7 +89,11 @@ class WhichPart(Clozes):
         own |= {w for w in self.cut(section.heading or "") if len(w) >= 4 and w not in self.generic}
         if any(w in core for w in own):
             return []  # the quote says a word of the right option's title: it answers itself
-        label = lambda s: s.name  # noqa: E731
+        label = self.option_name
+        if not section.title and section.kind == "numbered":
+            first = next((x for x in section.sentences if x.role == "body"), None)
+            if first is sentence or core[:8] in label(section):
+                return []  # the option names the part by this very sentence
         others = sorted(
             (s for s in places if s is not section), key=lambda s: stable_digest(sentence.text, s.id)
         )[:3]
