@@ -538,3 +538,27 @@ def test_frame_questions_pair_each_ending_with_its_own_item(speech):
             if i != q.answer:
                 piece = left.split("……")[-1]
                 assert piece + option not in q.source, (q.id, option)
+
+
+def test_prompt_forms_read_the_phrase_right(speech):
+    """The form fits what the phrase is: a shortfall (三个不够, 挂牌不运转) is traced to its causes, a field of
+    work (看待“三农”问题) is not asked as a fault, a spirit is seen in people without the verb that urges it
+    (钉钉子精神, not 发扬钉钉子精神), a 现象 is not asked for its 表现, a verb of saying is no phrase."""
+    for lesson in speech.lessons:
+        bare = lesson.phrase.strip("“”")
+        if re.search(r"不(?:够|到位|运转)$", bare):
+            assert lesson.form == "原因办法", (lesson.day, lesson.prompt)
+        for field in re.findall(r"(?:看待|重视|关注|对待)“([^“”]+)”问题", lesson.text):
+            assert f"“{field}”问题的根源" not in lesson.prompt, lesson.prompt
+        if lesson.form == "榜样践行":
+            assert not re.match(r"(发扬|弘扬|践行|传承)", bare), lesson.prompt
+        assert not re.search(r"(现象|问题|倾向)”?的表现", lesson.prompt), lesson.prompt
+        assert not re.search(r"(提出|指出|强调)$", bare), lesson.prompt
+
+
+def test_an_image_taken_for_something_comes_with_it(speech):
+    """把安全责任当作“千斤重担”: the prompt names what the image is taken for, whatever its first character."""
+    for lesson in speech.lessons:
+        for m in re.finditer(r"把([^，。；！？“”]{2,10})(?:当作|当成|视为)“([^“”]{4,6})”", lesson.text):
+            if lesson.phrase.strip("“”") == m.group(2):
+                raise AssertionError(f"image without what it is taken for: {lesson.prompt}")

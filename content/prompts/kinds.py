@@ -54,9 +54,17 @@ GENERIC = frozenset(
 )
 
 
+# A state that falls short, by its build: 三个不够, 挂牌不运转, 责任不到位.
+_SHORTFALL = re.compile(r"不(?:够|到位|运转|作为|担当|落实|充分|平衡|适应|匹配|规范|严|实|力)$")
+
+
 def _is_problem(phrase: str) -> bool:
-    """A named problem of the common vocabulary (吃拿卡要, 信息孤岛, 一刀切: content/data/fields.txt)."""
+    """A named problem of the common vocabulary (吃拿卡要, 信息孤岛, 一刀切: content/data/fields.txt), or a
+    state that falls short by its build (三个不够, 挂牌不运转)."""
     from content.lexicon import fields
+
+    if _SHORTFALL.search(phrase):
+        return True
 
     problems = next((terms for name, terms, _ in fields() if name == "问题"), frozenset())
     return phrase in problems or any(len(p) >= 3 and p in phrase for p in problems)
@@ -105,7 +113,7 @@ def kind_of(phrase: str) -> str:
 
 # What a quoted term may name when a head follows it.
 HEAD_NOUN = re.compile(
-    r"^(?:的(?:韧劲|劲头|干劲|精神|作风)|规划|人员|工程|行动|计划|机制|制度|现象|问题|难题|精神|作风|品牌|平台|"
+    r"^(?:的(?:韧劲|劲头|干劲|精神|作风)|规划|人员|工程|行动|计划|机制|制度|现象|问题|难题|精神|作风|品牌|平台|联系服务|帮扶|"
     r"模式|理念|环节|体系|课程|工作法|工作制度|服务|队伍|活动|创建|试点|改革|要求|标准|清单|效应|意识|格局)"
 )
 
@@ -128,7 +136,8 @@ def head_kind(head: str, term: str) -> str:
     if head.endswith(("韧劲", "劲头", "干劲", "精神", "作风")):
         return "spirit"
     if head in {"规划", "工程", "行动", "计划", "机制", "制度", "品牌", "平台", "模式", "体系", "课程", "工作法",
-                "工作制度", "服务", "活动", "创建", "试点", "改革", "清单", "队伍", "人员", "环节"}:  # fmt: skip
+                "工作制度", "服务", "联系服务", "帮扶", "活动", "创建", "试点", "改革", "清单", "队伍", "人员",
+                "环节"}:  # fmt: skip
         return "programme"
     if head in {"要求", "标准"}:
         # “讲政治、重公道…”要求 is a standard to check oneself against; “云溪香米”标准 is a product's.

@@ -131,7 +131,12 @@ class PromptMaker:
             ):
                 continue  # items of a list of terms (“青苗工程”、“百名英才计划”): each its own
             clause = re.split(r"[，。；：！？]", excerpt[: j.start()])[-1]
-            kind = "problem" if PROBLEM_CUE.search(clause) or CRITICISM.search(clause) else "principle"
+            criticised = CRITICISM_AFTER.match(excerpt[j.end() :])  # “人户分离”“人房分离”现象十分普遍
+            kind = (
+                "problem"
+                if PROBLEM_CUE.search(clause) or CRITICISM.search(clause) or criticised
+                else "principle"
+            )
             add(j.group(0), kind, 6.0)
             joined.append(j)
         pairs += joined
@@ -162,6 +167,8 @@ class PromptMaker:
                 if kind:
                     add(term, kind, 6.0)
                 continue
+            if head and head.group(0) == "问题" and re.search(r"(看待|重视|关注|研究|对待|解决好)$", before):
+                continue  # 看待“三农”问题: a field of work, neither a fault nor a term to reflect on
             if head:
                 # “十四五”规划, “熟人社会”难题, “钉钉子”的韧劲: the term with what it names.
                 phrase = f"“{term}”{head.group(0)}"
@@ -176,6 +183,12 @@ class PromptMaker:
                 kind_of(term) == "principle"
                 and (CRITICISM.search(sentence_before) or CRITICISM_AFTER.match(sentence_after))
             ):
+                attitude = re.search(r"(满足于|停留于|止步于|局限于)$", clause)
+                if attitude:
+                    # 满足于“不出事”: the fault is being content with it, not the thing (热衷于“撒胡椒面”:
+                    # the thing is the fault).
+                    add(f"{attitude.group(1)}“{term}”", "problem", 6.0)
+                    continue
                 known = (self.tag_of(term) or "")[:1] == "n"
                 if known and len(term) <= 4 and kind_of(term) == "principle":
                     # A fault told by an image (把容错纠错当成“挡箭牌”): named with what it is said of.
@@ -217,11 +230,13 @@ class PromptMaker:
                 ):
                     add(f"{said.group(1)}“{term}”", "image", 6.0)
                     continue
+            if kind == "principle" and 4 <= len(term) <= 6:
+                # 把安全责任当作“千斤重担” (an image, though it starts with a numeral).
                 taken = f"“{term}”" in excerpt and re.search(
                     rf"把([^，。；！？“”]{{2,10}})(?:当作|当成|作为|视为)“{re.escape(term)}”", excerpt
                 )
                 if taken and not re.search(r"(不能|不要|防止|避免)$", excerpt[: taken.start()]):
-                    add(taken.group(0), "image", 6.0)  # 把安全责任当作“千斤重担”
+                    add(taken.group(0), "image", 6.0)
                     continue
             if kind != "principle" or len(term) >= 4 or NUMERAL_START.match(term):
                 add(term, kind, 6.0)

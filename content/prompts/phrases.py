@@ -8,7 +8,9 @@ import re
 
 from content.lessons import Chunk
 
-ADVERBS = frozenset("认真 积极 深入 切实 大力 全面 不断 努力 主动 持续 扎实 进一步 坚决 严格 加快".split())
+ADVERBS = frozenset(
+    "认真 积极 深入 切实 大力 全面 不断 努力 主动 持续 扎实 进一步 坚决 严格 加快 明确 已经 充分 始终".split()
+)
 
 
 # “三农”是应对风险挑战的“压舱石”, 乡镇党委书记要当好“一线总指挥”: what an image is said of, and the image.
@@ -60,7 +62,9 @@ CRITICISM = re.compile(
 )
 
 
-CRITICISM_AFTER = re.compile(r"^(?:的)?(?:问题|现象|倾向|情况依然|仍然|依然|还不同程度)")
+CRITICISM_AFTER = re.compile(
+    r"^(?:的)?(?:问题|现象|倾向|局面尚未|局面仍|状况|情况依然|仍然|依然|还不同程度|的平台|的单位|的企业)"
+)
 
 
 # A verb that puts a measure in place, right before the quoted term: 推行“一案双查”, 建立“一本账”.
@@ -75,7 +79,10 @@ PROBLEM_CUE = re.compile(
 )
 
 
-VAGUE_END = re.compile(r"(方向|工作|时期|阶段|汇报|倾斜|情况|方面|行动|过程|部署|任务|会议|在于)$")
+# Heads that say nothing without the words before them (…的根本标准, 创新发展的中坚力量), and verbs of saying.
+VAGUE_END = re.compile(
+    r"(方向|工作|时期|阶段|汇报|倾斜|情况|方面|行动|过程|部署|任务|会议|在于|力量|标准|保证|支撑|提出|指出|强调)$"
+)
 
 
 KINDS_OF_PEOPLE = re.compile(r"(干部|党员|群众|书记|一把手|同志|人员|代表|同学|老师)$")
@@ -132,6 +139,8 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
         kind = "problem"
     elif verb in {"发扬", "弘扬", "践行"} or obj.endswith(("精神", "作风")):
         kind = "spirit"
+        if obj.endswith(("精神", "作风")) and len(obj) >= 4:
+            return kind, obj  # 发扬钉钉子精神 → 钉钉子精神: a spirit is seen in people, not "发扬" in them
     elif re.search(r"(机制|制度|工程|行动|体系|平台|格局|链条|活动|试点|清单)$", obj) or verb in {
         "建立",
         "健全",
