@@ -26,6 +26,11 @@ from content.quiz.shapes import (
 )
 from content.speech import Speech
 
+# Verbs that take a measure as their object: a verb between one of them and a term is part of the term.
+GOVERNING_VERBS = tuple(
+    "推行 实施 实行 开展 建立 健全 落实 坚持 推进 加强 强化 完善 推动 深化 构建 探索".split()
+)
+
 
 class Reading:
     """What the quiz knows of one speech: its words, their parts of speech, its quoted terms and lists, and the"""
@@ -182,6 +187,11 @@ class Reading:
             return False
         if (self.tags.get(inner[0]) or "")[:1] in {"c", "d", "r", "m", "q"}:
             return False
+        if (self.tags.get(before) or "")[:1] == "v":
+            # 全面推行 + 包容 + 审慎监管: a verb between the one that governs the term and the term is part of it.
+            farther = next((t for a, b, t in spans if b == start - len(before)), "")
+            if (self.tags.get(farther) or "")[:1] == "v" or farther.endswith(GOVERNING_VERBS):
+                return False
         if (
             len(inner) > 1
             and (self.tags.get(inner[-1]) or "").startswith("v")
