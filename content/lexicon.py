@@ -93,6 +93,11 @@ def _field_terms(words: tuple[str, ...]) -> tuple[str, ...]:
     ends = {w[-n:] for w in words for n in (1, 2) if len(w) > n} if len(words) >= 3 else set()
     by_ending = _by_ending()
     which = sorted(set(named_in) | {k for end in ends for k in by_ending.get(end, ())})
+    # Fields that name two of a list's items say its kind; fields of its ending alone come in only when none
+    # does (高端化、智能化 are of industry's change, not of 程序化 and 法治化).
+    naming = [k for k in which if named_in[k] >= 2]
+    if len(words) >= 3 and naming:
+        which = naming
     for k in which:
         _, terms, ending = all_fields[k]
         # A list's field names two of its items, not just one (银行 is a financial business, but in

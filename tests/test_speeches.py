@@ -562,3 +562,34 @@ def test_an_image_taken_for_something_comes_with_it(speech):
         for m in re.finditer(r"把([^，。；！？“”]{2,10})(?:当作|当成|视为)“([^“”]{4,6})”", lesson.text):
             if lesson.phrase.strip("“”") == m.group(2):
                 raise AssertionError(f"image without what it is taken for: {lesson.prompt}")
+
+
+def test_run_in_leads_are_headings_not_material(speech):
+    """在基层监管能力建设上，…: the lead heads what follows, so no blank falls in it and no quote opens with it."""
+    lead = re.compile(r"^(?:在|从|就)[^，。；]{2,16}(?:上|方面)，")
+    for q in speech.questions:
+        m = lead.match(q.source)
+        if not m:
+            continue
+        if q.kind == "cloze":
+            left = q.question.removeprefix("填空：").split(BLANK)[0].split("……")[-1]
+            at = q.source.find(left + _answer(q)) + len(left)
+            assert at >= m.end(), (q.id, _answer(q))
+        if q.kind == "section":
+            assert not re.match(r"“" + re.escape(m.group(0)), q.question), q.question
+
+
+def test_no_wrong_option_is_said_in_its_sentence(speech):
+    """A wrong option whose own part the sentence says (品牌化 where it says 擦亮…品牌) could be argued right."""
+    from content.quiz.shapes import variable_part
+
+    for q in speech.questions:
+        if q.kind != "cloze":
+            continue
+        answer = _answer(q)
+        pattern = pattern_of(list(q.options))
+        rest = q.source.replace(answer, "", 1)
+        for i, option in enumerate(q.options):
+            own = variable_part(option, pattern) if pattern[1] else option
+            if i != q.answer and len(own) >= 2 and not all(o in q.source for o in q.options):
+                assert own not in rest, (q.id, option)

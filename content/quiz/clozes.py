@@ -35,6 +35,9 @@ from content.quiz.shapes import (
 )
 from content.speech import Sentence
 
+# A run-in lead that heads what follows: 在基层监管能力建设上，… / 在科技赋能上，…
+RUN_IN_LEAD = re.compile(r"^(?:在|从|就)[^，。；]{2,16}(?:上|方面)，")
+
 
 class Clozes(Options):
     """Cloze and what-comes-next candidates: a quoted 提法, a term of the lexicon, a key noun phrase, an item of"""
@@ -52,6 +55,9 @@ class Clozes(Options):
     ) -> list[Candidate]:
         text = sentence.text
         answer = text[start:end]
+        lead = RUN_IN_LEAD.match(text)
+        if lead and start < lead.end():
+            return []  # inside a run-in lead (在基层监管能力建设上，…): a heading, never a blank
         if (
             self._is_theme(answer)
             or re.search(r"[0-9０-９%％]", answer)
@@ -187,6 +193,13 @@ class Clozes(Options):
         answer = items[shown_n]
         prefix = "、".join(items[:shown_n]).replace("“", "‘").replace("”", "’")
         question = f"讲话中“{prefix}”之后，紧接着的一项是？"
+        start = find_item(sentence.text, items, 0)
+        if start > 0:
+            # Where the list stands (推动纺织、化工、建材等传统产业向……转型): the stem reads without the lesson.
+            before = sentence.text[:start].rstrip("“")
+            context = self._lead(before).lstrip("…")
+            if len(context) >= 6:
+                question = f"{question}（{context}……）"
         pattern = pattern_of(items)
         last = items[shown_n - 1]
         pool = [

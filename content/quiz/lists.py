@@ -27,9 +27,6 @@ from content.speech import Sentence
 COUNT_WORDS = {3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八"}
 
 
-LEAD_MAX = 28  # characters of the sentence shown before a list
-
-
 def clause_lists(text: str) -> list[list[str]]:
     """Runs of three or more clauses of one build, split by ，or ；, that end alike (筑牢信仰之基，打牢从政之基，
     夯实廉政之基): the items of a frame, as `enumerations` gives those joined by 、."""
@@ -155,38 +152,6 @@ class ListQuestions(WhichPart):
                 if other != items
             )
         return cand in self._kin_of(items)[0]
-
-    def _lead(self, before: str, keep_quotes: bool = False) -> str:
-        """The words of a sentence right before a list: its last clauses up to LEAD_MAX characters (at least
-        eight, cut between words where a clause is longer), …… where cut."""
-        pieces = [p for p in re.split(r"(?<=[，；：])", before) if p]
-        out = ""
-        for piece in reversed(pieces):
-            if out and len(out) + len(piece) > LEAD_MAX:
-                break
-            out = piece + out
-        if len(out) > LEAD_MAX or (len(out) < 8 and out != before):
-            kept = ""
-            for word in reversed(self.cut(before)):
-                if len(kept) + len(word) > LEAD_MAX:
-                    break
-                kept = word + kept
-            # Never from inside a quote (盼”“安、危…): from after the quote it cuts into.
-            while "”" in kept and ("“" not in kept or kept.find("”") < kept.find("“")):
-                kept = kept[kept.find("”") + 1 :]
-            out = kept.lstrip("，；：")
-        if not keep_quotes:  # inside a quote of its own, the sentence's quotes are written ‘’
-            out = out.replace("“", "‘").replace("”", "’")
-        return ("……" if out != before else "") + out
-
-    @staticmethod
-    def _follow(after: str) -> str:
-        """The words of a sentence right after a list, up to the end of its clause."""
-        m = re.match(r"[^，。；：！？]{0,16}", after)
-        piece = m.group(0) if m else ""
-        rest = after[len(piece) :]
-        piece = piece.replace("“", "‘").replace("”", "’")
-        return piece + ("……" if rest.strip("。！？") else "")
 
     # -- which ending with which item -------------------------------------------------------------------
     def _pairing(self, sentence: Sentence, items: list[str]) -> list[Candidate]:

@@ -51,6 +51,13 @@ class Options(Reading):
                 continue
             if len(cand_var) >= 2 and cand_var in shown:
                 continue  # its own part stands in the stem (督办机制 beside 跟踪督办): arguably right
+            if len(cand_var) >= 2 and cand_var in left + right:
+                continue  # or elsewhere in the sentence (品牌化 where it says 擦亮“云溪志愿红”品牌)
+            if len(cand_var) >= 4 and any(
+                cand_var[i : i + 2] in shown and cand_var[i : i + 2] not in self.generic
+                for i in range(len(cand_var) - 1)
+            ):
+                continue  # a sibling of a word in the stem (量子科技 beside 量子信息): arguably right
             if len(cand_var) >= 2 and cand not in self.full and not self._on_topic(cand_var):
                 # Of a field the speech never touches (全球治理, 养老金融 in a speech on neither): one such
                 # option at most, or the others give the answer away as the one on topic.

@@ -37,6 +37,9 @@ CONTEXT = 4  # characters either side of a filled-in distractor that must not oc
 MIN_SCORE = 2.0
 
 
+LEAD_MAX = 28  # characters of the sentence shown before a list
+
+
 @dataclass(frozen=True)
 class Question:
     """One quiz question; `answer` is the index of the right option."""

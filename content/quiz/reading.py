@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 from content.prompts import kind_of
-from content.quiz.question import CONTEXT
+from content.quiz.question import CONTEXT, LEAD_MAX
 from content.quiz.shapes import (
     ADJISH,
     HAN_ONLY,
@@ -275,6 +275,38 @@ class Reading:
             return False
 
         return len({len(i) for i in items}) == 1 and sum(map(led, items)) >= len(items) - 1
+
+    def _lead(self, before: str, keep_quotes: bool = False) -> str:
+        """The words of a sentence right before a list: its last clauses up to LEAD_MAX characters (at least
+        eight, cut between words where a clause is longer), …… where cut."""
+        pieces = [p for p in re.split(r"(?<=[，；：])", before) if p]
+        out = ""
+        for piece in reversed(pieces):
+            if out and len(out) + len(piece) > LEAD_MAX:
+                break
+            out = piece + out
+        if len(out) > LEAD_MAX or (len(out) < 8 and out != before):
+            kept = ""
+            for word in reversed(self.cut(before)):
+                if len(kept) + len(word) > LEAD_MAX:
+                    break
+                kept = word + kept
+            # Never from inside a quote (盼”“安、危…): from after the quote it cuts into.
+            while "”" in kept and ("“" not in kept or kept.find("”") < kept.find("“")):
+                kept = kept[kept.find("”") + 1 :]
+            out = kept.lstrip("，；：")
+        if not keep_quotes:  # inside a quote of its own, the sentence's quotes are written ‘’
+            out = out.replace("“", "‘").replace("”", "’")
+        return ("……" if out != before else "") + out
+
+    @staticmethod
+    def _follow(after: str) -> str:
+        """The words of a sentence right after a list, up to the end of its clause."""
+        m = re.match(r"[^，。；：！？]{0,16}", after)
+        piece = m.group(0) if m else ""
+        rest = after[len(piece) :]
+        piece = piece.replace("“", "‘").replace("”", "’")
+        return piece + ("……" if rest.strip("。！？") else "")
 
     def _section_text(self, section_id: str) -> str:
         return next((s.text for s in self.speech.sections if s.id == section_id), "")

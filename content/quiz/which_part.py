@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from content.quiz.clozes import Clozes
+from content.quiz.clozes import RUN_IN_LEAD, Clozes
 from content.quiz.question import Candidate, stable_digest
 from content.quiz.shapes import CONTEXTUAL, HAN_ONLY, REQUIRE, echoes_heading, sentence_unit, snippet_of
 from content.speech import Section, Sentence
@@ -61,7 +61,8 @@ class WhichPart(Clozes):
             return []
         if re.match(r"^(?:同志们|同学们|老师们|各位|最后|总之|让我们)", sentence.text):
             return []  # a quote that opens with 同志们， or 最后， says it is the closing
-        snippet = snippet_of(sentence.text)
+        lead = RUN_IN_LEAD.match(sentence.text)
+        snippet = snippet_of(sentence.text[lead.end() :] if lead else sentence.text)  # not 在科技赋能上，…
         if snippet is None:
             return []
         core = snippet.rstrip("…")
