@@ -593,3 +593,20 @@ def test_no_wrong_option_is_said_in_its_sentence(speech):
             own = variable_part(option, pattern) if pattern[1] else option
             if i != q.answer and len(own) >= 2 and not all(o in q.source for o in q.options):
                 assert own not in rest, (q.id, option)
+
+
+def test_a_thesis_prompt_quotes_a_short_statement_not_a_requirement(speech):
+    """理论创新每前进一步，理论武装就要跟进一步: a whole sentence is named only when it states a thesis, briefly."""
+    for lesson in speech.lessons:
+        bare = lesson.phrase.strip("“”")
+        if any(s.text.rstrip("。！") == bare for s in lesson.sentences) and lesson.form == "理解认识":
+            assert len(bare) <= 26 and not re.search(r"(你们|大家|我们)", bare), lesson.prompt
+            assert not re.search(r"(要|必须)", bare.replace("就要", "")), lesson.prompt
+
+
+def test_a_role_comes_with_its_verb(speech):
+    """当好“店小二”: a role named with the verb that takes it on, not alone."""
+    for lesson in speech.lessons:
+        bare = lesson.phrase.strip("“”")
+        if re.search(rf"当好“{re.escape(bare)}”", lesson.text) and len(bare) <= 4:
+            raise AssertionError(f"role without 当好: {lesson.prompt}")

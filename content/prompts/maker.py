@@ -44,6 +44,7 @@ from content.prompts.phrases import (
     image_phrase,
     main_sentence,
     requirement_of,
+    thesis_of,
     title_overlap,
 )
 
@@ -245,12 +246,24 @@ class PromptMaker:
             image = image_phrase(term, excerpt, known)
             if image:
                 add(image, "image", 5.0)
+        # A thesis the passage argues from (理论创新每前进一步，理论武装就要跟进一步; 党的力量来自组织): a
+        # principle in the speech's own words, strongest where it opens the passage or a paragraph.
+        for k, sentence in enumerate(chunk.sentences):
+            thesis = thesis_of(sentence.text) if sentence.role == "body" else None
+            if thesis:
+                opens = k == 0 or sentence.paragraph != chunk.sentences[k - 1].paragraph
+                add(thesis, "principle", 6.5 if opens else 5.5)
+                self.clauses.add(thesis)
         for sentence in chunk.sentences:
             for items in self.lists_of(sentence.text):
                 joined = "、".join(items)
                 kind = list_kind(items)
                 if kind and len(joined) <= 18 and len(items) <= 5:
-                    add(joined, kind, 5.0)
+                    # A list that qualifies a noun (有专业能力、专业素养、专业精神的优秀干部; 代耕代种…等托管
+                    # 服务) is an example of the passage, not its point.
+                    at = sentence.text.find(joined)
+                    after = sentence.text[at + len(joined) : at + len(joined) + 1] if at >= 0 else ""
+                    add(joined, kind, 3.0 if after in {"的", "等"} else 5.0)
         # The main requirement itself, where it is one clause (坚持严管和厚爱结合、激励和约束并重, 牢固树立正确的
         # 政绩观, 深化河湖“清四乱”常态化规范化): what the passage asks, in its own words.
         for sentence in chunk.sentences:

@@ -34,6 +34,9 @@ def image_phrase(term: str, text: str, known_noun: bool = True) -> str:
     clause = re.split(r"[，。；：！？、”]", text[:at])[-1]
     if re.search(r"(不能|不要|不是|防止|避免|当成|当作|而非|决不|绝不)", clause):
         return ""  # said of what not to be: no image to live up to
+    role = re.search(r"(当好|争当|争做|甘当)$", clause)
+    if role:
+        return f"{role.group(1)}“{term}”"  # 当好“店小二”: a role to live up to, whatever the dictionary knows
     if not known_noun:
         return ""  # a word the dictionary does not know as a noun (急难愁盼) is a term, not an image
     clause = re.sub(
@@ -183,3 +186,27 @@ def fallback_phrase(chunk: Chunk) -> str:
     if chunk.section.kind == "numbered" and title:
         return title
     return chunk.section.title  # 开篇, 结语: the prompt then asks about the passage as a whole
+
+
+# What a thesis says: X是Y, X来自Y, X在于Y, X才能Y, A每前进一步，B就要跟进一步.
+_THESIS = re.compile(r"(是|来自|在于|决定|关系到|才能|就要|离不开|取决于)")
+
+
+_NOT_THESIS = re.compile(
+    r"^(?:要|必须|我们|各级|各地|同志们|这|那|但|而|因此|所以|同时|首先|其次|再次|当前|目前|今年|去年|今天|"
+    r"近年来|过去|一是|二是|三是|四是|五是|特别是|比如|例如|其中|对此|总之|最后|各位|亲爱的)"
+)
+
+
+def thesis_of(sentence: str) -> str | None:
+    """A short sentence that states a thesis (党的力量来自组织; 理论创新每前进一步，理论武装就要跟进一步),
+    without its end mark; None for a requirement, a report, a link to what came before, or a long one."""
+    body = sentence.rstrip("。！")
+    clauses = [c for c in re.split(r"[，；]", body) if c]
+    if not 8 <= len(body) <= 26 or len(clauses) > 2 or re.search(r"[0-9０-９%、：？“”]", body):
+        return None
+    if _NOT_THESIS.match(body) or re.search(r"(要|必须|应当|务必)(?!跟进)", body.replace("就要", "")):
+        return None
+    if not _THESIS.search(body) or re.search(r"(你们|大家|我们|咱们)", body):
+        return None  # said to the audience (各位企业家，你们是…), not a thesis
+    return body
