@@ -172,8 +172,8 @@ def chunks(speech: Speech) -> list[Chunk]:
                     owner is not None
                     and id(owner) not in shown
                     and owner.heading
-                    and owner.heading != owner.title
-                ):
+                    and owner.heading.rstrip("。；！：:") != owner.title
+                ):  # a heading that is its title with an end mark (压实党委政府领导责任。) is shown as the title
                     if owner.sentences and owner.sentences[0].role == "heading":
                         lead = owner.heading if lead is None else f"{lead}\n{owner.heading}"
                 shown.add(id(owner))

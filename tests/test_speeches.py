@@ -610,3 +610,10 @@ def test_a_role_comes_with_its_verb(speech):
         bare = lesson.phrase.strip("“”")
         if re.search(rf"当好“{re.escape(bare)}”", lesson.text) and len(bare) <= 4:
             raise AssertionError(f"role without 当好: {lesson.prompt}")
+
+
+def test_a_lesson_never_repeats_its_title_as_a_lead(speech):
+    """（一）压实党委政府领导责任 above the excerpt: the heading 压实党委政府领导责任。 is not printed again."""
+    for lesson in speech.lessons:
+        for line in (lesson.lead or "").splitlines():
+            assert line.rstrip("。；！：:") not in lesson.place.split(" · ")[-1], (lesson.day, line)

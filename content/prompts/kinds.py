@@ -19,7 +19,9 @@ _PRINCIPLE = re.compile(
 )
 
 
-_STANDARD = re.compile(r"(标准|要求|底线|红线|本领|能力|纪律|规矩|准则|规范|导向|责任|职责)$")
+_STANDARD = re.compile(
+    r"(标准|要求|底线|红线|本领|能力|纪律|规矩|准则|规范|导向|责任|职责|同责|双责|追责|尽责)$"
+)
 
 
 _PROBLEM = re.compile(r"(问题|短板|弱项|风险|隐患|矛盾|难题|不足|顽疾|主义|乱象|现象|梗阻|堵点|痛点|难点)$")
@@ -84,8 +86,8 @@ def kind_of(phrase: str) -> str:
         if (
             all(len(i) <= 4 for i in items)
             and sum(bool(re.search(r"[好精强实正硬]$", i)) for i in items) >= 2
-        ):
-            return "standard"
+        ) or sum(bool(_STANDARD.search(i)) for i in items) * 2 >= len(items):
+            return "standard"  # 讲政治、重公道、业务精、作风好; 党政同责、一岗双责…失职追责: duties
         return "programme"
     if _is_problem(bare):
         return "problem"

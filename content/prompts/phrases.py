@@ -138,6 +138,11 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
         clause = obj
     if verb == "落实" and len(obj) >= 4:
         clause = obj  # 落实“党政同责、一岗双责”, not 落实“落实…”
+    if clause.startswith("“") and "、" in clause:
+        from content.prompts.kinds import kind_of
+
+        if kind_of(clause) == "standard":
+            return "standard", clause  # 落实“党政同责、一岗双责…”: duties to check oneself against
     if verb in _PROBLEM_VERBS:
         kind = "problem"
     elif verb in {"发扬", "弘扬", "践行"} or obj.endswith(("精神", "作风")):
