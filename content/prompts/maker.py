@@ -360,9 +360,10 @@ class PromptMaker:
             forms = FORMS[pick.kind]
             k = turn.get(pick.kind, 0)
             for offset in range(len(forms)):
-                prompt = fill_form(
-                    forms[(k + offset) % len(forms)], pick.phrase, self.audience, pick.phrase in self.clauses
-                )
+                form = forms[(k + offset) % len(forms)]
+                if "哪一环" in form and pick.phrase.endswith("环节"):
+                    continue  # 落实“留才”环节…哪一环: the phrase is a step already
+                prompt = fill_form(form, pick.phrase, self.audience, pick.phrase in self.clauses)
                 if prompt not in used_prompts:
                     break
             if chunk.section.kind != "numbered" and pick.phrase == chunk.section.title:

@@ -128,7 +128,7 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
     if start and is_word(head[start - 1] + clause[0]):
         return None  # 要用 + 好…: the clause would begin inside a word
     verb = next((v for v in _REQUIRE_VERBS if clause.startswith(v)), None)
-    if verb is None or not 6 <= len(clause) <= 24 or clause.count("“") != clause.count("”"):
+    if verb is None or not 5 <= len(clause) <= 24 or clause.count("“") != clause.count("”"):
         return None
     if re.search(r"(既要|既|一方面|是[^，。]{2,}的)", clause):
         return None  # half of 既要…更要, or a statement (推动绿色低碳发展是…的治本之策), not one requirement
