@@ -145,12 +145,15 @@ class ListQuestions(WhichPart):
         (获得感 is of no list of X得Y beside 留得住), or, for a list of no shape, of its field (said around the
         same word, or requirements of one build)."""
         if pattern[1]:
-            return any(
-                cand in other and pattern_of(other)[1] == pattern[1]
-                for lists in self.lists.values()
-                for other in lists
-                if other != items
-            )
+            if not hasattr(self, "_items_by_shape"):
+                self._items_by_shape: dict[tuple, dict[str, set[tuple[str, ...]]]] = {}
+                for lists in self.lists.values():
+                    for other in lists:
+                        shape = self._items_by_shape.setdefault(pattern_of(other)[1], {})
+                        for item in other:
+                            shape.setdefault(item, set()).add(tuple(other))
+            owners = self._items_by_shape.get(pattern[1], {}).get(cand, set())
+            return bool(owners - {tuple(items)})
         return cand in self._kin_of(items)[0]
 
     # -- which ending with which item -------------------------------------------------------------------

@@ -99,8 +99,15 @@ class Options(Reading):
         """Words of the list's shape from elsewhere in the speech: items of its other lists, its quoted terms
         and its words, with the characters the list's items share in the same places (X感, 涉企X, 早X);
         for a list with no such shape, items of other lists built the same way (讲政治 ~ 悟思想)."""
-        lexicon = self._lexicon(items, answer, pattern)
-        return lexicon + [o for o in self._speech_pool(items, answer, pattern) if o not in lexicon]
+        key = (tuple(items), answer, pattern)
+        if not hasattr(self, "_item_pools"):
+            self._item_pools: dict[tuple, list[str]] = {}
+        if key not in self._item_pools:  # a list's item is asked by a cloze and by 不包括哪一项
+            lexicon = self._lexicon(items, answer, pattern)
+            self._item_pools[key] = lexicon + [
+                o for o in self._speech_pool(items, answer, pattern) if o not in lexicon
+            ]
+        return self._item_pools[key]
 
     def _lexicon(self, items: list[str], answer: str, pattern) -> list[str]:
         """Terms of the field the list's items belong to (content/data/fields.txt), of the answer's length
