@@ -93,7 +93,7 @@ def audience_of(opening: str) -> str:
 
 
 def fill_form(form: str, phrase: str, audience: str = "cadres", clause: bool = False) -> str:
-    if re.search(r"(现象|问题|倾向)$", phrase):
+    if re.search(r"(现象|问题|倾向|环节)$", phrase):
         form = form.replace("{p}”的表现", "{p}”")  # 有没有“小马拉大车”现象, not …现象的表现
     if clause:
         # A requirement clause is quoted whole; its own quoted terms take the inner marks (‘清四乱’).

@@ -270,8 +270,11 @@ class PromptMaker:
             requirement = requirement_of(sentence.text, self.is_word) if sentence.role == "body" else None
             if requirement and not any(requirement[1] in h or h in requirement[1] for h in self.headings):
                 add(requirement[1], requirement[0], 5.5 if sentence.text == main else 4.5)
-                if not requirement[1].startswith("“"):
-                    self.clauses.add(requirement[1])  # a clause, quoted whole (a quoted term prints as it is)
+                if not requirement[1].startswith("“") and not (
+                    requirement[0] == "programme" and "“" in requirement[1]
+                ):
+                    # a clause, quoted whole (a quoted term prints as it is, so does 科研项目经费“包干制”)
+                    self.clauses.add(requirement[1])
         # A term of the common vocabulary the main sentence says (政治建设, 人才强省战略): a concept to reflect on.
         for term, _ in lexicon_terms_in(main):
             at = main.find(term)
@@ -297,7 +300,10 @@ class PromptMaker:
                     continue  # the speech's theme, or a word of a sentence of figures
                 if not self._concept(word, excerpt):
                     continue
-                add(word, kind_of(word), 3.0 if len(word) >= 4 else 2.0, strong=False)
+                kind = kind_of(word)
+                # A keyword is a concept: 创新能力 from a report of results is understood, not a standard.
+                kind = "principle" if kind == "standard" else kind
+                add(word, kind, 3.0 if len(word) >= 4 else 2.0, strong=False)
         return sorted(found.values(), key=lambda c: -c.score)
 
     def _concrete(self, term: str) -> bool:

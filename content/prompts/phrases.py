@@ -117,6 +117,9 @@ _REQUIRE_VERBS = (
 _PROBLEM_VERBS = ("防止", "破解", "整治", "纠治", "克服", "解决")
 
 
+_MEASURE_LEADS = frozenset("推行 实行 实施 开展 建立 推广 探索 启动".split())
+
+
 def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | None:
     """(kind, clause) of a sentence's requirement: its first clause after 要/必须, without the subject and the
     adverbs, when it is a verb and its object of 6–24 characters (坚持“控源、截污、治河、补水”一体推进)."""
@@ -133,6 +136,11 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
     if re.search(r"(既要|既|一方面|是[^，。]{2,}的)", clause):
         return None  # half of 既要…更要, or a statement (推动绿色低碳发展是…的治本之策), not one requirement
     obj = clause[len(verb) :]
+    if verb in _MEASURE_LEADS and re.fullmatch(r"[\u4e00-\u9fff]{2,8}“[^“”、]+”[\u4e00-\u9fff]{0,2}", obj):
+        return (
+            "programme",
+            obj,
+        )  # 推行科研项目经费“包干制” → 科研项目经费“包干制”: the measure, not 推进“推行…”
     if re.fullmatch(r"“[^“”]+”[\u4e00-\u9fff]{0,2}", obj):
         # 坚持“一乡一业、一村一品”, 坚持“农业+”理念: the quoted term (with its head) is the phrase, not the verb.
         clause = obj
