@@ -617,3 +617,30 @@ def test_a_lesson_never_repeats_its_title_as_a_lead(speech):
     for lesson in speech.lessons:
         for line in (lesson.lead or "").splitlines():
             assert line.rstrip("。；！：:") not in lesson.place.split(" · ")[-1], (lesson.day, line)
+
+
+def test_no_modifier_blank_whose_options_do_not_read_before_the_noun(speech):
+    """标准化＿＿蔬菜大棚 / 智能化管控平台: an X化 before a noun takes no other X化; nor is an X导向 asked (结果导向
+    against 目标导向, 实绩导向: arguably right); nor an option the speech says of the word after the slot
+    (关键性 for ＿＿变量 where it says “关键变量”)."""
+    from content.quiz.shapes import variable_part
+
+    for q in speech.questions:
+        if q.kind != "cloze":
+            continue
+        answer = _answer(q)
+        left, right = q.question.removeprefix("填空：").split(BLANK)
+        right = right.split("……")[0]
+        if (
+            len(answer) == 3
+            and answer.endswith("化")
+            and right[:1]
+            and re.match(r"[\u4e00-\u9fff]", right[:1])
+        ):
+            assert left[-1:] == "、" or right[:1] == "、", (q.id, answer)
+        assert not answer.endswith("导向"), q.id
+        pattern = pattern_of(list(q.options))
+        for i, option in enumerate(q.options):
+            own = variable_part(option, pattern) if pattern[1] else option
+            if i != q.answer and len(own) >= 2 and right[:2] and not all(o in q.source for o in q.options):
+                assert own + right[:2] not in speech.speech_text, (q.id, option)

@@ -53,6 +53,8 @@ class Options(Reading):
                 continue  # its own part stands in the stem (督办机制 beside 跟踪督办): arguably right
             if len(cand_var) >= 2 and cand_var in left + right:
                 continue  # or elsewhere in the sentence (品牌化 where it says 擦亮“云溪志愿红”品牌)
+            if len(cand_var) >= 2 and right[:2] and (cand_var + right[:2]) in self.full:
+                continue  # the speech says it of the word after the slot (关键性 for ＿＿变量: “关键变量”)
             if len(cand_var) >= 4 and any(
                 cand_var[i : i + 2] in shown and cand_var[i : i + 2] not in self.generic
                 for i in range(len(cand_var) - 1)
@@ -104,9 +106,12 @@ class Options(Reading):
             self._item_pools: dict[tuple, list[str]] = {}
         if key not in self._item_pools:  # a list's item is asked by a cloze and by 不包括哪一项
             lexicon = self._lexicon(items, answer, pattern)
-            self._item_pools[key] = lexicon + [
-                o for o in self._speech_pool(items, answer, pattern) if o not in lexicon
-            ]
+            speech = self._speech_pool(items, answer, pattern)
+            if len(lexicon) >= 3:
+                # The lexicon knows the list's field: no item of a list of another field (市场阅卷 among
+                # 人工智能、量子信息) is needed beside its terms.
+                speech = [o for o in speech if o not in self._weak]
+            self._item_pools[key] = lexicon + [o for o in speech if o not in lexicon]
         return self._item_pools[key]
 
     def _lexicon(self, items: list[str], answer: str, pattern) -> list[str]:
@@ -215,7 +220,9 @@ class Options(Reading):
                 if sum(t.endswith(affix) if affix == term[-2:] else t.startswith(affix) for t in pool) >= 3:
                     return affix
             return None
-        if len(term) == 3 and sum(t.endswith(term[-1]) for t in pool) >= 3:
+        # X性 and X观 only: X化 before a noun names how the thing is made (标准化蔬菜大棚, 智能化管控平台), and
+        # another X化 rarely reads there (项目化蔬菜大棚, 革命化技术经理人).
+        if len(term) == 3 and term[-1] in "性观" and sum(t.endswith(term[-1]) for t in pool) >= 3:
             following = self.cut(rest)[:1]
             if following and self.tags.get(following[0]) in {"n", "vn"} and len(following[0]) >= 2:
                 return term[-1]

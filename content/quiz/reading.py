@@ -183,6 +183,8 @@ class Reading:
         # A term of the lexicon may stand before the noun it qualifies (舆论监督 + 作用, 根本性 + 建设).
         if self.tags.get(before) in RUN_TAGS or (not right_noun and self.tags.get(after) in RUN_TAGS):
             return False
+        if self.tags.get(before) == "vn" and not re.search(r"[，、；：“]$", text[:start]):
+            return False  # 应急 + 能力建设: a verbal noun before the term qualifies it (应急能力建设)
         if (before and self.is_word(before + inner[0])) or (after and self.is_word(inner[-1] + after)):
             return False
         if (self.tags.get(inner[0]) or "")[:1] in {"c", "d", "r", "m", "q"}:
