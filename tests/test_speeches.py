@@ -644,3 +644,11 @@ def test_no_modifier_blank_whose_options_do_not_read_before_the_noun(speech):
             own = variable_part(option, pattern) if pattern[1] else option
             if i != q.answer and len(own) >= 2 and right[:2] and not all(o in q.source for o in q.options):
                 assert own + right[:2] not in speech.speech_text, (q.id, option)
+
+
+def test_requirement_prompts_do_not_double_the_verb(speech):
+    """落实“坚持稳字当头”: a requirement begins with its own verb; the prompt says 做到, never 落实 before it."""
+    for lesson in speech.lessons:
+        assert not re.search(r"(落实|推进)“(坚持|推行|实施|落实|推进|加强|深化)", lesson.prompt), (
+            lesson.prompt
+        )

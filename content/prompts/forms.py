@@ -46,10 +46,11 @@ FORMS: dict[str, tuple[str, ...]] = {
         "讲话列举了“{p}”，结合实际，你最有感触的是哪一项？",
     ),
     # A requirement in the speech's own words, a verb and its object (深化河湖‘清四乱’常态化规范化).
+    # (做到, not 落实: the requirement begins with its own verb, 落实“坚持…” doubles it.)
     "requirement": (
         "围绕“{p}”，你所在单位下一步最该做的一件事是什么？",
-        "结合本职工作，你打算怎样落实“{p}”？",
-        "落实“{p}”，你所在单位还有哪些差距？",
+        "结合本职工作，你打算怎样做到“{p}”？",
+        "做到“{p}”，你所在单位还有哪些差距？",
     ),
     "action": (
         "围绕“{p}”，你所在单位下一步最该做的一件事是什么？",

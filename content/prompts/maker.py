@@ -203,7 +203,14 @@ class PromptMaker:
                         add(f"{told}“{term}”", "problem", 6.0)
                         continue
                     if not re.search(r"(当成|当作|留下|成了|变成|沦为)$", clause):
-                        add(term, "problem", 6.0)  # the fault itself (热衷于“撒胡椒面”)
+                        # A fault named beside what it is said of (监管盲区和“真空地带”, 政策碎片化、“撒胡椒面”).
+                        beside = re.search(r"([\u4e00-\u9fff]{2,8}[和与、])$", told)
+                        said_of = beside.group(1) if beside else ""
+                        # from after the verb or conjunction that governs both (坚决消除 + 监管盲区和, 但 + 碎片化、)
+                        said_of = re.split(
+                            r"(?:消除|防止|杜绝|避免|整治|克服|破除|纠正|但|而|又|也|还|就|是)", said_of
+                        )[-1]
+                        add(f"{said_of}“{term}”" if len(said_of) >= 3 else term, "problem", 6.0)
                     continue
                 add(term, "problem", 6.0)
                 continue
@@ -259,6 +266,8 @@ class PromptMaker:
                 joined = "、".join(items)
                 kind = list_kind(items)
                 if kind and len(joined) <= 18 and len(items) <= 5:
+                    if re.search(r"做到$", sentence.text[: max(0, sentence.text.find(joined))]):
+                        kind = "standard"  # 始终做到认识不含糊、力度不减弱: what to measure oneself by
                     # A list that qualifies a noun (有专业能力、专业素养、专业精神的优秀干部; 代耕代种…等托管
                     # 服务) is an example of the passage, not its point.
                     at = sentence.text.find(joined)
@@ -367,8 +376,8 @@ class PromptMaker:
             k = turn.get(pick.kind, 0)
             for offset in range(len(forms)):
                 form = forms[(k + offset) % len(forms)]
-                if "哪一环" in form and pick.phrase.endswith("环节"):
-                    continue  # 落实“留才”环节…哪一环: the phrase is a step already
+                if "哪一环" in form and re.search(r"(环节|卡|券|网|码)”?$", pick.phrase):
+                    continue  # 落实“留才”环节…哪一环: a step already; a card or a voucher has no steps
                 prompt = fill_form(form, pick.phrase, self.audience, pick.phrase in self.clauses)
                 if prompt not in used_prompts:
                     break
