@@ -170,18 +170,30 @@ class QuizBuilder(ListQuestions):
                     take(c)
                     per_section[sid] += 1
 
-        # At most a third: drop the weakest which-part questions, those a lesson does not rely on first.
-        def needed(c: Candidate) -> bool:
+        # At most a third: drop the weakest which-part questions, those a part or a lesson does not rely on first.
+        lesson_groups = groups[: len(lessons)] if lessons else []
+        part_groups = groups[len(lessons) :] if lessons else groups
+
+        def needed(c: Candidate, among: list[set[tuple[str, int]]]) -> bool:
             return any(
                 sentence_key(c.sentence) in g and sum(sentence_key(x.sentence) in g for x in chosen) == 1
-                for g in groups
+                for g in among
             )
 
         while sum(x.kind == "section" for x in chosen) * 3 > len(chosen):
             sections = [x for x in chosen if x.kind == "section"]
             twice = Counter(x.sentence.section_id for x in sections)
-            # A part's second which-part question goes first, then one no lesson needs, then the weakest.
-            extra = sorted(sections, key=lambda x: (twice[x.sentence.section_id] == 1, needed(x), x.score))
+            # A part's second which-part question goes first, then one no part needs (a part with no other
+            # question keeps it before a lesson does), then one no lesson needs, then the weakest.
+            extra = sorted(
+                sections,
+                key=lambda x: (
+                    twice[x.sentence.section_id] == 1,
+                    needed(x, part_groups),
+                    needed(x, lesson_groups),
+                    x.score,
+                ),
+            )
             chosen.remove(extra[0])
         chosen.sort(key=lambda c: (self._position[sentence_key(c.sentence)], c.kind))
         # The right answer's letter is spread evenly over the bank: each question takes the letter used least
