@@ -321,7 +321,7 @@ def test_a_prompt_names_both_sides_of_a_pair():
         ],
     )
     phrases = [lesson.phrase for lesson in build_model(text).lessons]
-    assert "“八小时内”与“八小时外”" in phrases, phrases
+    assert "“八小时内”与“八小时外”相贯通" in phrases, phrases  # with what is said of both
     assert "八小时内" not in phrases and "八小时外" not in phrases
 
 

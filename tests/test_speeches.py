@@ -652,3 +652,26 @@ def test_requirement_prompts_do_not_double_the_verb(speech):
         assert not re.search(r"(落实|推进)“(坚持|推行|实施|落实|推进|加强|深化)", lesson.prompt), (
             lesson.prompt
         )
+
+
+def test_prompt_phrases_are_whole_units(speech):
+    """Not a piece of a name (生态文明 of 习近平生态文明思想), not what a task is measured by (对照任务清单), not
+    做到 twice, and a pair said as one keeps what is said of it (“八小时内”与“八小时外”相贯通)."""
+    for lesson in speech.lessons:
+        bare = lesson.phrase.strip("“”")
+        assert f"习近平{bare}" not in lesson.text, lesson.prompt
+        assert not re.search(rf"(对照|按照|依照|根据){re.escape(bare)}", lesson.text), lesson.prompt
+        assert "做到“做到" not in lesson.prompt and "落实“落实" not in lesson.prompt, lesson.prompt
+        m = re.search(r"“[^“”]+”与“[^“”]+”(相贯通|相统一|相结合)", lesson.text)
+        if m and m.group(0)[: -len(m.group(1))] == lesson.phrase:
+            raise AssertionError(f"pair without what is said of it: {lesson.prompt}")
+        if re.search(r"(走向|转向|转入|转为|变成|变为|迈向)“", lesson.phrase):
+            assert "转变" not in lesson.prompt.replace(lesson.phrase, ""), lesson.prompt
+
+
+def test_no_blank_on_a_counted_noun(speech):
+    """68家＿＿: the noun a figure counts takes only the options its measure word allows."""
+    for q in speech.questions:
+        if q.kind == "cloze":
+            left = q.question.removeprefix("填空：").split(BLANK)[0]
+            assert not re.search(r"[0-9０-９][家个项座所条名位户处批]$", left), q.id

@@ -52,6 +52,11 @@ FORMS: dict[str, tuple[str, ...]] = {
         "结合本职工作，你打算怎样做到“{p}”？",
         "做到“{p}”，你所在单位还有哪些差距？",
     ),
+    # A change named by its two ends (从“有名”向“有实”): the phrase carries its own quotes.
+    "change": (
+        "推动{p}转变，你所在单位下一步最该做的一件事是什么？",
+        "实现{p}的转变，你自己可以从哪里着手？",
+    ),
     "action": (
         "围绕“{p}”，你所在单位下一步最该做的一件事是什么？",
         "做到“{p}”，你自己可以从哪里着手？",
@@ -69,6 +74,7 @@ FORM_NAMES = {
     "image": "比喻释义",
     "people": "群众视角",
     "action": "行动落实",
+    "change": "行动落实",
     "requirement": "举措落实",
     "enumeration": "列举体会",
     "great_spirit": "榜样践行",
@@ -94,6 +100,8 @@ def audience_of(opening: str) -> str:
 
 
 def fill_form(form: str, phrase: str, audience: str = "cadres", clause: bool = False) -> str:
+    if re.search(r"(走向|转向|转入|转为|变成|变为|迈向)“", phrase):
+        form = form.replace("转变，", "，").replace("的转变，", "，")  # 推动从“宽松软”走向“严紧硬”
     if re.search(r"(现象|问题|倾向|环节)$", phrase):
         form = form.replace("{p}”的表现", "{p}”")  # 有没有“小马拉大车”现象, not …现象的表现
     if clause:

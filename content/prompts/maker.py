@@ -115,7 +115,12 @@ class PromptMaker:
         # 从“宽松软”走向“严紧硬”: the change is the point, not one side of it; 以“表态”代替“表率”: a fault.
         pairs = list(PAIR.finditer(excerpt))
         for p in pairs:
-            add(p.group(0), "problem" if p.group(0).startswith("以") else "action", 6.5)
+            sentence_before = re.split(r"[。！？]", excerpt[: p.start()])[-1]
+            fault = p.group(0).startswith("以") or bool(
+                PROBLEM_CUE.search(sentence_before) or CRITICISM.search(sentence_before)
+            )
+            # 由“地上”转入“地下” of a criticism is a fault; 从“有名”向“有实” a change to make.
+            add(p.group(0), "problem" if fault else "change", 6.5)
         # Two quoted terms said as one (防止“非农化”、“非粮化”; “八小时内”与“八小时外”): both, never one half.
         joined = []
         for j in JOINED.finditer(excerpt):
@@ -138,7 +143,8 @@ class PromptMaker:
                 if PROBLEM_CUE.search(clause) or CRITICISM.search(clause) or criticised
                 else "principle"
             )
-            add(j.group(0), kind, 6.0)
+            said = re.match(r"(相贯通|相统一|相结合|相衔接|两手抓|并重|并举|齐抓)", excerpt[j.end() :])
+            add(j.group(0) + (said.group(1) if said else ""), kind, 6.0)  # “八小时内”与“八小时外”相贯通
             joined.append(j)
         pairs += joined
         for match in re.finditer(r"“([^“”]{2,16})”", excerpt):
@@ -296,10 +302,16 @@ class PromptMaker:
                 continue  # inside a longer word: 成果转化 of 科技成果转化
             if len(before) == 2 and (self.tag_of(before) or "")[:1] == "n" and HAN_ONLY.fullmatch(before):
                 continue  # a piece of a longer name: 干部 + 政治素质 (考察)
+            if before in {"对照", "按照", "依照", "根据"}:
+                continue  # what a task is measured by (对照任务清单), not a programme of the passage
             add(term, kind_of(term), 4.0)
         for word in self.keywords(main)[:3] + self.keywords(excerpt)[:4]:
             if _after_digit(word, excerpt):
                 continue  # the tail of a figure (2024级新生)
+            if f"习近平{word}" in excerpt:
+                continue  # a piece of a name of the Thought (习近平生态文明思想)
+            if re.search(rf"(对照|按照|依照|根据){re.escape(word)}", excerpt):
+                continue  # what a task is measured by (对照任务清单), not a programme of the passage
             if len(word) >= 3 and word not in GENERIC and self.is_word(word) and self.is_noun(word):
                 if (self.tag_of(word) or "n") in {"ns", "nr", "nt"} or VAGUE_END.search(word):
                     continue  # a name, or a word that ends vaguely (…方向, …工作, …时期)

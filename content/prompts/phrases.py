@@ -136,6 +136,8 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
     if re.search(r"(既要|既|一方面|是[^，。]{2,}的)", clause):
         return None  # half of 既要…更要, or a statement (推动绿色低碳发展是…的治本之策), not one requirement
     obj = clause[len(verb) :]
+    if verb == "做到" and len(obj) >= 4:
+        clause = obj  # 做到守法诚信经营: the prompt says 做到 itself
     if verb in _MEASURE_LEADS and re.fullmatch(r"[\u4e00-\u9fff]{2,8}“[^“”、]+”[\u4e00-\u9fff]{0,2}", obj):
         return (
             "programme",
@@ -168,7 +170,9 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
         "创建",
         "构建",
     }:
-        kind = "programme"
+        # 完善基层监督体系 is a requirement in its own words (its verb leads it: never 落实“完善…”); a measure
+        # named without its verb (“一案双查”, 科研项目经费“包干制”) is a programme.
+        kind = "programme" if not clause.startswith(verb) else "requirement"
     elif re.search(r"(观|理念|原则|结合|并重|统一|相结合|思想|意识)$", obj) or verb in {
         "树立",
         "树牢",

@@ -58,6 +58,8 @@ class Clozes(Options):
         lead = RUN_IN_LEAD.match(text)
         if lead and start < lead.end():
             return []  # inside a run-in lead (在基层监管能力建设上，…): a heading, never a blank
+        if re.search(r"[0-9０-９][家个项座所条名位户处批]$", text[:start]):
+            return []  # counted (68家＿＿): a figure's noun, and only one option takes its measure word
         if (
             self._is_theme(answer)
             or re.search(r"[0-9０-９%％]", answer)
