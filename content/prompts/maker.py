@@ -104,6 +104,10 @@ class PromptMaker:
             # A heading is a title, never a prompt's phrase.
             if any(bare in h for h in self.headings):
                 return
+            if f"习近平{bare}" in excerpt or re.search(rf"(?:对照|按照|依照|根据){re.escape(bare)}", excerpt):
+                return  # a piece of a name (习近平生态文明思想), or what a task is measured by (对照任务清单)
+            if re.search(r"[+＋](?=.)", bare) or re.search(r"会场$", bare):
+                return  # a meeting's format (主会场+分会场), not a term to reflect on
             # A phrase the whole speech keeps repeating (两个维护) is not this passage's own point.
             shared = self.text.count(bare) if "“" not in phrase[1:-1] else 1
             score -= 1.5 * max(0, shared - 1)
