@@ -104,10 +104,8 @@ class PromptMaker:
             # A heading is a title, never a prompt's phrase.
             if any(bare in h for h in self.headings):
                 return
-            if f"习近平{bare}" in excerpt or re.search(rf"(?:对照|按照|依照|根据){re.escape(bare)}", excerpt):
-                return  # a piece of a name (习近平生态文明思想), or what a task is measured by (对照任务清单)
-            if re.search(r"[+＋](?=.)", bare) or re.search(r"会场$", bare):
-                return  # a meeting's format (主会场+分会场), not a term to reflect on
+            if not_a_unit(bare, excerpt):
+                return
             # A phrase the whole speech keeps repeating (两个维护) is not this passage's own point.
             shared = self.text.count(bare) if "“" not in phrase[1:-1] else 1
             score -= 1.5 * max(0, shared - 1)
@@ -382,6 +380,7 @@ class PromptMaker:
                     and not ORG_NAME.fullmatch(w)
                     and (self.tag_of(w) or "n")[:2] not in {"ns", "nr", "nt"}
                     and not VAGUE_END.search(w)
+                    and not not_a_unit(w, chunk.text)
                     and self._concept(w, chunk.text)
                 ]
                 options = [Candidate(words[0], kind_of(words[0]), 0.0)] if words else []
@@ -411,6 +410,14 @@ class PromptMaker:
             used_prompts.add(prompt)
             out.append((pick.phrase, FORM_NAMES[pick.kind], prompt))
         return out
+
+
+def not_a_unit(bare: str, excerpt: str) -> bool:
+    """Whether a phrase is not a unit of the passage's own: a piece of a name (生态文明 of 习近平生态文明思想),
+    what a task is measured by (对照任务清单), or a meeting's format (主会场+分会场)."""
+    if f"习近平{bare}" in excerpt or re.search(rf"(?:对照|按照|依照|根据){re.escape(bare)}", excerpt):
+        return True
+    return bool(re.search(r"[+＋](?=.)", bare) or bare.endswith("会场"))
 
 
 # The digits of the figures a keyword may end (2024级新生): ASCII and full-width.
