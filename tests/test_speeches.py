@@ -675,3 +675,22 @@ def test_no_blank_on_a_counted_noun(speech):
         if q.kind == "cloze":
             left = q.question.removeprefix("填空：").split(BLANK)[0]
             assert not re.search(r"[0-9０-９][家个项座所条名位户处批]$", left), q.id
+
+
+def test_no_cloze_on_the_meetings_own_business_nor_the_theme_as_an_option(speech):
+    """今天…表彰… is the meeting's business, not study material; the speech's theme (营商环境 of a speech on it)
+    fits every slot, so it is offered in none; a sequence's options have the answer's numerals in the same
+    places (一抓到底 against 一X到底, not 一园一策)."""
+    from content.quiz.shapes import skeleton
+
+    title = speech.title + (speech.speech.subtitle or "")
+    for q in speech.questions:
+        if q.kind == "cloze":
+            assert not re.match(
+                r"^(?:今天|这次会议|本次会议|会议的主要任务|刚才|会上|会前|会后|在此)", q.source
+            )
+        if q.kind in {"cloze", "sequence"}:
+            for option in q.options:
+                assert len(option) < 4 or option not in title, (q.id, option)
+        if q.kind == "sequence":
+            assert len({skeleton(o) for o in q.options}) == 1, q.options

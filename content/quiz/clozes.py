@@ -27,6 +27,7 @@ from content.quiz.shapes import (
     pattern_of,
     reports_figures,
     sentence_unit,
+    skeleton,
     term_shape,
     token_starting,
     trivia_weight,
@@ -37,6 +38,10 @@ from content.speech import Sentence
 
 # A run-in lead that heads what follows: 在基层监管能力建设上，… / 在科技赋能上，…
 RUN_IN_LEAD = re.compile(r"^(?:在|从|就)[^，。；]{2,16}(?:上|方面)，")
+
+
+# A sentence about the meeting itself: what it is for, who spoke, what is handed out.
+CEREMONY = re.compile(r"^(?:今天|这次会议|本次会议|会议的主要任务|刚才|会上|会前|会后|在此)")
 
 
 class Clozes(Options):
@@ -58,6 +63,8 @@ class Clozes(Options):
         lead = RUN_IN_LEAD.match(text)
         if lead and start < lead.end():
             return []  # inside a run-in lead (在基层监管能力建设上，…): a heading, never a blank
+        if CEREMONY.match(text):
+            return []  # the meeting's own business (今天…表彰…, 刚才…作了发言): no study material
         if re.search(r"[0-9０-９][家个项座所条名位户处批]$", text[:start]):
             return []  # counted (68家＿＿): a figure's noun, and only one option takes its measure word
         if (
@@ -207,7 +214,9 @@ class Clozes(Options):
         pool = [
             p
             for p in self._item_pool(items, answer, pattern)
-            if p not in sentence.text and f"{last}、{p}" not in self.full
+            if p not in sentence.text
+            and f"{last}、{p}" not in self.full
+            and skeleton(p) == skeleton(answer)  # 一抓到底 against 一X到底, not 一园一策
         ]
         distractors, quality = self._pick(answer, pool, f"{last}、", "、", question, pattern)
         if len(distractors) < 3 or self._is_theme(answer):
@@ -280,6 +289,8 @@ class Clozes(Options):
                 continue
             if not self._bounded(text, start, end, right_noun=True):
                 continue
+            if re.match(r"(?:方式|体系|机制|模式|格局|制度|能力|水平)", text[end:]):
+                continue  # 绿色生活 + 方式: the noun after makes one term with it (绿色生活方式)
             tokens = self.cut(term)
             following = token_starting(tokens_of_text, end)
             if (

@@ -43,6 +43,8 @@ class Options(Reading):
             seen.add(cand)
             if abs(len(cand) - len(answer)) > max(1, len(answer) // 3):
                 continue
+            if self._is_theme(cand):
+                continue  # the speech's theme (营商环境 of a speech on it) fits every slot of it: arguably right
             cand_var = variable_part(cand, pattern) if pattern else cand
             # A near-synonym (用才 for 用人) could be right too: the changing part shares no character.
             if set(cand_var) & set(variable):
