@@ -81,6 +81,10 @@ _CONTINUES = re.compile(r"^(?:[二三四五六七八九十]是|究其原因|其�
 _LINKS = re.compile(r"^(?:可以说|这些|此外|同时|因此|所以|与此同时)")
 
 
+# A paragraph that opens a requirement of its own: one point of the passage, best a day of its own.
+_NEW_POINT = re.compile(r"^(?:要|必须|注重|健全|完善|着力)")
+
+
 def cut_costs(sentences: list[Sentence]) -> list[float]:
     """What it costs to begin a lesson at each sentence: nothing at a paragraph start, more inside one,
     much more after a ；-piece of a long sentence, before a sentence that continues the last one, or
@@ -98,6 +102,10 @@ def cut_costs(sentences: list[Sentence]) -> list[float]:
         starts_paragraph = not i or sentence.paragraph != sentences[i - 1].paragraph
         if _CONTINUES.match(sentence.text) or (_LINKS.match(sentence.text) and not starts_paragraph):
             cost += 100_000
+        if i and starts_paragraph and _NEW_POINT.match(sentence.text):
+            cost -= (
+                600  # a paragraph that opens a requirement of its own (要健全导师帮带制度…): a day's start
+            )
         if i and opens[sentence.paragraph].startswith("——"):
             # A ——bullet and its sisters are one list: where a lesson must end inside one, at a bullet.
             cost += 100_000 if sentence.text.startswith("——") else 150_000

@@ -694,3 +694,17 @@ def test_no_cloze_on_the_meetings_own_business_nor_the_theme_as_an_option(speech
                 assert len(option) < 4 or option not in title, (q.id, option)
         if q.kind == "sequence":
             assert len({skeleton(o) for o in q.options}) == 1, q.options
+
+
+def test_a_paragraph_that_opens_a_requirement_of_its_own_begins_a_day_where_both_halves_fit(speech):
+    """要健全导师帮带制度… after the 月调度 mechanism: two points, two days, when each half is a day's reading."""
+    for lesson in speech.lessons:
+        sents = lesson.sentences
+        for k in range(1, len(sents)):
+            if sents[k].paragraph == sents[k - 1].paragraph:
+                continue
+            if not re.match(r"^(?:要|必须|注重|健全|完善|着力)", sents[k].text):
+                continue
+            head = sum(len(s.text) for s in sents[:k])
+            tail = sum(len(s.text) for s in sents[k:])
+            assert not (head >= 150 and tail >= 150), (lesson.day, head, tail)
