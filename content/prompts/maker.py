@@ -121,8 +121,12 @@ class PromptMaker:
             fault = p.group(0).startswith("以") or bool(
                 PROBLEM_CUE.search(sentence_before) or CRITICISM.search(sentence_before)
             )
-            # 由“地上”转入“地下” of a criticism is a fault; 从“有名”向“有实” a change to make.
-            add(p.group(0), "problem" if fault else "change", 6.5)
+            # 由“地上”转入“地下” of a criticism is a fault; 从“有名”向“有实” a change to make. A pair said of
+            # a quoted subject keeps it, and a sister change before it (“四风”问题由“明”转“暗”、由“地上”…).
+            said_of = re.search(r"(“[^“”]{1,6}”(?:问题|现象)?)((?:[从由]“[^“”]{1,6}”[转向到]“[^“”]{1,6}”、)?)$",
+                                excerpt[: p.start()])  # fmt: skip
+            phrase = (said_of.group(1) + said_of.group(2) if said_of else "") + p.group(0)
+            add(phrase if len(phrase) <= 30 else p.group(0), "problem" if fault else "change", 6.5)
         # Two quoted terms said as one (防止“非农化”、“非粮化”; “八小时内”与“八小时外”): both, never one half.
         joined = []
         for j in JOINED.finditer(excerpt):
