@@ -152,8 +152,12 @@ class PromptMaker:
             said = re.match(r"(相贯通|相统一|相结合|相衔接|两手抓|并重|并举|齐抓)", excerpt[j.end() :])
             # Two images said of something (让社区党组织成为社区治理的“主心骨”和“压舱石”): with it.
             of = re.search(r"(?:让|使)?[\u4e00-\u9fff]{2,10}(?:成为|是)[\u4e00-\u9fff]{0,8}的$", clause)
+            taken = re.search(r"把[\u4e00-\u9fff]{2,8}(?:当成|当作|变成)[\u4e00-\u9fff]{0,6}的?$", clause)
             if of and kind == "principle" and len(a) <= 3 and len(b) <= 3 and len(of.group(0)) <= 16:
                 add(of.group(0) + j.group(0), "image", 6.0)
+            elif taken and len(a) <= 3 and len(b) <= 3:
+                # 把容错纠错当成违纪违法的“挡箭牌”和“避风港”: two images of a fault, with what they are made of.
+                add(taken.group(0) + j.group(0), "problem", 6.0)
             else:
                 add(j.group(0) + (said.group(1) if said else ""), kind, 6.0)  # “八小时内”与“八小时外”相贯通
             joined.append(j)
