@@ -13,7 +13,17 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.storage.db import CHANNELS, CHAT_TYPES, Database, Instant, _hhmm, _locked, _opt_epoch, epoch
+from bot.core.storage.db import (
+    CHANNELS,
+    CHAT_TYPES,
+    Database,
+    Instant,
+    _hhmm,
+    _locked,
+    _opt_epoch,
+    channel_filter,
+    epoch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -278,12 +288,8 @@ class ChatStore(Database):
         # A range scan of idx_chats_next_due that also yields the ORDER BY: no sort, no table scan,
         # however many chats there are. The extra conditions are a safety net for the invariant
         # "next_due IS NULL unless subscribed and unblocked".
-        only = ""
-        params: list[Any] = [epoch(now_epoch)]
-        if channels is not None:
-            names = sorted(set(channels))
-            only = f" AND channel IN ({', '.join('?' * len(names))})" if names else " AND 0"
-            params += names
+        only, names = channel_filter(channels)
+        params: list[Any] = [epoch(now_epoch), *names]
         return self._all(
             f"SELECT * FROM chats WHERE next_due <= ? AND subscribed = 1 AND blocked = 0{only} "
             "ORDER BY next_due LIMIT ?",

@@ -52,6 +52,14 @@ def robot_chat_key(webhook_url: str) -> str:
     return "robot:" + hashlib.sha256(secret.encode()).hexdigest()[:12]
 
 
+def channel_filter(channels) -> tuple[str, list[str]]:
+    """The SQL condition (and its parameters) that keeps rows of `channels` only; none when None (all)."""
+    if channels is None:
+        return "", []
+    names = sorted(set(channels))
+    return (f" AND channel IN ({', '.join('?' * len(names))})" if names else " AND 0"), names
+
+
 def epoch(value: Instant) -> int:
     """Epoch seconds of an aware datetime (naive = UTC) or a number."""
     if isinstance(value, datetime):

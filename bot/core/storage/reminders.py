@@ -14,7 +14,7 @@ from datetime import date, time
 from typing import Any
 
 from bot.core.storage.chats import ChatStore
-from bot.core.storage.db import Instant, _date_str, _hhmm, _locked, _opt_epoch, epoch
+from bot.core.storage.db import Instant, _date_str, _hhmm, _locked, _opt_epoch, channel_filter, epoch
 
 
 class ReminderStore(ChatStore):
@@ -41,12 +41,8 @@ class ReminderStore(ChatStore):
     ) -> list[dict[str, Any]]:
         """Chats whose reminder is due, earliest first, at most `limit`; only of `channels` when given."""
         # A range scan of idx_chats_remind_next_due, as due_chats is of idx_chats_next_due.
-        only = ""
-        params: list[Any] = [epoch(now_epoch)]
-        if channels is not None:
-            names = sorted(set(channels))
-            only = f" AND channel IN ({', '.join('?' * len(names))})" if names else " AND 0"
-            params += names
+        only, names = channel_filter(channels)
+        params: list[Any] = [epoch(now_epoch), *names]
         return self._all(
             "SELECT * FROM chats WHERE remind_next_due <= ? AND remind_at IS NOT NULL AND blocked = 0 "
             f"AND migrated_to IS NULL{only} ORDER BY remind_next_due LIMIT ?",
