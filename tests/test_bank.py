@@ -453,3 +453,34 @@ def test_the_preview_counts_added_changed_unchanged_and_removed(names):
     assert (diff.added, diff.changed, diff.unchanged, diff.removed) == (1, 2, 2, 1)
     assert str(diff) == "导入预览：新增 1 题，修改 2 题，删除 1 题，2 题不变"
     assert str(diff_banks([], imported)) == "导入预览：新增 5 题，修改 0 题，删除 0 题"
+
+
+def test_point_lists_of_a_paragraph():
+    """一是…二是…三是… in one paragraph is a list of points, each the clause its ordinal opens."""
+    from content.quiz.points import point_lists
+    from content.speech import Sentence
+
+    def para(texts, paragraph=1):
+        return [Sentence("2", i, paragraph, t) for i, t in enumerate(texts, start=1)]
+
+    measures = para(
+        [
+            "全市要以细颗粒物和臭氧协同控制为主线，重点抓好三个方面。",
+            "一是要抓好工业源治理，对重点行业实施超低排放改造；二是抓好移动源治理，淘汰老旧车辆；",
+            "三是抓好面源治理，严控扬尘。",
+        ]
+    )
+    faults = para(
+        ["我们的差距主要体现在三个方面：一是产业链条短，二是要素保障不足，三是这种统一是表面的，作风不实。"],
+        2,
+    )
+    found = point_lists(measures + faults)
+    assert [p.points for p in found] == [
+        ("抓好工业源治理", "抓好移动源治理", "抓好面源治理"),
+        ("产业链条短", "要素保障不足", "这种统一是表面的"),
+    ]
+    assert found[0].lead == "全市要以细颗粒物和臭氧协同控制为主线，重点抓好三个方面"
+    assert [p.kind for p in found] == ["measure", "fault"]
+    # two points are no list of three; points in two paragraphs are two runs
+    assert point_lists(para(["一是强化领导。", "二是强化保障。"])) == []
+    assert point_lists(para(["一是强化领导。"], 1) + para(["二是强化保障。", "三是强化督导。"], 2)) == []

@@ -508,7 +508,7 @@ def test_exclusion_questions(speech):
     from content.quiz.shapes import variable_part
     from content.terms import enumerations
 
-    for q in (q for q in speech.questions if q.kind == "exclusion"):
+    for q in (q for q in speech.questions if q.kind == "exclusion" and "随后分" not in q.question):
         fake = _answer(q)
         real = [o for i, o in enumerate(q.options) if i != q.answer]
         assert len(real) == 3 and fake not in q.source, q.id
@@ -523,6 +523,31 @@ def test_exclusion_questions(speech):
         assert not set(variable_part(fake, pattern)) & changing, (fake, items)
         for item in items:
             assert f"{item}、{fake}" not in speech.speech_text and f"{fake}、{item}" not in speech.speech_text
+
+
+def test_point_exclusions(speech):
+    """不是其中之一 of a paragraph's points (一是…二是…三是…): three of its points, said in the source's
+    paragraph, and one of the speech's points or clauses of their kind that the paragraph does not say."""
+    from content.quiz.points import point_lists
+
+    sentences = speech.speech.all_sentences()
+    lists = {pl.sentences[0].text: pl for pl in point_lists(sentences)}
+    for q in (q for q in speech.questions if "随后分" in q.question):
+        points = lists[q.source]
+        fake = _answer(q)
+        real = [o for i, o in enumerate(q.options) if i != q.answer]
+        assert len(real) == 3 and set(real) <= set(points.points), q.id
+        assert f"随后分{'三四五六七八'[len(points.points) - 3]}点展开" in q.question
+        first = points.sentences[0]
+        paragraph = "".join(
+            s.text for s in sentences if (s.section_id, s.paragraph) == (first.section_id, first.paragraph)
+        )
+        assert fake not in paragraph and fake in speech.speech_text, (q.id, fake)
+        # of their build: what all points share, the wrong one shares (抓好…, 有的…)
+        for piece in {points.points[0][k : k + 2] for k in range(len(points.points[0]) - 1)}:
+            if all(piece in p for p in points.points):
+                assert piece in fake, (q.id, piece, fake)
+        assert q.explanation.count("是") >= len(points.points)
 
 
 def test_frame_questions_pair_each_ending_with_its_own_item(speech):

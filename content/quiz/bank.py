@@ -44,6 +44,7 @@ class QuizBuilder(ListQuestions):
             out += self._key_phrases(sentence)
             out += self._field_terms_in(sentence)
             out += self._section(sentence)
+        out += self._point_exclusions()
         return out
 
     def _names(self, items: list[str]) -> bool:
@@ -106,7 +107,7 @@ class QuizBuilder(ListQuestions):
                 # Half of a longer answer in a title shown as an option (腐败 of 微腐败) gives it away too.
                 core = c.core or term
                 halves = {core[i : i + 2] for i in range(len(core) - 1)} - self.generic
-                if len(term) >= 3 and any(h in titles_shown for h in halves):
+                if 3 <= len(term) and len(core) <= 8 and any(h in titles_shown for h in halves):
                     if c.kind != "section":
                         return f"half of {term} shows in a title"
             for other in chosen:
@@ -221,6 +222,6 @@ class QuizBuilder(ListQuestions):
             options,
             index,
             c.sentence.text,
-            explanation_of(self.labels[c.sentence.section_id], c.sentence.text),
+            explanation_of(self.labels[c.sentence.section_id], c.explanation or c.sentence.text),
             self.days.get(sentence_key(c.sentence)),
         )

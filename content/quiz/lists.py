@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from content.quiz.points import FAULT_CLAUSE, MEASURE_VERBS, ORDINALS, Points, point_lists
 from content.quiz.question import BLANK, Candidate, stable_digest
 from content.quiz.shapes import (
     HAN_ONLY,
@@ -17,6 +18,7 @@ from content.quiz.shapes import (
     find_item,
     list_unit,
     pattern_of,
+    sentence_key,
     sentence_unit,
     trivia_weight,
     variable_part,
@@ -138,6 +140,118 @@ class ListQuestions(WhichPart):
                 (fake, *items),
                 variable_part(fake, pattern),
             )
+        ]
+
+    # -- 不包括哪一点 (一是…二是…三是…) ------------------------------------------------------------------
+    def _point_exclusions(self) -> list[Candidate]:
+        """For each list of three or more points (一是抓好工业源治理…二是抓好移动源治理…), three of its points and
+        a point of another list of the speech that it does not hold; asked which is not there."""
+        every = point_lists(self.speech.all_sentences(), least=2)
+        # Clauses of the speech of a point's kind, for a list no other list has a wrong point for: measures
+        # (推进…, 强化…) and faults of someone (有的乡镇满足于开会发文, 一些河湖长履职不到位). (Not any clause with
+        # 问题 in it: 查找短板不足 is a measure, 有的同学说 no fault.)
+        clauses: dict[str, list[tuple[Sentence, str]]] = {"measure": [], "fault": [], "result": []}
+        for s in self.body:
+            for clause in re.split(r"[，；。：！？]", s.text):
+                clause = clause.strip()
+                if not (5 <= len(clause) <= 24) or not re.fullmatch(r"[\u4e00-\u9fff“”]+", clause):
+                    continue
+                if clause.count("“") != clause.count("”") or clause.startswith(("一是", "二是", "三是")):
+                    continue
+                if clause[:2] in MEASURE_VERBS:
+                    clauses["measure"].append((s, clause))
+                elif FAULT_CLAUSE.match(clause) and len(clause) >= 7:
+                    clauses["fault"].append((s, clause))
+        out = []
+        for points in every:
+            if len(points.points) >= 3:
+                pool = [
+                    (p.sentences[0], c)
+                    for p in every
+                    if p is not points and p.kind == points.kind
+                    for c in p.points
+                ]
+                out += self._point_exclusion(points, pool, clauses[points.kind])
+        return out
+
+    def _point_exclusion(
+        self, points: Points, others: list[tuple[Sentence, str]], clauses: list[tuple[Sentence, str]]
+    ) -> list[Candidate]:
+        items = list(points.points)
+        count = COUNT_WORDS.get(len(items))
+        # The lead as said, or its last clauses up to 40 characters: what the points are of (道路安全压力很大
+        # alone does not say; …重型货车3.6万辆，道路安全压力很大 does).
+        lead = ""
+        for piece in reversed(re.split(r"(?<=[，；：])", points.lead)):
+            if lead and len(lead) + len(piece) > 40:
+                break
+            lead = piece + lead
+        lead = ("……" if lead != points.lead else "") + lead.replace("“", "‘").replace("”", "’")
+        if count is None or len(lead.strip("…")) < 8:
+            return []
+        if len({self.days.get(sentence_key(s)) for s in points.sentences}) > 1:
+            return []  # points over two days: the lesson's quiz button would ask about the next day's
+        # What all the points share (抓好, 有的, 强化…监督, 更加) a wrong one shares too, or it stands out.
+        shared = {items[0][k : k + 2] for k in range(len(items[0]) - 1)}
+        shared = {piece for piece in shared if all(piece in i for i in items)}
+        # …and the character they all open or end with (从…看 of 从巩固党的执政基础看, 从推进乡村振兴看).
+        opens = items[0][0] if len({i[0] for i in items}) == 1 else ""
+        ends = items[0][-1] if len({i[-1] for i in items}) == 1 else ""
+        lengths = sorted(map(len, items))
+        # A point of another list of the same part is on topic and still wrong (老旧装置安全评估 among the
+        # measures for the roads): only the list's own paragraph is kept clear of it.
+        first = points.sentences[0]
+        here = "".join(
+            s.text
+            for s in self.speech.all_sentences()
+            if (s.section_id, s.paragraph) == (first.section_id, first.paragraph)
+        )
+        fakes = []
+        # A point of another list first, then a clause of the speech of the points' kind: a fault among
+        # measures, or a measure among a year's results, is the answer at a glance.
+        for rank, pool in enumerate((others, clauses)):
+            for where, cand in pool:
+                if cand in here or cand in items or not all(piece in cand for piece in shared):
+                    continue
+                if not (cand.startswith(opens) and cand.endswith(ends)):
+                    continue
+                slack = 0 if lengths[-1] - lengths[0] <= 1 else 2  # points of one length: a wrong one too
+                if not lengths[0] - slack <= len(cand) <= lengths[-1] + slack:
+                    continue
+                # One that shares a word of its own with a point (强化政治监督 beside 强化政治建设) could be
+                # argued to be in the list.
+                words = {w for w in self.cut(cand) if len(w) >= 2} - shared - self.generic
+                if any(w in i for w in words for i in items):
+                    continue
+                # Another list's point from the same part (its own topic there), a clause from another part
+                # (one of the same part may be a point said again in other words: 有的部门习惯于“管”字当头 of
+                # 少数干部服务意识不强).
+                near = where.section_id == first.section_id
+                fakes.append((rank, near == bool(rank), stable_digest(points.lead, cand), cand))
+        if not fakes:
+            return []
+        shown = items
+        if len(items) > 3:
+            keep = sorted(range(len(items)), key=lambda k: stable_digest(points.lead, items[k]))[:3]
+            shown = [items[k] for k in sorted(keep)]
+        question = f"讲话中“{lead}”，随后分{count}点展开。下列哪一项不是其中之一？"
+        score = 4.6 + 0.25 * bool(REQUIRE.search(points.lead))
+        # The best three wrong points, each a candidate a little below the one before: where one is another
+        # question's answer, the next may stand.
+        return [
+            Candidate(
+                "exclusion",
+                first,
+                question,
+                fake,
+                shown,
+                score - 0.05 * k,
+                {sentence_unit(first), "l:" + "、".join(items)},
+                (fake, *items),
+                fake,
+                lead.strip("…") + "：" + "；".join(f"{ORDINALS[j]}是{p}" for j, p in enumerate(items)) + "。",
+            )
+            for k, (*_, fake) in enumerate(sorted(fakes)[:3])
         ]
 
     def _of_a_like_list(self, cand: str, items: list[str], pattern) -> bool:

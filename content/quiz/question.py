@@ -83,6 +83,7 @@ class Candidate:
     units: set[str] = field(default_factory=set)  # the sentence, the enumeration: one question each
     answer_terms: tuple[str, ...] = ()  # what this question gives away if shown elsewhere
     core: str = ""  # the part of the answer the options differ in (政治 of 政治建设); all of it if empty
+    explanation: str = ""  # what the explanation quotes, if not the sentence (a list of points, in full)
 
 
 def stable_digest(*parts: str) -> str:
