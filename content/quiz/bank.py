@@ -45,6 +45,7 @@ class QuizBuilder(ListQuestions):
             out += self._field_terms_in(sentence)
             out += self._section(sentence)
         out += self._point_exclusions()
+        out += self._outline_exclusions()
         return out
 
     def _names(self, items: list[str]) -> bool:
