@@ -457,7 +457,7 @@ def test_the_preview_counts_added_changed_unchanged_and_removed(names):
 
 def test_point_lists_of_a_paragraph():
     """一是…二是…三是… in one paragraph is a list of points, each the clause its ordinal opens."""
-    from content.quiz.points import point_lists
+    from content.points import point_lists
     from content.speech import Sentence
 
     def para(texts, paragraph=1):

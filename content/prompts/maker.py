@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from content.lessons import Chunk
 from content.lexicon import lexicon_terms_in
+from content.points import point_lists
 from content.prompts.forms import FORM_NAMES, FORMS, fill_form
 from content.prompts.kinds import (
     COMMON_FORMULAS,
@@ -340,6 +341,12 @@ class PromptMaker:
                 # A keyword is a concept: 创新能力 from a report of results is understood, not a standard.
                 kind = "principle" if kind == "standard" else kind
                 add(word, kind, 3.0 if len(word) >= 4 else 2.0, strong=False)
+        # A paragraph of points (一是…二是…三是…) is the passage's build: the prompt asks about the points
+        # together, by what they are of (强化保障; 抓好工业源治理、移动源治理、面源治理; the 短板 they list).
+        for points in point_lists(chunk.sentences):
+            phrase = points_phrase(points.lead, points.points, points.kind)
+            if phrase and phrase not in found and not any(phrase in h for h in self.headings):
+                found[phrase] = Candidate(phrase, "faults" if points.kind == "fault" else "points", 10.5)
         return sorted(found.values(), key=lambda c: -c.score)
 
     def _concrete(self, term: str) -> bool:
@@ -423,6 +430,33 @@ class PromptMaker:
             used_prompts.add(prompt)
             out.append((pick.phrase, FORM_NAMES[pick.kind], prompt))
         return out
+
+
+def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> str | None:
+    """What a list of points is of: the requirement its lead sentence makes (要强化保障 → 强化保障), or the
+    points themselves where they are short and share their verb (抓好工业源治理、移动源治理、面源治理); for
+    faults, the lead's last clause (我们的工作还有不少短板). None for a list of a year's results."""
+    if kind == "result":
+        return None
+    if kind == "fault":
+        # What the lead says of them, in its words: 我们的工作还有不少短板; 分析起来，原因主要有三.
+        clauses = [c for c in re.split(r"[，；：]", lead) if c]
+        said = clauses[-1] if clauses else ""
+        if len(said) < 8 and len(clauses) >= 2:
+            said = f"{clauses[-2]}，{said}"
+        return said if 6 <= len(said) <= 30 and "“" not in said else None
+    head = re.split(r"[，；：]", lead)[0]
+    head = re.sub(r"^.{0,8}?(?:要|必须|务必)", "", head) if re.search(r"要|必须|务必", head[:10]) else ""
+    # Not a method (以…为主线) or an announcement (重点抓好三个方面): the points say it then.
+    if 4 <= len(head) <= 16 and not re.search(r"^以|[0-9０-９]|方面|几点|三点|四点|意见|建议|如下", head):
+        return head
+    verb = points[0][:2]
+    if all(p.startswith(verb) for p in points):
+        joined = verb + "、".join(p[2:] for p in points)
+        if len(joined) <= 22:
+            return joined
+    joined = "、".join(points)
+    return joined if len(joined) <= 20 else None
 
 
 def not_a_unit(bare: str, excerpt: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from content.quiz.points import FAULT_CLAUSE, MEASURE_VERBS, ORDINALS, Points, point_lists
+from content.points import FAULT_CLAUSE, MEASURE_VERBS, ORDINALS, Points, point_lists
 from content.quiz.question import BLANK, Candidate, stable_digest
 from content.quiz.shapes import (
     HAN_ONLY,
