@@ -19,6 +19,7 @@ import pytest
 from content import build_model, bundled_text, read_text
 from content.lessons import HARD_MAX_CHARS, MIN_CHARS, READ_ROLES
 from content.prompts import FORM_NAMES, GENERIC, kind_of
+from content.prompts.phrases import VAGUE_END
 from content.quiz import BLANK, pattern_of
 from content.textfile import NotTextError, decode_text
 
@@ -226,6 +227,10 @@ def test_prompt_phrases_are_terms_not_fragments(speech):
         assert not re.fullmatch(r"[\u4e00-\u9fff]{1,2}[得的了着地]", bare), phrase  # 讲得, 好的
         assert not re.fullmatch(r"[\u4e00-\u9fff]{0,3}(委|政府|人大|政协)", bare), phrase  # 县委, 区政府
         assert bare not in speech.title, phrase  # the speech's theme
+        if len(bare) == 4 and VAGUE_END.search(
+            bare
+        ):  # …的根本标准: a head that says nothing without what it is of
+            assert f"的{bare}" not in lesson.text.replace("“", "").replace("”", ""), phrase
         # Never one side of a change or a substitution (由“地上”转入“地下”, 以“表态”代替“表率”).
         if "“" not in phrase[1:-1]:
             for pair in re.finditer(

@@ -320,6 +320,8 @@ class PromptMaker:
                 continue  # a piece of a longer name: 干部 + 政治素质 (考察)
             if before in {"对照", "按照", "依照", "根据"}:
                 continue  # what a task is measured by (对照任务清单), not a programme of the passage
+            if before.endswith("的") and VAGUE_END.search(term):
+                continue  # …作为检验工作成效的根本标准: the head says nothing without what it is of
             add(term, kind_of(term), 4.0)
         for word in self.keywords(main)[:3] + self.keywords(excerpt)[:4]:
             if _after_digit(word, excerpt):
