@@ -166,7 +166,9 @@ class ListQuestions(WhichPart):
         for s in self.body:
             for clause in re.split(r"[，；。：！？]", s.text):
                 clause = clause.strip()
-                if not (5 <= len(clause) <= 24) or not re.fullmatch(r"[\u4e00-\u9fff“”]+", clause):
+                if clause.startswith("要") and clause[1:3] in MEASURE_VERBS:
+                    clause = clause[1:]  # 要加强社区文化建设: the measure is 加强社区文化建设
+                if not (4 <= len(clause) <= 24) or not re.fullmatch(r"[\u4e00-\u9fff“”]+", clause):
                     continue
                 if clause.count("“") != clause.count("”") or clause.startswith(("一是", "二是", "三是")):
                     continue
