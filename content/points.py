@@ -102,9 +102,14 @@ def point_lists(sentences: list[Sentence], least: int = 3) -> list[Points]:
                 if all(POINT_MIN <= len(p) <= POINT_MAX for p in points) and len(set(points)) == len(points):
                     first, start = run[0][1], run[0][2] - 2
                     lead = first.text[:start].rstrip("，：；　 ")
+                    k = group.index(first)
                     if len(lead) < 6:
-                        k = group.index(first)
                         lead = group[k - 1].text.rstrip("。：；！") if k else ""
+                        k -= 1
+                    # The paragraph's topic sentence says what the points are of where the sentence before
+                    # them only sets the scene (交通运输领域要…。全市现有营运客车…3.6万辆，道路安全压力很大。一是…).
+                    if k > 0 and len(group[0].text) <= 40 and not ORDINAL.search(group[0].text):
+                        lead = group[0].text
                     holders = tuple(dict.fromkeys(s for _, s, _ in run))
                     out.append(Points(holders, lead.rstrip("。：；！"), tuple(points)))
             run = [item] if item[0] == 1 else []

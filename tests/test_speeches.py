@@ -558,23 +558,6 @@ def test_point_exclusions(speech):
         assert q.explanation.count("是") >= len(points.points)
 
 
-def test_outline_exclusions(speech):
-    """不是其中之一 of a part's sub-points: three of its sub-point titles, and one of another part's, of the
-    same kind (points of understanding with such, measures with measures)."""
-    from content.quiz.lists import understanding
-
-    parts = {s.label: s for s in speech.speech.sections}
-    for q in (q for q in speech.questions if "个方面展开" in q.question):
-        part = parts[q.question.removeprefix("讲话")[:4]]
-        titles = [x.title for x in part.subsections]
-        fake = _answer(q)
-        real = [o for i, o in enumerate(q.options) if i != q.answer]
-        assert len(real) == 3 and set(real) <= set(titles) and fake not in part.text, q.id
-        owner = next(s for s in speech.speech.sections if fake in [x.title for x in s.subsections])
-        assert owner is not part and understanding(owner) == understanding(part), (q.id, fake)
-        assert f"分{'三四五六七八'[len(titles) - 3]}个方面展开" in q.question
-
-
 def test_frame_questions_pair_each_ending_with_its_own_item(speech):
     """以学懂促……、以弄通促＿＿: every option is the word of one item's slot, so each is wrong but its own."""
     for q in speech.questions:

@@ -60,7 +60,7 @@ FORMS: dict[str, tuple[str, ...]] = {
     # A paragraph's points (一是…二是…): asked together, which of them one's own unit most needs.
     "points": (
         "讲话围绕“{p}”列出的几点中，你所在单位最需要下功夫的是哪一点？为什么？",
-        "对照讲话就“{p}”提出的几点，你所在单位哪一点做得最好，哪一点还要补课？",
+        "讲话就“{p}”提出的几点中，你所在单位哪一点做得最好，哪一点还要补课？",
     ),
     "faults": (
         "讲话指出“{p}”，随后列出的几点中，你所在单位哪一点最突出？应当怎样解决？",

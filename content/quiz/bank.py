@@ -22,6 +22,11 @@ from content.quiz.question import CHARS_PER_QUESTION, MIN_SCORE, Candidate, Ques
 from content.quiz.shapes import explanation_of, pattern_of, sentence_key, trivia_weight
 
 
+def plain(text: str) -> str:
+    """Text with every quotation mark the same (“” and ‘’ as "): a term is seen in a stem either way."""
+    return text.translate(str.maketrans("“”‘’", '""""'))
+
+
 class QuizBuilder(ListQuestions):
     """Builds the bank for one speech."""
 
@@ -45,7 +50,6 @@ class QuizBuilder(ListQuestions):
             out += self._field_terms_in(sentence)
             out += self._section(sentence)
         out += self._point_exclusions()
-        out += self._outline_exclusions()
         return out
 
     def _names(self, items: list[str]) -> bool:
@@ -75,7 +79,7 @@ class QuizBuilder(ListQuestions):
         used_units: set[str] = set()
         used_answers: set[str] = set()
         shown_text: list[str] = []
-        titles_shown = " ".join(self.option_name(s) for s in self._places())
+        titles_shown = plain(" ".join(self.option_name(s) for s in self._places()))
 
         used_options: set[str] = set()
         per_lesson_sections: Counter[int | None] = Counter()
@@ -100,9 +104,10 @@ class QuizBuilder(ListQuestions):
                 term in prompts.get(self.days.get(sentence_key(c.sentence)), "") for term in c.answer_terms
             ):
                 return "its lesson's prompt names the answer"
-            mine = c.question + "\n" + "\n".join([c.answer, *c.distractors])
+            # (quotes as in a stem: a quote inside a quote is written ‘’, 实施‘智慧安监’工程)
+            mine = plain(c.question + "\n" + "\n".join([c.answer, *c.distractors]))
             # No answer of this question shows elsewhere, and no answer of another shows here.
-            for term in c.answer_terms:
+            for term in map(plain, c.answer_terms):
                 if any(term in text for text in shown_text) or term in titles_shown:
                     return f"{term} shows in another question or a title"
                 # Half of a longer answer in a title shown as an option (腐败 of 微腐败) gives it away too.
@@ -112,7 +117,7 @@ class QuizBuilder(ListQuestions):
                     if c.kind != "section":
                         return f"half of {term} shows in a title"
             for other in chosen:
-                if any(term in mine for term in other.answer_terms):
+                if any(plain(term) in mine for term in other.answer_terms):
                     return "it shows another question's answer"
             return None
 
@@ -133,7 +138,7 @@ class QuizBuilder(ListQuestions):
             chosen.append(c)
             used_units.update(c.units)
             used_answers.update(c.answer_terms)
-            shown_text.append(c.question + "\n" + "\n".join([c.answer, *c.distractors]))
+            shown_text.append(plain(c.question + "\n" + "\n".join([c.answer, *c.distractors])))
 
         # Every lesson, then every part, gets its best question first (a which-part question only where
         # nothing else fits); then the best of the rest; then which-part questions, up to a third.

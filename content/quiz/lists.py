@@ -61,18 +61,6 @@ def shared_ending(words: list[str]) -> str:
     return words[0][len(words[0]) - n :]
 
 
-# A sub-point that is to be understood, not done: 深刻把握…地位, 清醒认识…短板, 过去一年…取得新的突破, X是Y的Z.
-UNDERSTANDING = re.compile(
-    r"^(?:深刻|清醒|准确|充分|正确|全面)?(?:把握|认识|认清|看到|看清|理解|领会)|是|成效|成绩|突破|意义"
-)
-
-
-def understanding(part) -> bool:
-    """Whether most of a part's sub-points are points of understanding rather than measures."""
-    subs = [x.title for x in part.subsections if x.title]
-    return bool(subs) and sum(bool(UNDERSTANDING.search(t)) for t in subs) * 2 > len(subs)
-
-
 class ListQuestions(WhichPart):
     """Questions on a list as a whole: which item it does not hold, and which ending goes with which item."""
 
@@ -234,13 +222,21 @@ class ListQuestions(WhichPart):
                     continue
                 # One that shares a word of its own with a point (强化政治监督 beside 强化政治建设) could be
                 # argued to be in the list.
-                words = {w for w in self.cut(cand) if len(w) >= 2} - shared - self.generic
+                words = {w for w in self.cut(cand) if len(w) >= 2} - shared - self.generic - MEASURE_VERBS
                 if any(w in i for w in words for i in items):
+                    continue
+                # …and on the paragraph's topic, a word of it said there (研发 of 加大研发投入 beside the
+                # reform of research projects): one of another topic (高层建筑消防 among the roads) stands out.
+                if not any(w in here for w in words):
                     continue
                 # Another list's point from the same part (its own topic there), a clause from another part
                 # (one of the same part may be a point said again in other words: 有的部门习惯于“管”字当头 of
                 # 少数干部服务意识不强).
                 near = where.section_id == first.section_id
+                if near and abs(where.paragraph - first.paragraph) <= 1:
+                    continue  # the paragraph next to the list's: its points are the list's in other words
+                if near and rank and points.kind == "fault":
+                    continue  # a fault of the same part may be one of the points said again (管字当头)
                 fakes.append((rank, near == bool(rank), stable_digest(points.lead, cand), cand))
         if not fakes:
             return []
@@ -267,67 +263,6 @@ class ListQuestions(WhichPart):
             )
             for k, (*_, fake) in enumerate(sorted(fakes)[:3])
         ]
-
-    # -- 不是其中之一 of a part's sub-points --------------------------------------------------------------
-    def _outline_exclusions(self) -> list[Candidate]:
-        """For each part of three or more sub-points, three of their titles and the title of a sub-point of
-        another part of their build; asked which is not one of this part's. What a study group is asked
-        first of a speech: on which points it builds each part."""
-        parts = [s for s in self.speech.sections if s.kind == "numbered" and len(s.subsections) >= 3]
-        out = []
-        for part in parts:
-            titles = [x.title for x in part.subsections]
-            count = COUNT_WORDS.get(len(titles))
-            first = next(
-                (x for x in part.subsections[0].sentences if x.role == "body" and len(x.text) >= 10), None
-            )
-            if count is None or first is None or not part.title or len(set(titles)) < len(titles):
-                continue
-            shared = {titles[0][k : k + 2] for k in range(len(titles[0]) - 1)}
-            shared = {piece for piece in shared if all(piece in t for t in titles)}
-            opens = titles[0][0] if len({t[0] for t in titles}) == 1 else ""
-            lengths = sorted(map(len, titles))
-            fakes = []
-            for other in self.speech.sections:
-                if other is part or understanding(other) != understanding(part):
-                    continue  # a measure among points of understanding (深刻把握…, 清醒认识…) stands out
-                for sub in other.subsections:
-                    cand = sub.title
-                    if not cand or cand in part.text or not cand.startswith(opens):
-                        continue
-                    if not all(piece in cand for piece in shared):
-                        continue
-                    if not lengths[0] - 3 <= len(cand) <= lengths[-1] + 3:
-                        continue
-                    words = {w for w in self.cut(cand) if len(w) >= 2} - shared - self.generic
-                    if any(w in t for w in words for t in titles):
-                        continue  # 强化政治监督 beside 强化政治建设: arguably one of them
-                    fakes.append((stable_digest(part.title, cand), cand))
-            shown = titles
-            if len(titles) > 3:
-                keep = sorted(range(len(titles)), key=lambda k: stable_digest(part.title, titles[k]))[:3]
-                shown = [titles[k] for k in sorted(keep)]
-            name = part.title.replace("“", "‘").replace("”", "’")
-            question = f"讲话{part.label}“{name}”分{count}个方面展开。下列哪一项不是其中之一？"
-            explanation = f"{part.label}“{part.title}”：" + "；".join(
-                f"{x.label}{x.title}" for x in part.subsections
-            )
-            out += [
-                Candidate(
-                    "exclusion",
-                    first,
-                    question,
-                    fake,
-                    list(shown),
-                    4.4 - 0.05 * k,
-                    {f"o:{part.id}"},
-                    (fake, *titles),
-                    fake,
-                    explanation + "。",
-                )
-                for k, (_, fake) in enumerate(sorted(fakes)[:3])
-            ]
-        return out
 
     def _of_a_like_list(self, cand: str, items: list[str], pattern) -> bool:
         """Whether the word is an item of another list of this one's kind: of the same fixed characters

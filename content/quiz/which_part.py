@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import re
 
-from content.quiz.clozes import RUN_IN_LEAD, Clozes
+from content.quiz.clozes import CEREMONY, RUN_IN_LEAD, Clozes
 from content.quiz.question import Candidate, stable_digest
-from content.quiz.shapes import CONTEXTUAL, HAN_ONLY, REQUIRE, echoes_heading, sentence_unit, snippet_of
+from content.quiz.shapes import (
+    CONTEXTUAL,
+    HAN_ONLY,
+    REQUIRE,
+    echoes_heading,
+    reports_figures,
+    sentence_unit,
+    snippet_of,
+)
 from content.speech import Section, Sentence
 
 
@@ -61,6 +69,12 @@ class WhichPart(Clozes):
             return []
         if re.match(r"^(?:同志们|同学们|老师们|各位|最后|总之|让我们)", sentence.text):
             return []  # a quote that opens with 同志们， or 最后， says it is the closing
+        if CEREMONY.match(sentence.text) or re.search(
+            r"召开|会前|本次会议|这次会议|高度重视", sentence.text[:30]
+        ):
+            return []  # the meeting's own business says it is the opening: a giveaway
+        if reports_figures(sentence.text):
+            return []  # a sentence of figures (研发经费投入达到142.6亿元): trivia, whatever part it is in
         lead = RUN_IN_LEAD.match(sentence.text)
         snippet = snippet_of(sentence.text[lead.end() :] if lead else sentence.text)  # not 在科技赋能上，…
         if snippet is None:
