@@ -558,6 +558,26 @@ def test_point_exclusions(speech):
         assert q.explanation.count("是") >= len(points.points)
 
 
+def test_the_answer_is_never_the_odd_one_out(speech):
+    """Wrong options that share a character where the answer has another (反馈一件、办结一件、移交一件 against
+    警示一片; 四个… against 两个确立) give the answer away."""
+    from content.quiz.clozes import odd_one_out
+
+    for q in speech.questions:
+        if q.kind in {"cloze", "sequence"}:
+            wrong = [o for i, o in enumerate(q.options) if i != q.answer]
+            assert not odd_one_out(_answer(q), wrong), (q.id, q.options)
+
+
+def test_which_part_never_on_the_meeting_or_on_figures(speech):
+    """A sentence about the meeting (今天…召开) says it is the opening; one of figures is trivia."""
+    from content.quiz.clozes import CEREMONY
+    from content.quiz.shapes import reports_figures
+
+    for q in (q for q in speech.questions if q.kind == "section"):
+        assert not CEREMONY.match(q.source) and not reports_figures(q.source), q.id
+
+
 def test_frame_questions_pair_each_ending_with_its_own_item(speech):
     """以学懂促……、以弄通促＿＿: every option is the word of one item's slot, so each is wrong but its own."""
     for q in speech.questions:
@@ -567,6 +587,9 @@ def test_frame_questions_pair_each_ending_with_its_own_item(speech):
         left, right = stem.split(BLANK)
         # the other items are shown with their words left out, as ……
         assert "……" in left.split(BLANK)[0][-40:] + right[:40], q.id
+        from content.quiz.lists import LOOSE_ENDINGS
+
+        assert not set(q.options) & LOOSE_ENDINGS, q.id  # 服务企业不到位 reads after any item
         for i, option in enumerate(q.options):
             if i != q.answer:
                 piece = left.split("……")[-1]

@@ -44,6 +44,16 @@ RUN_IN_LEAD = re.compile(r"^(?:在|从|就)[^，。；]{2,16}(?:上|方面)，")
 CEREMONY = re.compile(r"^(?:今天|这次会议|本次会议|会议的主要任务|刚才|会上|会前|会后|在此)")
 
 
+def odd_one_out(answer: str, distractors: list[str]) -> bool:
+    """Whether the wrong options share a character at a place where the answer has another (反馈一件、办结一件、
+    移交一件 against 警示一片): the answer is then the one that differs, a giveaway."""
+    if len({len(d) for d in distractors}) != 1 or len(distractors[0]) != len(answer):
+        return False
+    return any(
+        len({d[k] for d in distractors}) == 1 and distractors[0][k] != answer[k] for k in range(len(answer))
+    )
+
+
 class Clozes(Options):
     """Cloze and what-comes-next candidates: a quoted 提法, a term of the lexicon, a key noun phrase, an item of"""
 
@@ -79,7 +89,7 @@ class Clozes(Options):
         if self._hinted(changing, shown):
             return []
         distractors, quality = self._pick(answer, pool, text[:start], text[end:], shown, pattern, pos)
-        if len(distractors) < 3:
+        if len(distractors) < 3 or odd_one_out(answer, distractors):
             return []
         if len(shown.strip("，。；：“”、 ")) < 12:
             return []  # too little around the blank to recall it by
@@ -133,7 +143,13 @@ class Clozes(Options):
                     faults = self._terms_of("plain", field_, len(term)) + self._terms_of(
                         "numbered", field_, len(term)
                     )
-                    pool = [t for t in faults if t != term]
+                    # …of four characters, built of words alike (坐 + 办公室 is no 带病 + 提拔: 长期在机关“带病提拔”
+                    # is absurd).
+                    pool = [
+                        t
+                        for t in faults
+                        if t != term and (len(term) != 4 or self._halves(t) == self._halves(term))
+                    ]
                 else:
                     pool = [
                         t
@@ -173,6 +189,15 @@ class Clozes(Options):
                 ]
             out += found
         return out
+
+    def _halves(self, term: str) -> str:
+        """How a four-character term is built: two words of two (带病 + 提拔), one and three (坐 + 办公室), or
+        neither (挂而不干). (The speech's tokenizer keeps a quoted term whole, so its pieces are looked up.)"""
+        if self.is_word(term[:2]) and self.is_word(term[2:]):
+            return "2+2"
+        if self.is_word(term[1:]) or self.is_word(term[:3]):
+            return "1+3"
+        return "?"
 
     def _enumeration(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
         """Blank one item of a list; distractors are words of the same shape from other lists."""

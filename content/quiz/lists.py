@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from content.points import FAULT_CLAUSE, MEASURE_VERBS, ORDINALS, Points, point_lists
+from content.quiz.clozes import odd_one_out
 from content.quiz.question import BLANK, Candidate, stable_digest
 from content.quiz.shapes import (
     HAN_ONLY,
@@ -25,6 +26,9 @@ from content.quiz.shapes import (
 )
 from content.quiz.which_part import WhichPart
 from content.speech import Sentence
+
+# Endings that read after almost anything (不到位, 要落实): a frame with one is no test of which goes where.
+LOOSE_ENDINGS = frozenset("到位 落实 规范 及时 有力 有效 充分 严格 精准 扎实 完善 健全".split())
 
 COUNT_WORDS = {3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八"}
 
@@ -339,6 +343,8 @@ class ListQuestions(WhichPart):
             before = [next((t for _, e, t in spans if e == s), "") for s, _, _ in slots]
             if not all((self.tags.get(b) or "")[:1] == "v" for b in before):
                 return []
+        if set(words) & LOOSE_ENDINGS:
+            return []  # 服务企业不＿＿ with 到位: an ending that reads after any item is no item's own
         if len(set(words)) != len(words) or not all(
             2 <= len(w) <= 4 and HAN_ONLY.fullmatch(w) for w in words
         ):
@@ -376,6 +382,8 @@ class ListQuestions(WhichPart):
                 tail = tail.removeprefix("……")
             question = "填空：" + lead + shown + tail
             distractors = sorted(others, key=lambda w: stable_digest(text, answer, w))[:3]
+            if odd_one_out(answer, distractors):
+                continue  # 引导、指导 against 关心: the one without 导 is the answer
             score = 4.5 + 0.25 * bool(REQUIRE.search(text)) + 0.1 * len(distractors)
             out.append(
                 Candidate(
