@@ -246,8 +246,10 @@ class Clozes(Options):
         distractors, quality = self._pick(answer, pool, f"{last}、", "、", question, pattern)
         if len(distractors) < 3 or self._is_theme(answer):
             return []
-        if len(set(distractors) & self._weak - set(self._lexicon(items, answer, pattern))) > 1:
-            return []  # two options of another field: a giveaway
+        if set(distractors) & self._weak - set(self._lexicon(items, answer, pattern)):
+            # an option of another field: next in a list of steps (线索处置、审查调查…) 政府采购 is absurd, and
+            # the answer stands out (a cloze may take one: a word in a sentence reads more freely)
+            return []
         units = {sentence_unit(sentence), list_unit(sentence, items)}
         score = 4.5 - trivia_weight(items) + quality
         return [Candidate("sequence", sentence, question, answer, distractors, score, units, (answer,))]
