@@ -100,6 +100,8 @@ class PromptMaker:
             bare = phrase.replace("“", "").replace("”", "")
             if is_fragment(phrase) or phrase in found or bare in GENERIC or ORG_NAME.fullmatch(bare):
                 return
+            if bare.endswith("们"):
+                return  # people addressed or thanked (亲友们, 老师们): no term
             if bare in COMMON_FORMULAS:
                 score -= 2.0  # 两个确立, 四个意识: said in every speech, rarely a passage's own point
             # A heading is a title, never a prompt's phrase.
@@ -186,9 +188,10 @@ class PromptMaker:
                 continue  # the theme, a place (“枫林”市), or half of a pair (“八小时内”“八小时外”)
             head = HEAD_NOUN.match(after)
             if "、" in term and not head:
+                # A quoted list is the speech's own formula (a 校训, “明德、砺学、致用、报国”): asked about as a
+                # whole, by its kind where the items say it.
                 kind = list_kind(term.split("、"))
-                if kind:
-                    add(term, kind, 6.0)
+                add(term, kind or "enumeration", 6.0 if kind else 5.0)  # (below a requirement that says it)
                 continue
             if head and head.group(0) == "问题" and re.search(r"(看待|重视|关注|研究|对待|解决好)$", before):
                 continue  # 看待“三农”问题: a field of work, neither a fault nor a term to reflect on
@@ -346,9 +349,9 @@ class PromptMaker:
         # A paragraph of points (一是…二是…三是…) is the passage's build: the prompt asks about the points
         # together, by what they are of (强化保障; 抓好工业源治理、移动源治理、面源治理; the 短板 they list).
         for points in point_lists(chunk.sentences):
-            phrase = points_phrase(points.lead, points.points, points.kind)
-            if phrase and phrase not in found and not any(phrase in h for h in self.headings):
-                found[phrase] = Candidate(phrase, "faults" if points.kind == "fault" else "points", 10.5)
+            said = points_phrase(points.lead, points.points, points.kind)
+            if said and said[0] not in found and not any(said[0] in h for h in self.headings):
+                found[said[0]] = Candidate(said[0], said[1], 10.5)
         return sorted(found.values(), key=lambda c: -c.score)
 
     def _concrete(self, term: str) -> bool:
@@ -397,6 +400,7 @@ class PromptMaker:
                     for w in self.keywords(chunk.text)
                     if len(w) >= 2
                     and w not in GENERIC
+                    and not w.endswith("们")
                     and w not in used_phrases
                     and w not in self.title
                     and not ORG_NAME.fullmatch(w)
@@ -434,31 +438,31 @@ class PromptMaker:
         return out
 
 
-def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> str | None:
-    """What a list of points is of: the requirement its lead sentence makes (要强化保障 → 强化保障), or the
-    points themselves where they are short and share their verb (抓好工业源治理、移动源治理、面源治理); for
-    faults, the lead's last clause (我们的工作还有不少短板). None for a list of a year's results."""
-    if kind == "result":
-        return None
+def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, str] | None:
+    """(phrase, kind of prompt) of a list of points: the requirement its lead sentence makes (要强化保障 →
+    强化保障), or the points themselves where they are short (抓好工业源治理、移动源治理、面源治理; 目标断档、方法
+    不适应、自律不足), or the first point and the others by number (“读原著、学原理”等几点). None for a list of a
+    year's results."""
+    if kind == "result" or all(p.startswith("从") and p.endswith("看") for p in points):
+        return None  # a year's results, or the angles a thing is seen from (从巩固党的执政基础看): no tasks
+    verb = points[0][:2]
+    joined = (
+        verb + "、".join(p[2:] for p in points)
+        if kind != "fault" and all(p.startswith(verb) for p in points)
+        else "、".join(points)
+    )
     if kind == "fault":
-        # What the lead says of them, in its words: 我们的工作还有不少短板; 分析起来，原因主要有三.
-        clauses = [c for c in re.split(r"[，；：]", lead) if c]
-        said = clauses[-1] if clauses else ""
-        if len(said) < 8 and len(clauses) >= 2:
-            said = f"{clauses[-2]}，{said}"
-        return said if 6 <= len(said) <= 30 and "“" not in said else None
+        if len(joined) <= 30 and "“" not in joined:
+            return joined, "faults"
+        return (points[0], "faults_first") if "“" not in points[0] else None
     head = re.split(r"[，；：]", lead)[0]
     head = re.sub(r"^.{0,8}?(?:要|必须|务必)", "", head) if re.search(r"要|必须|务必", head[:10]) else ""
     # Not a method (以…为主线) or an announcement (重点抓好三个方面): the points say it then.
     if 4 <= len(head) <= 16 and not re.search(r"^以|[0-9０-９]|方面|几点|三点|四点|意见|建议|如下", head):
-        return head
-    verb = points[0][:2]
-    if all(p.startswith(verb) for p in points):
-        joined = verb + "、".join(p[2:] for p in points)
-        if len(joined) <= 22:
-            return joined
-    joined = "、".join(points)
-    return joined if len(joined) <= 20 else None
+        return head, "points"
+    if len(joined) <= 22:
+        return joined, "points_all"
+    return (points[0], "points_first") if "“" not in points[0] else None
 
 
 def not_a_unit(bare: str, excerpt: str) -> bool:
