@@ -50,3 +50,8 @@ def parse_ref(text: str) -> int | str | None:
     if raw.isdigit():
         return int(raw) if len(raw) <= 3 else None
     return cn_to_int(raw)
+
+
+def reports_figures(text: str) -> bool:
+    """Whether a sentence reports figures: two or more numbers (全市现有非煤矿山37座、尾矿库9座)."""
+    return len(re.findall(r"[0-9０-９]+(?:[.．][0-9]+)?", text)) >= 2

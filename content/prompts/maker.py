@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from content.lessons import Chunk
 from content.lexicon import lexicon_terms_in
+from content.numerals import reports_figures
 from content.points import point_lists
 from content.prompts.forms import FORM_NAMES, FORMS, fill_form
 from content.prompts.kinds import (
@@ -115,6 +116,11 @@ class PromptMaker:
             # The main requirement carries the passage's point: a term of it before a term of an example.
             in_main = bare in main.replace("“", "").replace("”", "")
             score += (3.5 if strong else 2.0) * in_main + 2.0 * title_overlap(phrase, titles)
+            # A phrase said only in a sentence of figures (a survey's answer, a staff count) is a detail
+            # the passage reports, not its point.
+            said_in = [x.text for x in chunk.sentences if bare in x.text.replace("“", "").replace("”", "")]
+            if said_in and all(reports_figures(x) for x in said_in):
+                score -= 3.0
             found[phrase] = Candidate(phrase, kind, score)
 
         # 从“宽松软”走向“严紧硬”: the change is the point, not one side of it; 以“表态”代替“表率”: a fault.
@@ -182,8 +188,8 @@ class PromptMaker:
             if (
                 term in self.title
                 or re.match(r"[市县区镇乡村省]", after)
-                or before.endswith("”")
-                or after.startswith("“")
+                or before.endswith(("”", "”、"))
+                or after.startswith(("“", "、“"))
             ):
                 continue  # the theme, a place (“枫林”市), or half of a pair (“八小时内”“八小时外”)
             head = HEAD_NOUN.match(after)
@@ -315,8 +321,10 @@ class PromptMaker:
             before, after = main[max(0, at - 2) : at], main[at + len(term) : at + len(term) + 2]
             if len(term) < 4 or before[-1:] in {"“", "、"} or after[:1] in {"”", "、"}:
                 continue  # a quoted term or a list item is named as such
-            if (len(before) == 2 and self.is_word(before + term[:2])) or (
-                len(after) == 2 and self.is_word(term[-2:] + after)
+            if (
+                (len(before) == 2 and self.is_word(before + term[:2]))
+                or (len(after) == 2 and self.is_word(term[-2:] + after))
+                or (before and self.is_word(before[-1] + term))
             ):
                 continue  # inside a longer word: 成果转化 of 科技成果转化
             if len(before) == 2 and (self.tag_of(before) or "")[:1] == "n" and HAN_ONLY.fullmatch(before):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import re
 
+from content.numerals import reports_figures  # noqa: F401  (the quiz's, beside its other shapes)
 from content.quiz.question import EXPLANATION_MAX, SNIPPET_MAX, SNIPPET_MIN, WINDOW_MAX
 from content.speech import Sentence
 
@@ -211,11 +212,6 @@ def built_alike(a: str, b: str) -> bool:
     if len(a) >= 4 and len(b) >= 4:
         return a[-2:] == b[-2:] or a[:2] == b[:2]
     return len(a) == len(b) == 3 and a[-1] == b[-1]
-
-
-def reports_figures(text: str) -> bool:
-    """Whether a sentence reports figures: two or more numbers (全市现有非煤矿山37座、尾矿库9座)."""
-    return len(re.findall(r"[0-9０-９]+(?:[.．][0-9]+)?", text)) >= 2
 
 
 def common_suffix(a: str, b: str) -> str:
