@@ -46,11 +46,11 @@ FORMS: dict[str, tuple[str, ...]] = {
         "讲话列举了“{p}”，结合实际，你最有感触的是哪一项？",
     ),
     # A requirement in the speech's own words, a verb and its object (深化河湖‘清四乱’常态化规范化).
-    # (做到, not 落实: the requirement begins with its own verb, 落实“坚持…” doubles it.)
+    # (Never 落实“坚持…” or 做到“打好…”: the requirement begins with its own verb.)
     "requirement": (
         "围绕“{p}”，你所在单位下一步最该做的一件事是什么？",
-        "结合本职工作，你打算怎样做到“{p}”？",
-        "做到“{p}”，你所在单位还有哪些差距？",
+        "结合本职工作，“{p}”你打算怎样落到实处？",
+        "就“{p}”这一要求，你所在单位还有哪些短板要补？",
     ),
     # A change named by its two ends (从“有名”向“有实”): the phrase carries its own quotes.
     "change": (
@@ -112,6 +112,7 @@ FOR_STUDENTS = (
     ("你所在单位哪一点最突出", "你自己身上哪一点最突出"),
     ("你所在单位有没有类似情况", "你自己有没有类似情况"),
     ("你所在单位最需要下功夫的", "你自己最需要下功夫的"),
+    ("你所在单位下一步最该做的一件事", "你自己下一步最该做的一件事"),
     ("你所在单位哪一点做得最好", "你自己哪一点做得最好"),
     ("结合本职工作", "结合自己的学习"),
     ("你所在支部（单位）", "你所在的班级"),
