@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from content.lexicon import fields
 from content.quiz.options import Options
 from content.quiz.question import BLANK, Candidate, stable_digest
 from content.quiz.shapes import (
@@ -167,6 +168,24 @@ class Clozes(Options):
                     for t in self._lexicon([term], term, (len(term), ()))
                     if t not in pool and built_alike(term, t)
                 ]
+                # A field that names this term and another quoted beside it (从“学知识”转向“求真理”: the
+                # field of what a student seeks) is the kind of both, whatever their build.
+                partners = [
+                    m.group(1)
+                    for m in re.finditer(r"“([^“”]{2,12})”", text)
+                    if m.group(1) != term and len(m.group(1)) == len(term)
+                ]
+                kin = [
+                    t
+                    for partner in partners
+                    for _, terms, _ in fields()
+                    if {term, partner} <= terms and len(terms) <= 15  # a field of one kind, not 问题's many
+                    for t in sorted(terms, key=lambda o: stable_digest(term, o))
+                    if len(t) == len(term) and t not in {term, partner}
+                ]
+                pool = list(dict.fromkeys(kin + pool))  # the surest: first
+            if head:
+                kin = []
             pattern, pos = None, True
             if shape in {"counted", "numbered"}:
                 # 四个意识 ~ 四个全面: the numerals and 个 are the shape; the rest is what is asked.
@@ -185,7 +204,9 @@ class Clozes(Options):
                 # A term of no kind of its own (方向标, 用人) only against terms the speech uses in such a
                 # slot: any other (安全带 in 抓好“＿＿”环节) would be a giveaway.
                 found = [
-                    c for c in found if all(self._slot_fit(d, left, right) == 1.0 for d in c.distractors)
+                    c
+                    for c in found
+                    if all(self._slot_fit(d, left, right) == 1.0 or d in kin for d in c.distractors)
                 ]
             out += found
         return out
