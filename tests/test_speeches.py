@@ -569,6 +569,26 @@ def test_the_answer_is_never_the_odd_one_out(speech):
             assert not odd_one_out(_answer(q), wrong), (q.id, q.options)
 
 
+def test_no_fault_asked_after_a_prohibition(speech):
+    """更不能搞“＿＿”: any fault reads there and the sentence stays true with it."""
+    from content.quiz.clozes import PROHIBITION
+
+    for q in (q for q in speech.questions if q.kind == "cloze" and "“＿＿”" in q.question):
+        before = q.question.split("“＿＿”")[0]
+        assert not PROHIBITION.search(re.split(r"[，；：]", before)[-1] + "“"), q.id
+
+
+def test_no_wrong_option_shown_by_another_stem(speech):
+    """A wrong option that another question's stem shows in its own place is ruled out by it."""
+    asked = [q for q in speech.questions if q.kind != "section"]
+    for q in asked:
+        for other in asked:
+            if other is not q:
+                stem = other.question.replace("‘", "“").replace("’", "”")
+                wrong = [o for i, o in enumerate(q.options) if i != q.answer and len(o) >= 2]
+                assert not any(o in stem for o in wrong), (q.id, other.id)
+
+
 def test_which_part_never_on_the_meeting_or_on_figures(speech):
     """A sentence about the meeting (今天…召开) says it is the opening; one of figures is trivia."""
     from content.quiz.clozes import CEREMONY
@@ -590,6 +610,7 @@ def test_frame_questions_pair_each_ending_with_its_own_item(speech):
         from content.quiz.lists import LOOSE_ENDINGS
 
         assert not set(q.options) & LOOSE_ENDINGS, q.id  # 服务企业不到位 reads after any item
+        assert not all(o.endswith("化") for o in q.options), q.id  # 以弄通促深化 ~ 内化: arguably right
         for i, option in enumerate(q.options):
             if i != q.answer:
                 piece = left.split("……")[-1]

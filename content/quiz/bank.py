@@ -119,6 +119,14 @@ class QuizBuilder(ListQuestions):
             for other in chosen:
                 if any(plain(term) in mine for term in other.answer_terms):
                     return "it shows another question's answer"
+                # A wrong option that another stem shows in its own place (“塑形工程” of 二是… against 一是…
+                # “＿＿”) is ruled out by it.
+                theirs, stem = plain(other.question), plain(c.question)
+                if any(plain(d) in theirs for d in c.distractors if len(d) >= 2) or any(
+                    plain(d) in stem for d in other.distractors if len(d) >= 2
+                ):
+                    if c.kind != "section" and other.kind != "section":
+                        return "another question's stem shows one of the wrong options"
             return None
 
         self.refused: dict[int, str] = {}

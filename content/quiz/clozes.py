@@ -41,6 +41,12 @@ from content.speech import Sentence
 RUN_IN_LEAD = re.compile(r"^(?:在|从|就)[^，。；]{2,16}(?:上|方面)，")
 
 
+# Words that forbid what follows (更不能搞, 防止出现, 坚决杜绝): any fault reads after them.
+PROHIBITION = re.compile(
+    r"(?:不能|不要|不准|不搞|严禁|防止|杜绝|避免|反对|克服|警惕|力戒|决不|绝不)[^，；：]{0,6}“?$"
+)
+
+
 # A sentence about the meeting itself: what it is for, who spoke, what is handed out.
 CEREMONY = re.compile(r"^(?:今天|这次会议|本次会议|会议的主要任务|刚才|会上|会前|会后|在此)")
 
@@ -199,6 +205,8 @@ class Clozes(Options):
                 if affix:
                     pool = [t for t in pool if t.endswith(affix)]
                     pattern = (len(term), ((len(term) - 2, affix[0]), (len(term) - 1, affix[1])))
+            if PROHIBITION.search(re.split(r"[，；：]", left)[-1]):
+                continue  # 更不能搞“＿＿”: every fault reads there, and the sentence stays true with any
             found = self._cloze(sentence, match.start(1), match.end(1), pool, 6.0, set(), pattern, pos)
             if not head and (shape == "numbered" or (shape == "plain" and field_ == "principle")):
                 # A term of no kind of its own (方向标, 用人) only against terms the speech uses in such a
@@ -234,11 +242,25 @@ class Clozes(Options):
         found = self._cloze(
             sentence, start, start + len(items[k]), pool, score, {list_unit(sentence, items)}, pattern, pos
         )
+        lexicon = set(self._lexicon(items, items[k], pattern))
         return [
             c
             for c in found
-            if len(set(c.distractors) & self._weak - set(self._lexicon(items, items[k], pattern))) <= 1
+            if len(set(c.distractors) & self._weak - lexicon) <= 1
+            and not (not set(c.distractors) & lexicon and self._one_other_list(c.distractors, items))
         ]
+
+    def _one_other_list(self, words: list[str], items: list[str]) -> bool:
+        """Whether the words are all items of the speech's other lists: of their kind, not the answer's
+        (铸忠魂、强党性、学思想 of the study campaign against 挑重担、＿＿、打头阵), unless the lexicon vouches."""
+        others = {
+            item
+            for lists in self.lists.values()
+            for other in lists
+            if set(other) != set(items)
+            for item in other
+        }
+        return set(words) <= others
 
     def _sequence(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
         """What comes next in a list: show the first items, ask for the following one."""

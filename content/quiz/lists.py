@@ -345,6 +345,8 @@ class ListQuestions(WhichPart):
                 return []
         if set(words) & LOOSE_ENDINGS:
             return []  # 服务企业不＿＿ with 到位: an ending that reads after any item is no item's own
+        if all((self.tags.get(w) or "")[:1] == "v" for w in words) or all(w.endswith("化") for w in words):
+            return []  # verbs (以弄通促深化 ~ 内化; 财力向民生聚焦 ~ 倾斜) read after any item: arguably right
         if len(set(words)) != len(words) or not all(
             2 <= len(w) <= 4 and HAN_ONLY.fullmatch(w) for w in words
         ):
