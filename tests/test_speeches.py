@@ -213,8 +213,26 @@ def test_prompts_unique_and_about_their_own_excerpt(speech):
         core = lesson.phrase.replace("“", "").replace("”", "")
         text = lesson.text.replace("“", "").replace("”", "")
         # (points said together: 抓好工业源治理、移动源治理、面源治理, each said in the excerpt)
-        pieces = core.split("、")
+        pieces = [p for piece in core.split(" / ") for p in piece.split("、")]  # (two points: A / B)
         assert core in text or core in lesson.place or all(p in text for p in pieces), lesson.day
+
+
+def test_a_prompt_on_two_points_names_one_of_each_paragraph(speech):
+    """A passage of two paragraphs, each its own requirement, is asked about both (…既讲“A”，又讲“B”)."""
+    for lesson in speech.lessons:
+        if " / " not in lesson.phrase:
+            continue
+        where = []
+        for piece in lesson.phrase.split(" / "):
+            bare = piece.replace("“", "").replace("”", "")
+            where.append(
+                {s.paragraph for s in lesson.sentences if bare in s.text.replace("“", "").replace("”", "")}
+            )
+        assert len(where) == 2 and all(len(w) == 1 for w in where) and where[0] != where[1], lesson.day
+        assert all(
+            p.replace("“", "").replace("”", "")[:4] in lesson.prompt.replace("‘", "").replace("’", "")
+            for p in lesson.phrase.split(" / ")
+        ), lesson.prompt
 
 
 def test_prompt_phrases_are_terms_not_fragments(speech):

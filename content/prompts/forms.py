@@ -130,6 +130,14 @@ def audience_of(opening: str) -> str:
     return "students" if re.search(r"同学们|青年学子|新同学", opening[:60]) else "cadres"
 
 
+def for_audience(text: str, audience: str) -> str:
+    """A prompt's wording for its audience: a student is asked about his studies, not his work unit."""
+    if audience == "students":
+        for old, new in FOR_STUDENTS:
+            text = text.replace(old, new)
+    return text
+
+
 def fill_form(form: str, phrase: str, audience: str = "cadres", clause: bool = False) -> str:
     if re.search(r"(走向|转向|转入|转为|变成|变为|迈向)“", phrase):
         form = form.replace("转变，", "，").replace("的转变，", "，")  # 推动从“宽松软”走向“严紧硬”
@@ -143,7 +151,4 @@ def fill_form(form: str, phrase: str, audience: str = "cadres", clause: bool = F
         form, inner = form.replace("“{p}”", "{p}"), phrase
     else:
         inner = phrase
-    if audience == "students":
-        for old, new in FOR_STUDENTS:
-            form = form.replace(old, new)
-    return form.format(p=inner)
+    return for_audience(form, audience).format(p=inner)

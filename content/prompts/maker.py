@@ -18,7 +18,7 @@ from content.lessons import Chunk
 from content.lexicon import lexicon_terms_in
 from content.numerals import reports_figures
 from content.points import point_lists
-from content.prompts.forms import FORM_NAMES, FORMS, fill_form
+from content.prompts.forms import FORM_NAMES, FORMS, fill_form, for_audience
 from content.prompts.kinds import (
     COMMON_FORMULAS,
     GENERIC,
@@ -58,6 +58,19 @@ class Candidate:
     phrase: str
     kind: str
     score: float
+
+
+# The kinds of phrase that make a point of their own: what to do or to understand (not a fault or an image,
+# which illustrate one).
+TWO_KINDS = frozenset({"requirement", "standard", "programme", "action", "change"})
+
+# A sentence that makes a requirement of its own (要…, 必须…, 坚持…), not one that explains the one before.
+OPENS_REQUIREMENT = re.compile(r"^(?:[^，。；]{0,12}(?:要|必须)|坚持|推动|着力|健全|完善|强化|加强|深化)")
+
+TWO_POINTS = (
+    "这段讲话既讲“{a}”，又讲“{b}”。结合本职工作，你觉得哪一方面更需要加强？为什么？",
+    "围绕“{a}”和“{b}”这两点，你所在单位各有哪些做法，还有哪些差距？",
+)
 
 
 class PromptMaker:
@@ -439,11 +452,60 @@ class PromptMaker:
                 )
                 if prompt in used_prompts:
                     prompt = f"这段讲话（第 {len(out) + 1} 天）中，哪一句对你触动最深？为什么？"
+            two = self._second_point(chunk, pick, options)
+            if two is not None:
+                # A passage of two points (把好政治关 …; 严管和厚爱结合 … in another paragraph): both.
+                a, b = (
+                    (x.phrase[1:-1] if re.fullmatch(r"“[^“”]+”", x.phrase) else x.phrase)
+                    .replace("“", "‘")
+                    .replace("”", "’")
+                    for x in (pick, two)
+                )
+                prompt = for_audience(TWO_POINTS[len(out) % len(TWO_POINTS)], self.audience).format(a=a, b=b)
+                if prompt not in used_prompts:
+                    used_phrases.add(two.phrase)
+                    pick = Candidate(f"{pick.phrase} / {two.phrase}", "requirement", pick.score)
             turn[pick.kind] = k + 1
             used_phrases.add(pick.phrase)
             used_prompts.add(prompt)
             out.append((pick.phrase, FORM_NAMES[pick.kind], prompt))
         return out
+
+    def _second_point(self, chunk: Chunk, pick: Candidate, options: list[Candidate]) -> Candidate | None:
+        """The best phrase of another requirement of the passage, where the passage makes two and the
+        prompt's phrase is said in one only (选人用人必须把好政治关… / 坚持严管和厚爱结合…): a requirement,
+        standard, programme or principle, the other the requirement of its own sentence in its words."""
+
+        def said_in(c: Candidate) -> set[int]:
+            bare = c.phrase.replace("“", "").replace("”", "")
+            return {
+                k for k, x in enumerate(chunk.sentences) if bare in x.text.replace("“", "").replace("”", "")
+            }
+
+        opens = {
+            k for k, x in enumerate(chunk.sentences) if x.role == "body" and OPENS_REQUIREMENT.match(x.text)
+        }
+        if len(opens) < 2 or pick.kind not in TWO_KINDS:
+            return None
+        mine = said_in(pick)
+        if len(mine) != 1 or not mine <= opens:
+            return None
+        for other in options[1:]:
+            where = said_in(other)
+            if other.kind not in TWO_KINDS or len(where) != 1 or not where <= opens:
+                continue
+            if where == mine or other.phrase in pick.phrase or pick.phrase in other.phrase:
+                continue
+            # two points are two paragraphs of the passage, each a good part of it (not the first sentence
+            # of the next day's paragraph)
+            a, b = chunk.sentences[min(mine)], chunk.sentences[min(where)]
+            sizes = [sum(len(x.text) for x in chunk.sentences if x.paragraph == y.paragraph) for y in (a, b)]
+            if a.paragraph == b.paragraph or min(sizes) < 100:
+                continue
+            # the other sentence's own requirement in its words (坚持严管和厚爱结合、激励和约束并重)
+            if other.phrase in self.clauses and other.score >= 4.5:
+                return other
+        return None
 
 
 def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, str] | None:
