@@ -7,6 +7,7 @@ stand-in's parser of Telegram's HTML, so a reply that Telegram would refuse fail
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from botapi_standin import parse_html, utf16_len
@@ -188,8 +189,14 @@ async def test_quiz_text_answers_and_score(actions):
     assert "复习错题 · 共 1 题" in review[0].doc.plain_text
 
 
-async def test_a_letter_past_the_options_is_no_answer(actions):
-    # A question of three options (a frame's endings, or a curated bank's): D is not an answer.
+async def test_a_letter_past_the_options_is_no_answer():
+    # A question of three options (a frame's endings, or a curated bank's): D is not an answer. (The seed
+    # has none now; a test speech with a frame of three does: 主力、骨干、补充.)
+    from content import build_model, read_text
+
+    model = build_model(read_text(Path(__file__).parent / "data" / "speeches" / "s05-guanyu-headings.txt"))
+    storage = Storage(":memory:")
+    actions = Actions(storage, model, Config.from_env({"STUDYBOT_ADMINS": "1"}), robot_count=2)
     three = [q for q in actions.model.questions if len(q.options) == 3]
     assert three
     ctx = contexts()[4]
@@ -201,6 +208,7 @@ async def test_a_letter_past_the_options_is_no_answer(actions):
     assert actions.storage.active_quiz(ctx.chat_key)["position"] == 0  # nothing recorded
     outs = await actions.text(ctx, "ABCD"[three[0].answer])
     assert "答对了" in outs[0].doc.plain_text
+    storage.close()
 
 
 async def test_a_question_not_delivered_frees_the_chat_once(actions):
