@@ -208,8 +208,11 @@ class PromptMaker:
             head = HEAD_NOUN.match(after)
             if "、" in term and not head:
                 # A quoted list is the speech's own formula (a 校训, “明德、砺学、致用、报国”): asked about as a
-                # whole, by its kind where the items say it.
+                # whole, by its kind where the items say it; a fault where the sentence criticises it
+                # (有的地方和部门对科技创新“说起来重要、干起来次要、忙起来不要”).
                 kind = list_kind(term.split("、"))
+                if criticised_here(before, after):
+                    kind = "problem"
                 add(term, kind or "enumeration", 6.0 if kind else 5.0)  # (below a requirement that says it)
                 continue
             if head and head.group(0) == "问题" and re.search(r"(看待|重视|关注|研究|对待|解决好)$", before):
@@ -309,6 +312,13 @@ class PromptMaker:
             for items in self.lists_of(sentence.text):
                 joined = "、".join(items)
                 kind = list_kind(items)
+                at = sentence.text.find(joined)
+                if (
+                    kind
+                    and at >= 0
+                    and criticised_here(sentence.text[:at], sentence.text[at + len(joined) :])
+                ):
+                    kind = "problem"
                 if kind and len(joined) <= 18 and len(items) <= 5:
                     if re.search(r"做到$", sentence.text[: max(0, sentence.text.find(joined))]):
                         kind = "standard"  # 始终做到认识不含糊、力度不减弱: what to measure oneself by
@@ -508,6 +518,17 @@ class PromptMaker:
         return None
 
 
+def criticised_here(before: str, after: str) -> bool:
+    """Whether the words around a list criticise it: 有的…/防止… before it in its clause, …的思想/现象/问题 after."""
+    clause = re.split(r"[，；。！？]", before)[-1]
+    sentence = re.split(r"[。！？]", before)[-1]
+    return bool(
+        PROBLEM_CUE.search(clause)
+        or re.match(r"(?:有的|一些|少数|个别|部分)", sentence)
+        or re.match(r"”?(?:的)?(?:思想|现象|问题|倾向|情况)", after)
+    )
+
+
 def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, str] | None:
     """(phrase, kind of prompt) of a list of points: the requirement its lead sentence makes (要强化保障 →
     强化保障), or the points themselves where they are short (抓好工业源治理、移动源治理、面源治理; 目标断档、方法
@@ -524,15 +545,15 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
     if kind == "fault":
         if len(joined) <= 30 and "“" not in joined:
             return joined, "faults"
-        return (points[0], "faults_first") if "“" not in points[0] else None
+        return points[0], "faults_count"
     head = re.split(r"[，；：]", lead)[0]
     head = re.sub(r"^.{0,8}?(?:要|必须|务必)", "", head) if re.search(r"要|必须|务必", head[:10]) else ""
     # Not a method (以…为主线) or an announcement (重点抓好三个方面): the points say it then.
     if 4 <= len(head) <= 16 and not re.search(r"^以|[0-9０-９]|方面|几点|三点|四点|意见|建议|如下", head):
         return head, "points"
-    if len(joined) <= 22:
+    if len(joined) <= 30:
         return joined, "points_all"
-    return (points[0], "points_first") if "“" not in points[0] else None
+    return (points[0], "points_count") if "“" not in points[0] else None
 
 
 def not_a_unit(bare: str, excerpt: str) -> bool:

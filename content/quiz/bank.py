@@ -21,6 +21,14 @@ from content.quiz.lists import ListQuestions, clause_lists
 from content.quiz.question import CHARS_PER_QUESTION, MIN_SCORE, Candidate, Question, stable_digest
 from content.quiz.shapes import explanation_of, pattern_of, sentence_key, trivia_weight
 
+# Lists everyone knows by heart: a question on them tests nothing of the speech.
+KNOWN_SETS = [
+    {"世界观", "人生观", "价值观"},
+    {"德", "智", "体", "美", "劳"},
+    {"经济建设", "政治建设", "文化建设", "社会建设", "生态文明建设"},
+    {"富强", "民主", "文明", "和谐"},
+]
+
 
 def plain(text: str) -> str:
     """Text with every quotation mark the same (“” and ‘’ as "): a term is seen in a stem either way."""
@@ -40,6 +48,8 @@ class QuizBuilder(ListQuestions):
                     continue  # a list of places or names: no blank on a name
                 if trivia_weight(items):
                     continue  # a list of facilities is not what a study group should memorise
+                if set(items) in KNOWN_SETS:
+                    continue  # 世界观、人生观、价值观: answered without the speech
                 out += self._enumeration(sentence, items)
                 out += self._sequence(sentence, items)
                 out += self._exclusion(sentence, items)

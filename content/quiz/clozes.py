@@ -48,7 +48,9 @@ PROHIBITION = re.compile(
 
 
 # A sentence about the meeting itself: what it is for, who spoke, what is handed out.
-CEREMONY = re.compile(r"^(?:今天|这次会议|本次会议|会议的主要任务|刚才|会上|会前|会后|在此)")
+CEREMONY = re.compile(
+    r"^(?:今天|这次会议|本次会议|会议的主要任务|刚才|会上|会前|会后|在此|借此机会|首先，我代表|我代表)"
+)
 
 
 def odd_one_out(answer: str, distractors: list[str]) -> bool:
