@@ -66,6 +66,14 @@ FORMS: dict[str, tuple[str, ...]] = {
         "对照“{p}”这几点，你所在单位最需要下功夫的是哪一点？为什么？",
         "对照“{p}”这几点，你所在单位哪一点做得最好，哪一点还要补课？",
     ),
+    "points_some": (
+        "讲话提出的“{p}”等几点中，你所在单位最需要下功夫的是哪一点？为什么？",
+        "对照讲话提出的“{p}”等几点，你所在单位哪一点做得最好，哪一点还要补课？",
+    ),
+    "faults_some": (
+        "讲话指出的“{p}”等问题中，你所在单位哪一点最突出？根源在哪里，怎样解决？",
+        "对照讲话指出的“{p}”等问题，你所在单位有没有类似情况？怎样整改？",
+    ),
     # (the points too long to print: counted, none standing for the others)
     "points_count": (
         "这段讲话接连提出的几点举措中，你所在单位最需要下功夫的是哪一点？为什么？",
@@ -105,6 +113,8 @@ FORM_NAMES = {
     "points": "举措落实",
     "points_all": "对照检视",
     "points_count": "举措落实",
+    "points_some": "举措落实",
+    "faults_some": "原因办法",
     "faults": "原因办法",
     "faults_count": "原因办法",
 }

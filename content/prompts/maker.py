@@ -532,28 +532,31 @@ def criticised_here(before: str, after: str) -> bool:
 def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, str] | None:
     """(phrase, kind of prompt) of a list of points: the requirement its lead sentence makes (要强化保障 →
     强化保障), or the points themselves where they are short (抓好工业源治理、移动源治理、面源治理; 目标断档、方法
-    不适应、自律不足), or the first point and the others by number (“读原著、学原理”等几点). None for a list of a
-    year's results."""
+    不适应、自律不足), or their first three (抓好老旧小区改造、养老服务、“一老一小”等), or, where even those are
+    long, none named (这段讲话接连提出的几点举措中…). None for a year's results or the angles a thing is seen
+    from (从…看)."""
     if kind == "result" or all(p.startswith("从") and p.endswith("看") for p in points):
-        return None  # a year's results, or the angles a thing is seen from (从巩固党的执政基础看): no tasks
-    verb = points[0][:2]
-    joined = (
-        verb + "、".join(p[2:] for p in points)
-        if kind != "fault" and all(p.startswith(verb) for p in points)
-        else "、".join(points)
-    )
-    if kind == "fault":
-        if len(joined) <= 30 and "“" not in joined:
-            return joined, "faults"
-        return points[0], "faults_count"
-    head = re.split(r"[，；：]", lead)[0]
-    head = re.sub(r"^.{0,8}?(?:要|必须|务必)", "", head) if re.search(r"要|必须|务必", head[:10]) else ""
-    # Not a method (以…为主线) or an announcement (重点抓好三个方面): the points say it then.
-    if 4 <= len(head) <= 16 and not re.search(r"^以|[0-9０-９]|方面|几点|三点|四点|意见|建议|如下", head):
-        return head, "points"
-    if len(joined) <= 30:
-        return joined, "points_all"
-    return (points[0], "points_count") if "“" not in points[0] else None
+        return None
+
+    def joined(some: tuple[str, ...]) -> str:
+        verb = some[0][:2]
+        if kind != "fault" and all(p.startswith(verb) for p in some):
+            return verb + "、".join(p[2:] for p in some)  # 抓好工业源治理、移动源治理
+        return "、".join(some)
+
+    if kind != "fault":
+        head = re.split(r"[，；：]", lead)[0]
+        head = re.sub(r"^.{0,8}?(?:要|必须|务必)", "", head) if re.search(r"要|必须|务必", head[:10]) else ""
+        # Not a method (以…为主线) or an announcement (重点抓好三个方面): the points say it then.
+        if 4 <= len(head) <= 16 and not re.search(r"^以|[0-9０-９]|方面|几点|三点|四点|意见|建议|如下", head):
+            return head, "points"
+    every = joined(points)
+    if len(every) <= 30:
+        return every, "faults" if kind == "fault" else "points_all"
+    some = joined(points[:3])
+    if len(points) > 3 and len(some) <= 30:
+        return some, "faults_some" if kind == "fault" else "points_some"
+    return points[0], "faults_count" if kind == "fault" else "points_count"
 
 
 def not_a_unit(bare: str, excerpt: str) -> bool:

@@ -110,7 +110,8 @@ _REQUIRE_ADVERBS = re.compile(
 _REQUIRE_VERBS = (
     "坚持 树立 落实 推动 推进 建立 健全 完善 深化 强化 加强 提升 提高 做到 抓好 用好 防止 破解 实施 开展 "
     "发扬 弘扬 践行 扛起 压实 守牢 筑牢 把好 把握 锻造 培育 营造 构建 打造 创建 推行 整治 纠治 克服 解决 "
-    "增强 涵养 保持 领悟 树牢 擦亮 织密 守住 严守 用活 盘活 聚焦 紧盯 突出 打好"
+    "增强 涵养 保持 领悟 树牢 擦亮 织密 守住 严守 用活 盘活 聚焦 紧盯 突出 打好 打破 破除 打通 畅通 优化 加大 "
+    "激发 拓展 规范"
 ).split()
 
 
@@ -123,7 +124,15 @@ _MEASURE_LEADS = frozenset("推行 实行 实施 开展 建立 推广 探索 启
 def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | None:
     """(kind, clause) of a sentence's requirement: its first clause after 要/必须, without the subject and the
     adverbs, when it is a verb and its object of 6–24 characters (坚持“控源、截污、治河、补水”一体推进)."""
-    head = re.split(r"[，。；：！？]", sentence)[0]
+    clauses = re.split(r"[，。；：！？]", sentence)
+    head = clauses[0]
+    if (
+        len(clauses) > 1
+        and re.match(r"(?:在|对|从|围绕|面对|针对)", head)
+        and not re.search(r"要|必须|务必", head)
+    ):
+        head = clauses[1]  # 在市域范围内，也要打破行政区划壁垒: the scope first, then the requirement
+        head = re.sub(r"^(?:也|还|更|都|就)(?=要|必须)", "", head)
     lead = _REQUIRE_LEAD.match(head)
     clause = head[lead.end() :] if lead and lead.group(0) else head
     clause = _REQUIRE_ADVERBS.sub("", clause)
