@@ -228,6 +228,8 @@ def thesis_of(sentence: str) -> str | None:
     """A short sentence that states a thesis (党的力量来自组织; 理论创新每前进一步，理论武装就要跟进一步),
     without its end mark; None for a requirement, a report, a link to what came before, or a long one."""
     body = sentence.rstrip("。！")
+    if re.fullmatch(r"[\u4e00-\u9fff]{2,5}更要[\u4e00-\u9fff]{2,5}", body):
+        return body  # 引才更要育才: a thesis by comparison, though it says 要
     clauses = [c for c in re.split(r"[，；]", body) if c]
     if not 8 <= len(body) <= 26 or len(clauses) > 2 or re.search(r"[0-9０-９%、：？“”]", body):
         return None
