@@ -2,14 +2,15 @@
 
 Candidates of five kinds are made from the speech's body sentences (never a heading, a salutation or a
 procedural sentence): a cloze on a quoted 提法, on one item of an enumeration, on a key phrase or on the word
-one item of a frame ends in; a what-comes-next on an enumeration; 不包括哪一项 on an enumeration; a which-part
-on a stretch that stands in one part only. Each is scored
+one item of a frame ends in; a what-comes-next on an enumeration; 不包括哪一项 on an enumeration or on a
+paragraph's points (一是…二是…); a which-part on a stretch that stands in one part only. Each is scored
 (提法 and requirements above trivia, distractors that fit the slot above ones that merely match in length)
 and the bank is chosen from the best under the rules of EDITOR.md: one question per sentence and per
 enumeration, no answer visible in another question or in the part titles a which-part question shows, every
 lesson and every part asked about, which-part questions at most a third, about one question per 110
-characters. A candidate whose blank would cut a number or a fixed term, or that has not three distractors
-of the answer's own shape and field (two for a frame of three items), is dropped rather than padded.
+characters; no wrong option that another question's stem shows in its place. A candidate whose blank would
+cut a number or a fixed term, or that has not three distractors of the answer's own shape and field (two for
+a frame of three items), or whose answer is the odd one out among its options, is dropped rather than padded.
 """
 
 from __future__ import annotations

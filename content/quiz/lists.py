@@ -1,9 +1,11 @@
-"""Questions on a list as a whole: which item it does not hold (不包括哪一项), and which ending goes with which
-item of a list built on one frame (以学懂促深化、以弄通促＿＿、以做实促转化).
+"""Questions on a list as a whole: which item it does not hold (不包括哪一项), which point a paragraph does not
+make (一是…二是…三是…: 不是其中之一), and which ending goes with which item of a list built on one frame
+(筑牢信仰之基，打牢＿＿之基，夯实廉政之基).
 
-Both take their options from the speech's own lists, so they fit where a cloze finds no three wrong words:
-the items of a list are of one shape and field by construction, and in a frame each ending is wrong for
-every item but its own.
+All take their options from the speech's own lists, so they fit where a cloze finds no three wrong words:
+the items of a list are of one shape and field by construction, a paragraph's points are of one kind, and in
+a frame each ending is wrong for every item but its own (which holds for nouns, not for verbs: 以弄通促深化
+reads as well as 内化).
 """
 
 from __future__ import annotations
