@@ -464,7 +464,7 @@ class PromptMaker:
                     prompt = f"这段讲话（第 {len(out) + 1} 天）中，哪一句对你触动最深？为什么？"
             two = self._second_point(chunk, pick, options)
             if two is not None:
-                # A passage of two points (把好政治关 …; 严管和厚爱结合 … in another paragraph): both.
+                # A passage of two points, a paragraph each (头雁工程 …; 加强乡村人才队伍建设 …): both.
                 a, b = (
                     (x.phrase[1:-1] if re.fullmatch(r"“[^“”]+”", x.phrase) else x.phrase)
                     .replace("“", "‘")
@@ -482,9 +482,10 @@ class PromptMaker:
         return out
 
     def _second_point(self, chunk: Chunk, pick: Candidate, options: list[Candidate]) -> Candidate | None:
-        """The best phrase of another requirement of the passage, where the passage makes two and the
-        prompt's phrase is said in one only (选人用人必须把好政治关… / 坚持严管和厚爱结合…): a requirement,
-        standard, programme or principle, the other the requirement of its own sentence in its words."""
+        """The requirement of another paragraph of the passage, where the passage makes two, each opening a
+        paragraph of its own (实施“头雁工程”… / 要加强乡村人才队伍建设…): the prompt's phrase a requirement,
+        standard, programme, action or change said in one sentence, the other its sentence's requirement in its
+        own words."""
 
         def said_in(c: Candidate) -> set[int]:
             bare = c.phrase.replace("“", "").replace("”", "")

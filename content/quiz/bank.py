@@ -90,6 +90,7 @@ class QuizBuilder(ListQuestions):
         used_units: set[str] = set()
         used_answers: set[str] = set()
         shown_text: list[str] = []
+        stems: dict[int, str] = {}  # the chosen questions' stems, quotes made plain, by id
         titles_shown = plain(" ".join(self.option_name(s) for s in self._places()))
 
         used_options: set[str] = set()
@@ -127,17 +128,18 @@ class QuizBuilder(ListQuestions):
                 if 3 <= len(term) and len(core) <= 8 and any(h in titles_shown for h in halves):
                     if c.kind != "section":
                         return f"half of {term} shows in a title"
+            stem = plain(c.question)
             for other in chosen:
                 if any(plain(term) in mine for term in other.answer_terms):
                     return "it shows another question's answer"
                 # A wrong option that another stem shows in its own place (“塑形工程” of 二是… against 一是…
                 # “＿＿”) is ruled out by it.
-                theirs, stem = plain(other.question), plain(c.question)
-                if any(plain(d) in theirs for d in c.distractors if len(d) >= 2) or any(
+                if c.kind == "section" or other.kind == "section":
+                    continue
+                if any(plain(d) in stems[id(other)] for d in c.distractors if len(d) >= 2) or any(
                     plain(d) in stem for d in other.distractors if len(d) >= 2
                 ):
-                    if c.kind != "section" and other.kind != "section":
-                        return "another question's stem shows one of the wrong options"
+                    return "another question's stem shows one of the wrong options"
             return None
 
         self.refused: dict[int, str] = {}
@@ -155,6 +157,7 @@ class QuizBuilder(ListQuestions):
             else:
                 used_options.update(c.distractors)
             chosen.append(c)
+            stems[id(c)] = plain(c.question)
             used_units.update(c.units)
             used_answers.update(c.answer_terms)
             shown_text.append(plain(c.question + "\n" + "\n".join([c.answer, *c.distractors])))

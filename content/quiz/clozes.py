@@ -167,6 +167,7 @@ class Clozes(Options):
                     ]
             if shape != "counted":
                 pool.sort(key=lambda t: (-self._slot_fit(t, left, right), stable_digest(term, t)))
+            kin: list[str] = []  # terms of a small field that names this term and its partner (below)
             if not head:
                 # Then terms of the term's field in the common vocabulary (延安精神 for 长征精神).
                 # Only those of its head or beginning: one field may hold several kinds (坐办公室 beside
@@ -192,8 +193,6 @@ class Clozes(Options):
                     if len(t) == len(term) and t not in {term, partner}
                 ]
                 pool = list(dict.fromkeys(kin + pool))  # the surest: first
-            if head:
-                kin = []
             pattern, pos = None, True
             if shape in {"counted", "numbered"}:
                 # 四个意识 ~ 四个全面: the numerals and 个 are the shape; the rest is what is asked.

@@ -156,7 +156,7 @@ class ListQuestions(WhichPart):
         # Clauses of the speech of a point's kind, for a list no other list has a wrong point for: measures
         # (推进…, 强化…) and faults of someone (有的乡镇满足于开会发文, 一些河湖长履职不到位). (Not any clause with
         # 问题 in it: 查找短板不足 is a measure, 有的同学说 no fault.)
-        clauses: dict[str, list[tuple[Sentence, str]]] = {"measure": [], "fault": [], "result": []}
+        clauses: dict[str, list[tuple[Sentence, str]]] = {"measure": [], "fault": []}
         for s in self.body:
             for clause in re.split(r"[，；。：！？]", s.text):
                 clause = clause.strip()
@@ -179,7 +179,7 @@ class ListQuestions(WhichPart):
                     if p is not points and p.kind == points.kind
                     for c in p.points
                 ]
-                out += self._point_exclusion(points, pool, clauses[points.kind])
+                out += self._point_exclusion(points, pool, clauses.get(points.kind, []))
         return out
 
     def _point_exclusion(
@@ -206,6 +206,7 @@ class ListQuestions(WhichPart):
         opens = items[0][0] if len({i[0] for i in items}) == 1 else ""
         ends = items[0][-1] if len({i[-1] for i in items}) == 1 else ""
         lengths = sorted(map(len, items))
+        slack = 0 if lengths[-1] - lengths[0] <= 1 else 2  # points of one length: a wrong one of it too
         # A point of another list of the same part is on topic and still wrong (老旧装置安全评估 among the
         # measures for the roads): only the list's own paragraph is kept clear of it.
         first = points.sentences[0]
@@ -223,7 +224,6 @@ class ListQuestions(WhichPart):
                     continue
                 if not (cand.startswith(opens) and cand.endswith(ends)):
                     continue
-                slack = 0 if lengths[-1] - lengths[0] <= 1 else 2  # points of one length: a wrong one too
                 if not lengths[0] - slack <= len(cand) <= lengths[-1] + slack:
                     continue
                 # One that shares a word of its own with a point (强化政治监督 beside 强化政治建设) could be
