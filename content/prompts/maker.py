@@ -287,9 +287,7 @@ class PromptMaker:
                     continue
             if kind == "principle" and 4 <= len(term) <= 6:
                 # 把安全责任当作“千斤重担” (an image, though it starts with a numeral).
-                taken = f"“{term}”" in excerpt and re.search(
-                    rf"把([^，。；！？“”]{{2,10}})(?:当作|当成|作为|视为)“{re.escape(term)}”", excerpt
-                )
+                taken = f"“{term}”" in excerpt and _taken_as(term, excerpt)
                 if taken and not re.search(r"(不能|不要|防止|避免)$", excerpt[: taken.start()]):
                     add(taken.group(0), "image", 6.0)
                     continue
@@ -362,7 +360,7 @@ class PromptMaker:
                 continue  # the tail of a figure (2024级新生)
             if f"习近平{word}" in excerpt:
                 continue  # a piece of a name of the Thought (习近平生态文明思想)
-            if re.search(rf"(对照|按照|依照|根据){re.escape(word)}", excerpt):
+            if _measured_by(word, excerpt):
                 continue  # what a task is measured by (对照任务清单), not a programme of the passage
             if len(word) >= 3 and word not in GENERIC and self.is_word(word) and self.is_noun(word):
                 if (self.tag_of(word) or "n") in {"ns", "nr", "nt"} or VAGUE_END.search(word):
@@ -563,9 +561,23 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
 def not_a_unit(bare: str, excerpt: str) -> bool:
     """Whether a phrase is not a unit of the passage's own: a piece of a name (生态文明 of 习近平生态文明思想),
     what a task is measured by (对照任务清单), or a meeting's format (主会场+分会场)."""
-    if f"习近平{bare}" in excerpt or re.search(rf"(?:对照|按照|依照|根据){re.escape(bare)}", excerpt):
+    if f"习近平{bare}" in excerpt or _measured_by(bare, excerpt):
         return True
     return bool(re.search(r"[+＋](?=.)", bare) or bare.endswith("会场"))
+
+
+_TAKEN_AS = re.compile(r"把([^，。；！？“”]{2,10})(?:当作|当成|作为|视为)“([^“”]+)”")
+
+
+def _taken_as(term: str, excerpt: str):
+    """The match of 把…当作“term” in the excerpt, or None (one pattern for every term)."""
+    return next((m for m in _TAKEN_AS.finditer(excerpt) if m.group(2) == term), None)
+
+
+def _measured_by(word: str, excerpt: str) -> bool:
+    """Whether the excerpt says 对照/按照/依照/根据 right before the word (a plain search: a pattern built per
+    word would be compiled anew for each, the dearest part of a build)."""
+    return any(verb + word in excerpt for verb in ("对照", "按照", "依照", "根据"))
 
 
 # The digits of the figures a keyword may end (2024级新生): ASCII and full-width.

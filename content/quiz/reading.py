@@ -26,6 +26,9 @@ from content.quiz.shapes import (
 )
 from content.speech import Speech
 
+# A quoted term of two to twelve characters.
+QUOTED = re.compile(r"“([^“”]{2,12})”")
+
 # Verbs that take a measure as their object: a verb between one of them and a term is part of the term.
 GOVERNING_VERBS = tuple(
     "推行 实施 实行 开展 建立 健全 落实 坚持 推进 加强 强化 完善 推动 深化 构建 探索".split()
@@ -232,7 +235,8 @@ class Reading:
 
     def _quoted_before(self, head: str) -> list[str]:
         """The quoted terms the speech puts right before a word (“X”工程)."""
-        return list(dict.fromkeys(re.findall(rf"“([^“”]{{2,12}})”{re.escape(head)}", self.full)))
+        found = (m.group(1) for m in QUOTED.finditer(self.full) if self.full.startswith(head, m.end()))
+        return list(dict.fromkeys(found))
 
     def _like(self, term: str, other: str, shape: str) -> bool:
         """Two quoted terms of one build: the same length, numerals in the same places (一人一档 ~ 一岗一策),
