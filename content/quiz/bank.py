@@ -162,45 +162,54 @@ class QuizBuilder(ListQuestions):
             used_answers.update(c.answer_terms)
             shown_text.append(plain(c.question + "\n" + "\n".join([c.answer, *c.distractors])))
 
-        # Every lesson, then every part, gets its best question first (a which-part question only where
-        # nothing else fits); then the best of the rest; then which-part questions, up to a third.
+        # Every lesson, then every part, gets its best question first: of the other kinds in a first round,
+        # a which-part question only where none fits, in a second (one taken first would keep out a cloze
+        # its quote shows the answer of, and may itself be dropped to keep which-part within a third);
+        # then the best of the rest; then which-part questions, up to a third.
         groups: list[set[tuple[str, int]]] = []
         if lessons:
             groups += [{(s.section_id, s.index) for s in lesson.sentences} for lesson in lessons]
         groups += [{(s.section_id, s.index) for s in section.sentences} for section in self.speech.sections]
-        for group in groups:
-            if any(sentence_key(c.sentence) in group for c in chosen):
-                continue
-            mine = [c for c in pool if sentence_key(c.sentence) in group]
-            for c in sorted(mine, key=lambda c: c.kind == "section"):
-                if c.kind == "section" and per_part_sections[c.sentence.section_id]:
-                    continue  # a part's second which-part question waits until every part has one
-                if ok(c):
-                    take(c)
-                    break
-        per_section = Counter(c.sentence.section_id for c in chosen)
+        for sections_too in (False, True):
+            for group in groups:
+                if any(sentence_key(c.sentence) in group for c in chosen):
+                    continue
+                mine = [c for c in pool if sentence_key(c.sentence) in group]
+                for c in mine:
+                    if (c.kind == "section") != sections_too:
+                        continue
+                    if c.kind == "section" and per_part_sections[c.sentence.section_id]:
+                        continue  # a part's second which-part question waits until every part has one
+                    if ok(c):
+                        take(c)
+                        break
         share = {s.id: len([x for x in self.body if x.section_id == s.id]) for s in self.speech.sections}
         total = sum(share.values()) or 1
-        for which in ("other", "section", "section again"):
-            for c in pool:
-                if len(chosen) >= target:
-                    break
-                sections = sum(x.kind == "section" for x in chosen)
-                if (c.kind == "section") != which.startswith("section") or c in chosen:
-                    continue
-                # Which-part questions go round the parts: a second on one part only after every part
-                # that has a candidate got its first.
-                if which == "section" and per_part_sections[c.sentence.section_id]:
-                    continue
-                if c.kind == "section" and (sections + 1) * 3 > len(chosen) + 1:
-                    continue
-                sid = c.sentence.section_id
-                cap = math.ceil(target * share.get(sid, 0) / total * 1.5) + 1
-                if per_section[sid] < cap and ok(c):
-                    take(c)
-                    per_section[sid] += 1
 
-        # At most a third: drop the weakest which-part questions, those a part or a lesson does not rely on first.
+        def fill() -> None:
+            per_section = Counter(c.sentence.section_id for c in chosen)
+            for which in ("other", "section", "section again"):
+                for c in pool:
+                    if len(chosen) >= target:
+                        break
+                    sections = sum(x.kind == "section" for x in chosen)
+                    if (c.kind == "section") != which.startswith("section") or c in chosen:
+                        continue
+                    # Which-part questions go round the parts: a second on one part only after every part
+                    # that has a candidate got its first.
+                    if which == "section" and per_part_sections[c.sentence.section_id]:
+                        continue
+                    if c.kind == "section" and (sections + 1) * 3 > len(chosen) + 1:
+                        continue
+                    sid = c.sentence.section_id
+                    cap = math.ceil(target * share.get(sid, 0) / total * 1.5) + 1
+                    if per_section[sid] < cap and ok(c):
+                        take(c)
+                        per_section[sid] += 1
+
+        fill()
+
+        # Which lessons and parts rely on a question (the last kept of theirs).
         lesson_groups = groups[: len(lessons)] if lessons else []
         part_groups = groups[len(lessons) :] if lessons else groups
 
@@ -210,21 +219,48 @@ class QuizBuilder(ListQuestions):
                 for g in among
             )
 
-        while sum(x.kind == "section" for x in chosen) * 3 > len(chosen):
-            sections = [x for x in chosen if x.kind == "section"]
-            twice = Counter(x.sentence.section_id for x in sections)
-            # A part's second which-part question goes first, then one no part needs (a part with no other
-            # question keeps it before a lesson does), then one no lesson needs, then the weakest.
-            extra = sorted(
-                sections,
-                key=lambda x: (
-                    twice[x.sentence.section_id] == 1,
-                    needed(x, part_groups),
-                    needed(x, lesson_groups),
-                    x.score,
-                ),
-            )
-            chosen.remove(extra[0])
+        def restate() -> None:
+            """The bookkeeping of `take` made again for what is chosen now (after some were dropped)."""
+            kept = list(chosen)
+            for book in (chosen, shown_text):
+                book.clear()
+            for book in (used_units, used_answers, used_options):
+                book.clear()
+            stems.clear()
+            per_lesson_sections.clear()
+            per_part_sections.clear()
+            for c in kept:
+                take(c)
+
+        def drop_sections() -> None:
+            """At most a third: the weakest which-part questions out."""
+            while sum(x.kind == "section" for x in chosen) * 3 > len(chosen):
+                sections = [x for x in chosen if x.kind == "section"]
+                twice = Counter(x.sentence.section_id for x in sections)
+                # A part's second which-part question goes first, then one no part needs (a part with no other
+                # question keeps it before a lesson does), then one no lesson needs, then the weakest.
+                extra = sorted(
+                    sections,
+                    key=lambda x: (
+                        twice[x.sentence.section_id] == 1,
+                        needed(x, part_groups),
+                        needed(x, lesson_groups),
+                        x.score,
+                    ),
+                )
+                chosen.remove(extra[0])
+
+        # What the dropped which-part questions kept out (a cloze whose answer one quoted) may come in
+        # now: fill again, and drop again, until nothing changes (twice at most in practice).
+        for _round in range(3):
+            before = len(chosen)
+            drop_sections()
+            if len(chosen) == before:
+                break
+            restate()
+            fill()
+        else:
+            drop_sections()
         chosen.sort(key=lambda c: (self._position[sentence_key(c.sentence)], c.kind))
         # The right answer's letter is spread evenly over the bank: each question takes the letter used least
         # so far (ties by the question's own digest), so no letter gives the answer away.

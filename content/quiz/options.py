@@ -16,6 +16,10 @@ from content.quiz.shapes import (
     variable_part,
 )
 
+# Endings of the names of a quality or attitude (X之心, X感, X性): not of a topic
+# (X观 and X意识 are: 政绩观, 风险意识).
+QUALITY_ENDINGS = frozenset({"之心", "感", "性", "之基", "之本", "之源"})
+
 
 class Options(Reading):
     """Wrong options: three that read like the answer in its slot, of its own shape and field, and are wrong."""
@@ -29,6 +33,9 @@ class Options(Reading):
         quality = 0.0
         seen: set[str] = set()
         variable = variable_part(answer, pattern) if pattern else answer
+        # Options of an ending that names a quality (敬畏之心 for 仁爱之心, 归属感 for 获得感) name no topic: the
+        # speech need not speak of 敬畏 for 敬畏之心 to read as one of the answer's kind.
+        quality_kind = bool(pattern) and fixed_suffix(pattern, answer) in QUALITY_ENDINGS
         off_topic = 0
         for cand in pool:
             if (
@@ -62,7 +69,12 @@ class Options(Reading):
                 for i in range(len(cand_var) - 1)
             ):
                 continue  # a sibling of a word in the stem (量子科技 beside 量子信息): arguably right
-            if len(cand_var) >= 2 and cand not in self.full and not self._on_topic(cand_var):
+            if (
+                len(cand_var) >= 2
+                and not quality_kind
+                and cand not in self.full
+                and not self._on_topic(cand_var)
+            ):
                 # Of a field the speech never touches (全球治理, 养老金融 in a speech on neither): one such
                 # option at most, or the others give the answer away as the one on topic.
                 if off_topic:
