@@ -803,3 +803,31 @@ def test_a_paragraph_that_opens_a_requirement_of_its_own_begins_a_day_where_both
             head = sum(len(s.text) for s in sents[:k])
             tail = sum(len(s.text) for s in sents[k:])
             assert not (head >= 150 and tail >= 150), (lesson.day, head, tail)
+
+
+def test_a_prompt_never_names_one_of_a_list_of_quoted_terms(speech):
+    # 增强“等不起”的紧迫感、“慢不得”的危机感、“坐不住”的责任感: one of the three stands for none of them.
+    for lesson in speech.lessons:
+        phrase = lesson.phrase
+        if not phrase.startswith("“") or "、" in phrase:
+            continue
+        for m in re.finditer(re.escape(phrase), lesson.text):
+            before, after = lesson.text[: m.start()], lesson.text[m.end() :]
+            assert not after.startswith("、“") and not before.endswith("”、"), (lesson.day, phrase)
+
+
+def test_a_passage_of_named_points_is_asked_about_its_points(speech):
+    # A lead requirement (深入打好蓝天保卫战。) and the points that unpack it (一是抓好工业源治理…): the
+    # points, where they can be named, are what the passage asks, not the lead alone nor one of them.
+    from content.points import point_lists
+    from content.prompts.maker import points_phrase
+
+    headings = [x.heading or x.title for s in speech.sections for x in (s, *s.subsections) if x.title]
+    used = set()
+    for lesson in speech.lessons:
+        said = [points_phrase(p.lead, p.points, p.kind) for p in point_lists(lesson.sentences)]
+        said = [s for s in said if s and not s[1].endswith("_count")]
+        said = [s for s in said if not any(s[0] in h for h in headings) and s[0] not in used]
+        if said and lesson.form not in {"two_points"}:
+            assert lesson.phrase in {s[0] for s in said}, (lesson.day, lesson.phrase, said)
+        used.add(lesson.phrase)

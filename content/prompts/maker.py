@@ -217,6 +217,8 @@ class PromptMaker:
                 continue
             if head and head.group(0) == "问题" and re.search(r"(看待|重视|关注|研究|对待|解决好)$", before):
                 continue  # 看待“三农”问题: a field of work, neither a fault nor a term to reflect on
+            if head and (after[len(head.group(0)) :].startswith("、“") or before.endswith("、")):
+                continue  # one of a list (“等不起”的紧迫感、“慢不得”的危机感…): never one for all
             if head:
                 # “十四五”规划, “熟人社会”难题, “钉钉子”的韧劲: the term with what it names.
                 phrase = f"“{term}”{head.group(0)}"
@@ -379,8 +381,15 @@ class PromptMaker:
         # together, by what they are of (强化保障; 抓好工业源治理、移动源治理、面源治理; the 短板 they list).
         for points in point_lists(chunk.sentences):
             said = points_phrase(points.lead, points.points, points.kind)
-            if said and said[0] not in found and not any(said[0] in h for h in self.headings):
-                found[said[0]] = Candidate(said[0], said[1], 10.5)
+            if not said or any(said[0] in h for h in self.headings):
+                continue
+            if said[1].endswith("_count"):
+                # the points named by none of them (这段讲话接连提出的几点举措中…): below a named programme
+                if said[0] not in found:
+                    found[said[0]] = Candidate(said[0], said[1], 10.5)
+            else:
+                # above the lead sentence's requirement they unpack, and above the same phrase found as one
+                found[said[0]] = Candidate(said[0], said[1], 11.2)
         return sorted(found.values(), key=lambda c: -c.score)
 
     def _concrete(self, term: str) -> bool:

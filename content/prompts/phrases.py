@@ -111,7 +111,7 @@ _REQUIRE_VERBS = (
     "坚持 树立 落实 推动 推进 建立 健全 完善 深化 强化 加强 提升 提高 做到 抓好 用好 防止 破解 实施 开展 "
     "发扬 弘扬 践行 扛起 压实 守牢 筑牢 把好 把握 锻造 培育 营造 构建 打造 创建 推行 整治 纠治 克服 解决 "
     "增强 涵养 保持 领悟 树牢 擦亮 织密 守住 严守 用活 盘活 聚焦 紧盯 突出 打好 打破 破除 打通 畅通 优化 加大 "
-    "激发 拓展 规范"
+    "激发 拓展 规范 倡导 探索 夯实 统筹 巩固 壮大 培养"
 ).split()
 
 
@@ -197,7 +197,12 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
 
 
 def main_sentence(chunk: Chunk) -> str:
-    """The passage's main requirement: its first sentence that says what must be done."""
+    """The passage's main requirement: its first sentence that says what must be done, or the short lead
+    sentence it opens with (深入打好净土保卫战。 before 要强化土壤污染源头防控，…): that heads the rest."""
+    first = next((s for s in chunk.sentences if s.role == "body"), None)
+    if first is not None and len(first.text) <= 20 and not re.search(r"[，；：]", first.text):
+        if requirement_of(first.text):
+            return first.text
     for sentence in chunk.sentences:
         if sentence.role == "body" and re.search(
             r"(要|必须|坚持|着力|务必|确保|推动|不断|始终)", sentence.text
