@@ -831,3 +831,28 @@ def test_a_passage_of_named_points_is_asked_about_its_points(speech):
         if said and lesson.form not in {"two_points"}:
             assert lesson.phrase in {s[0] for s in said}, (lesson.day, lesson.phrase, said)
         used.add(lesson.phrase)
+
+
+def test_a_periodic_mechanism_is_offered_only_for_one(speech):
+    # 月调度 among 挂牌子、要台账、派任务 is of another kind: the answer stands out as the one that is not.
+    from content.quiz.shapes import prefix_class
+
+    times = {
+        item
+        for s in speech.speech.all_sentences()
+        for items in speech_lists(speech, s.text)
+        if prefix_class(items) == "time"
+        for item in items
+    }
+    for q in speech.questions:
+        if q.kind not in {"exclusion", "sequence", "cloze"}:
+            continue
+        shown = [o for o in q.options if o in times]
+        if shown:
+            assert len(shown) == len(q.options) or prefix_class(list(q.options)) == "time", (q.id, q.options)
+
+
+def speech_lists(model, text):
+    from content import terms
+
+    return terms.enumerations(text, model.tokenizer.lcut)

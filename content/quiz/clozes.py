@@ -247,7 +247,7 @@ class Clozes(Options):
         return [
             c
             for c in found
-            if len(set(c.distractors) & self._weak - lexicon) <= 1
+            if len(set(c.distractors) & self._weak_for(items) - lexicon) <= 1
             and not (not set(c.distractors) & lexicon and self._one_other_list(c.distractors, items))
         ]
 
@@ -290,7 +290,7 @@ class Clozes(Options):
         distractors, quality = self._pick(answer, pool, f"{last}、", "、", question, pattern)
         if len(distractors) < 3 or self._is_theme(answer):
             return []
-        if set(distractors) & self._weak - set(self._lexicon(items, answer, pattern)):
+        if set(distractors) & self._weak_for(items) - set(self._lexicon(items, answer, pattern)):
             # an option of another field: next in a list of steps (线索处置、审查调查…) 政府采购 is absurd, and
             # the answer stands out (a cloze may take one: a word in a sentence reads more freely)
             return []

@@ -93,7 +93,7 @@ class ListQuestions(WhichPart):
         for cand in self._item_pool(items, items[len(items) // 2], pattern):
             if cand in items or cand in here or not HAN_ONLY.fullmatch(cand):
                 continue
-            if cand in self._weak and cand not in field:
+            if cand in self._weak_for(items) and cand not in field:
                 continue  # an item of a list of another field (资金 among industries): it stands out
             if cand not in field and not self._of_a_like_list(cand, items, pattern):
                 continue  # any word of the list's shape (安排 beside 安身、安心、安业) is not of its kind

@@ -124,7 +124,8 @@ class Options(Reading):
             if len(lexicon) >= 3:
                 # The lexicon knows the list's field: no item of a list of another field (市场阅卷 among
                 # 人工智能、量子信息) is needed beside its terms.
-                speech = [o for o in speech if o not in self._weak]
+                weak = self._weak_for(items)
+                speech = [o for o in speech if o not in weak]
             self._item_pools[key] = lexicon + [o for o in speech if o not in lexicon]
         return self._item_pools[key]
 
@@ -171,6 +172,13 @@ class Options(Reading):
             (o for o in shaped if self.same_parts(answer, o)), key=lambda o: stable_digest(answer, o)
         )
 
+    def _weak_for(self, items: list[str]) -> set[str]:
+        """The items of lists of another field than this list's: those of `_weak` that are not its kin (年考核
+        is weak beside 线索处置, kin beside 日巡查、周报告: `_weak` gathers them over every list)."""
+        if pattern_of(items)[1]:
+            return self._weak
+        return self._weak - set(self._kin_of(items)[0])
+
     def _kin_of(self, items: list[str]) -> tuple[list[str], list[str]]:
         """For a list of no shape of its own: the items of the other such lists of its field (said before or
         after the same word, or of the same class or build), and those of the rest (once per list)."""
@@ -183,8 +191,8 @@ class Options(Reading):
                 for other in lists:
                     if other == items or pattern_of(other)[1]:
                         continue
-                    if klass and prefix_class(other) != klass:
-                        continue  # 月调度、＿＿、年考核 wants another time, nothing else
+                    if prefix_class(other) != klass:
+                        continue  # 月调度、＿＿、年考核 wants another time, nothing else; 挂牌子、要台账 no time
                     same_field = (
                         bool(frame & self._frames_of(other))
                         or bool(klass)
