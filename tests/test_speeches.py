@@ -850,6 +850,10 @@ def test_a_periodic_mechanism_is_offered_only_for_one(speech):
         shown = [o for o in q.options if o in times]
         if shown:
             assert len(shown) == len(q.options) or prefix_class(list(q.options)) == "time", (q.id, q.options)
+        answer = q.options[q.answer]
+        if q.kind in {"cloze", "sequence"} and answer in times:
+            # 日巡查、＿＿、月通报: only 周 fits the order; every option is of the answer's period.
+            assert {o[0] for o in q.options} == {answer[0]}, (q.id, q.options)
 
 
 def speech_lists(model, text):

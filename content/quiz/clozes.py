@@ -26,6 +26,7 @@ from content.quiz.shapes import (
     find_item,
     list_unit,
     pattern_of,
+    prefix_class,
     reports_figures,
     sentence_unit,
     skeleton,
@@ -51,6 +52,16 @@ PROHIBITION = re.compile(
 CEREMONY = re.compile(
     r"^(?:今天|这次会议|本次会议|会议的主要任务|刚才|会上|会前|会后|在此|借此机会|首先，我代表|我代表)"
 )
+
+
+def period_pattern(items: list[str], answer: str):
+    """The shape of a list's item as its options must have it: the list's own, and for a list of periods
+    (日巡查、＿＿、月通报) the answer's period too: an option of another period would be the only one that
+    fits the order (周 between 日 and 月), a giveaway."""
+    n, fixed = pattern_of(items)
+    if prefix_class(items) == "time":
+        return (len(answer), ((0, answer[0]), *((k, ch) for k, ch in fixed if k != 0)))
+    return n, fixed
 
 
 def odd_one_out(answer: str, distractors: list[str]) -> bool:
@@ -231,8 +242,8 @@ class Clozes(Options):
 
     def _enumeration(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
         """Blank one item of a list; distractors are words of the same shape from other lists."""
-        pattern = pattern_of(items)
         k = len(items) // 2
+        pattern = period_pattern(items, items[k])
         start = find_item(sentence.text, items, k)
         if start < 0:
             return []
@@ -278,7 +289,7 @@ class Clozes(Options):
             context = self._lead(before).lstrip("…")
             if len(context) >= 6:
                 question = f"{question}（{context}……）"
-        pattern = pattern_of(items)
+        pattern = period_pattern(items, answer)
         last = items[shown_n - 1]
         pool = [
             p

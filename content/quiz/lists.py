@@ -21,6 +21,7 @@ from content.quiz.shapes import (
     find_item,
     list_unit,
     pattern_of,
+    prefix_class,
     sentence_key,
     sentence_unit,
     trivia_weight,
@@ -85,7 +86,14 @@ class ListQuestions(WhichPart):
         if not pattern[1] and not self._verb_led(items) and not self._lexicon(items, items[0], pattern):
             return []  # no shape, no field: any word could be argued to belong
         here = self._section_text(sentence.section_id)
-        changing = set().union(*(set(variable_part(i, pattern)) for i in items))
+        # A list of periods (月调度、季通报、年考核): the period is its frame, the verb what changes; a wrong
+        # item is of another period and another verb (周研判), never of one of the list's own.
+        klass = prefix_class(items)
+
+        def part(word: str) -> str:
+            return word[1:] if klass else variable_part(word, pattern)
+
+        changing = set().union(*(set(part(i)) for i in items))
         lengths = {len(i) for i in items}
         fakes = []
         field = set(self._lexicon(items, items[len(items) // 2], pattern))
@@ -100,7 +108,9 @@ class ListQuestions(WhichPart):
             if len(cand) not in lengths or any(cand in i or i in cand for i in items):
                 continue
             # A near-synonym of an item (安心 beside 安全感) could be argued to be in the list.
-            if set(variable_part(cand, pattern)) & changing:
+            if set(part(cand)) & changing:
+                continue
+            if klass and (prefix_class([cand]) != klass or cand[0] in {i[0] for i in items}):
                 continue
             if not (
                 cand in field  # a term of the list's field in the lexicon: its field vouches for it

@@ -300,7 +300,7 @@ class Reading:
             # Never from inside a quote (盼”“安、危…): from after the quote it cuts into.
             while "”" in kept and ("“" not in kept or kept.find("”") < kept.find("“")):
                 kept = kept[kept.find("”") + 1 :]
-            out = kept.lstrip("，；：")
+            out = kept.lstrip("，；：、")  # (never from a list separator: 、水资源管理…)
         if not keep_quotes:  # inside a quote of its own, the sentence's quotes are written ‘’
             out = out.replace("“", "‘").replace("”", "’")
         return ("……" if out != before else "") + out
