@@ -214,7 +214,11 @@ def test_prompts_unique_and_about_their_own_excerpt(speech):
         text = lesson.text.replace("“", "").replace("”", "")
         # (points said together: 抓好工业源治理、移动源治理、面源治理, each said in the excerpt)
         pieces = [p for piece in core.split(" / ") for p in piece.split("、")]  # (two points: A / B)
-        assert core in text or core in lesson.place or all(p in text for p in pieces), lesson.day
+        # (steps said alike: “用人”“留才”环节, each with the head in the excerpt)
+        steps = re.findall(r"“([^“”]+)”", lesson.phrase)
+        head = re.sub(r"“[^“”]+”", "", lesson.phrase)
+        alike = len(steps) >= 2 and head and all(f"{t}{head}" in text for t in steps)
+        assert core in text or core in lesson.place or all(p in text for p in pieces) or alike, lesson.day
 
 
 def test_a_prompt_on_two_points_names_one_of_each_paragraph(speech):
@@ -860,3 +864,22 @@ def speech_lists(model, text):
     from content import terms
 
     return terms.enumerations(text, model.tokenizer.lcut)
+
+
+def test_steps_said_alike_are_asked_about_together(speech):
+    # 抓好“用人”环节，… 抓好“留才”环节，… in one lesson: a prompt on one step leaves the other out.
+    from content.prompts.maker import PARALLEL_STEP
+
+    for lesson in speech.lessons:
+        steps: dict[tuple[str, str], list[str]] = {}
+        for s in lesson.sentences:
+            m = PARALLEL_STEP.match(s.text)
+            if m:
+                steps.setdefault((m.group(1), m.group(3)), []).append(m.group(2))
+        for terms in steps.values():
+            if len(terms) >= 2:
+                assert all(t in lesson.prompt for t in terms) or not any(t in lesson.prompt for t in terms), (
+                    lesson.day,
+                    lesson.prompt,
+                )
+                assert "推进" not in lesson.prompt or "环节" not in lesson.prompt, lesson.prompt

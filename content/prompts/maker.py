@@ -184,6 +184,16 @@ class PromptMaker:
                 add(j.group(0) + (said.group(1) if said else ""), kind, 6.0)  # “八小时内”与“八小时外”相贯通
             joined.append(j)
         pairs += joined
+        # Steps said alike, a sentence each (抓好“用人”环节，… 抓好“留才”环节，…): the passage is about all of
+        # them, and a prompt on one leaves the others out.
+        steps: dict[tuple[str, str], list[str]] = {}
+        for sentence in chunk.sentences:
+            step = PARALLEL_STEP.match(sentence.text)
+            if step:
+                steps.setdefault((step.group(1), step.group(3)), []).append(step.group(2))
+        for (_verb, head), terms in steps.items():
+            if 2 <= len(terms) <= 3 and len(set(terms)) == len(terms):
+                add("".join(f"“{t}”" for t in terms) + head, "programme", 11.0)
         for match in re.finditer(r"“([^“”]{2,16})”", excerpt):
             term = match.group(1)
             if term not in self.quoted or term.endswith(("。", "！", "？")):
@@ -457,6 +467,8 @@ class PromptMaker:
                 form = forms[(k + offset) % len(forms)]
                 if "哪一环" in form and re.search(r"(环节|卡|券|网|码)”?$", pick.phrase):
                     continue  # 落实“留才”环节…哪一环: a step already; a card or a voucher has no steps
+                if form.startswith("推进") and pick.phrase.endswith("环节"):
+                    continue  # a step is taken, not 推进“留才”环节
                 prompt = fill_form(form, pick.phrase, self.audience, pick.phrase in self.clauses)
                 if prompt not in used_prompts:
                     break
@@ -565,6 +577,10 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
     if len(points) > 3 and len(some) <= 30:
         return some, "faults_some" if kind == "fault" else "points_some"
     return points[0], "faults_count" if kind == "fault" else "points_count"
+
+
+# A sentence that opens on a step or programme by its verb: 抓好“用人”环节，… / 实施“头雁”工程，…
+PARALLEL_STEP = re.compile(r"^([\u4e00-\u9fff]{2,3}?)“([^“”]{1,6})”(环节|工程|行动|计划)[，。；]")
 
 
 def not_a_unit(bare: str, excerpt: str) -> bool:
