@@ -219,8 +219,8 @@ def fallback_phrase(chunk: Chunk) -> str:
     return chunk.section.title  # 开篇, 结语: the prompt then asks about the passage as a whole
 
 
-# What a thesis says: X是Y, X来自Y, X在于Y, X才能Y, A每前进一步，B就要跟进一步.
-_THESIS = re.compile(r"(是|来自|在于|决定|关系到|才能|就要|离不开|取决于)")
+# What a thesis says: X是Y, X来自Y, X在于Y, X才能Y, A每前进一步，B就要跟进一步, 谁能X，谁就能Y.
+_THESIS = re.compile(r"(是|来自|在于|决定|关系到|才能|就要|离不开|取决于|谁就)")
 
 
 _NOT_THESIS = re.compile(
