@@ -883,3 +883,40 @@ def test_steps_said_alike_are_asked_about_together(speech):
                     lesson.prompt,
                 )
                 assert "推进" not in lesson.prompt or "环节" not in lesson.prompt, lesson.prompt
+
+
+def test_no_wrong_option_the_same_part_says(speech):
+    # 政治监督要具体化、＿＿、常态化 against 清单化 where the part asks for 清单化管理: arguably right there too.
+    parts = {s.id: s.text for s in speech.speech.sections}
+    for q in speech.questions:
+        if q.kind != "cloze":
+            continue
+        for k, option in enumerate(q.options):
+            if k != q.answer and len(option) >= 3:  # (two characters stand inside many a longer word)
+                assert option not in parts[q.section_id], (q.id, option)
+
+
+def test_no_cloze_on_a_years_formula_nor_after_an_adjective(speech):
+    # 今年是…的＿＿ (开局之年) tests a date; 廉洁＿＿ (文化建设) cuts 廉洁文化 in two.
+    from content import terms
+
+    tags = terms.speech_tags(speech.speech_text)
+    for q in speech.questions:
+        if q.kind != "cloze":
+            continue
+        assert not q.options[q.answer].endswith("之年"), q.id
+        left = q.question.removeprefix("填空：").split(BLANK)[0].split("……")[-1]
+        tokens = speech.tokenizer.lcut(left) if left else []
+        if tokens and len(tokens[-1]) == 2:
+            assert tags.get(tokens[-1]) != "a", (q.id, tokens[-1])
+
+
+def test_a_list_question_says_which_list(speech):
+    # 讲话中“一是要坚持＿＿……”: a speech has many 一是; the stem must say enough to find the list.
+    for q in speech.questions:
+        if q.kind != "exclusion" or "横线处" not in q.question:
+            continue
+        quote = q.question.split("“", 1)[1].rsplit("”，横线处", 1)[0]
+        said = re.sub(r"[‘’＿…]", "", quote)
+        said = re.sub(r"^(?:[一二三四五六七八九十]是)?(?:要|必须)?(?:坚持|做到|实行|推进)?", "", said)
+        assert len(said) >= 6, q.question

@@ -138,7 +138,11 @@ class ListQuestions(WhichPart):
         quoted = start > 0 and text[start - 1] == "“" and text[end : end + 1] == "”"
         a, b = (start - 1, end + 1) if quoted else (start, end)
         slot = "‘＿＿’" if quoted else BLANK
-        quote = self._lead(text[:a]) + slot + self._follow(text[b:])
+        lead, follow = self._lead(text[:a]), self._follow(text[b:])
+        said = re.sub(r"^(?:……)?(?:[一二三四五六七八九十]是)?(?:要|必须)?(?:坚持|做到|实行|推进)?", "", lead)
+        if len(said) + len(follow.strip("…")) < 6:
+            return []  # 一是要坚持＿＿……: which of the speech's lists is not said
+        quote = lead + slot + follow
         count = COUNT_WORDS.get(len(items))
         if count is None:
             return []

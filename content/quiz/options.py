@@ -126,6 +126,11 @@ class Options(Reading):
                 # 人工智能、量子信息) is needed beside its terms.
                 weak = self._weak_for(items)
                 speech = [o for o in speech if o not in weak]
+            elif lexicon:
+                # It knows the field but has too few terms of the shape: the rest only from the speech's
+                # lists and quoted terms, not any word of the shape (举报 after 迟报、漏报: no fault at all).
+                listed = {i for lists in self.lists.values() for other in lists for i in other}
+                speech = [o for o in speech if o in listed or o in self.terms]
             self._item_pools[key] = lexicon + [o for o in speech if o not in lexicon]
         return self._item_pools[key]
 

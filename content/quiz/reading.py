@@ -188,6 +188,8 @@ class Reading:
             return False
         if self.tags.get(before) == "vn" and not re.search(r"[，、；：“]$", text[:start]):
             return False  # 应急 + 能力建设: a verbal noun before the term qualifies it (应急能力建设)
+        if len(before) == 2 and self.tags.get(before) == "a" and not re.search(r"[，、；：“]$", text[:start]):
+            return False  # 廉洁 + 文化建设: an adjective before it makes one term with it
         if (before and self.is_word(before + inner[0])) or (after and self.is_word(inner[-1] + after)):
             return False
         if (self.tags.get(inner[0]) or "")[:1] in {"c", "d", "r", "m", "q"}:

@@ -239,8 +239,12 @@ def is_parallel(items: list[str]) -> bool:
 
 
 def trivia_weight(items: list[str]) -> float:
-    """How much a list looks like trivia (交通、医院、学校: short concrete nouns) rather than a requirement."""
-    return 1.5 if len(items) >= 4 and all(len(i) <= 2 for i in items) else 0.0
+    """How much a list looks like trivia (交通、医院、学校: short concrete nouns; the 进X of a campaign) rather
+    than a requirement."""
+    if len(items) >= 4 and all(len(i) <= 2 for i in items):
+        return 1.5
+    # 进机关、进学校、进社区: the places a campaign goes to, not what it asks
+    return 1.5 if all(len(i) == 3 and i.startswith("进") for i in items) else 0.0
 
 
 def token_ending(tokens: list[str], at: int) -> str:
