@@ -920,3 +920,17 @@ def test_a_list_question_says_which_list(speech):
         said = re.sub(r"[‘’＿…]", "", quote)
         said = re.sub(r"^(?:[一二三四五六七八九十]是)?(?:要|必须)?(?:坚持|做到|实行|推进)?", "", said)
         assert len(said) >= 6, q.question
+
+
+def test_a_couplet_is_no_list_and_a_description_no_requirement(speech):
+    # 民之所盼、政之所向 is one saying: never "which item"; 老旧小区多、商务楼宇多 describes a place, asks nothing;
+    # “桐溪教育” is a place's name for a channel.
+    places = set(re.findall(r"([\u4e00-\u9fff]{2})[省市县区镇乡]", speech.speech_text))
+    for lesson in speech.lessons:
+        bare = lesson.phrase.replace("“", "").replace("”", "")
+        halves = bare.split("、")
+        if len(halves) == 2 and f"“{bare}”" in lesson.text:
+            assert not re.search(r"哪一(项|点)", lesson.prompt), lesson.prompt
+        assert not (len(halves) >= 3 and all(re.search(r"[多少]$", h) for h in halves)), lesson.prompt
+        assert not (len(bare) == 4 and bare[:2] in places and bare[2:] in {"教育", "文化", "经济"}), bare
+        assert "十四五" not in bare or len(bare) > 8, bare

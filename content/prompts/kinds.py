@@ -53,12 +53,15 @@ GENERIC = frozenset(
     进一步 坚持 加强 推进 推动 落实 切实 全面 深入 扎实 持续 更加 不断 积极 主动 组成部分 教职员工 交流经验
     习近平新时代中国特色社会主义思想 党的二十大精神 党的二十大 党中央 高质量发展 中国共产党 民族复兴 强国建设
     新时代新征程 社会主义现代化国家 主题教育 以习近平同志为核心的党中央 习近平总书记 习近平
-    工作作风 精神状态 工作举措 工作成效 工作任务 工作机制 工作水平 新局面 突出问题 明显成效 重大突破""".split()
+    工作作风 精神状态 工作举措 工作成效 工作任务 工作机制 工作水平 新局面 突出问题 明显成效 重大突破
+    十四五 十五五 十四五规划 十五五规划""".split()
 )
 
 
 # A state that falls short, by its build: 三个不够, 挂牌不运转, 责任不到位.
-_SHORTFALL = re.compile(r"不(?:够|到位|运转|作为|担当|落实|充分|平衡|适应|匹配|规范|严|实|力)$")
+_SHORTFALL = re.compile(
+    r"不(?:够|到位|运转|作为|担当|落实|充分|平衡|适应|匹配|规范|严密|深入|健全|完善|有力|明显|严|实|力)$"
+)
 
 
 def _is_problem(phrase: str) -> bool:
@@ -165,6 +168,8 @@ def list_kind(items: list[str]) -> str | None:
             return None  # 南塘、枫林、清河; 居委会、业委会
     if any(re.search(r"(快乐|健康|顺利|如意|幸福美满)$", i) for i in items):
         return None
+    if all(re.search(r"[\u4e00-\u9fff]{2,}[多少]$", i) for i in items):
+        return None  # 老旧小区多、商务楼宇多: what a place is like, no requirement
     if all(_TIMED.match(i) for i in items):
         return "programme"  # 月调度、季通报、年考核: a mechanism
     kinds = {kind_of(i) for i in items}

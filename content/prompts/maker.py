@@ -96,6 +96,9 @@ class PromptMaker:
         self.tag_of = tag_of
         self.is_noun = lambda w: (tag_of(w) or "n")[:1] == "n"
         self.text = speech_text
+        # The speech's own places (桐溪 of 桐溪县): a term of one and a common word (“桐溪教育”, a channel's
+        # name) names no idea.
+        self.places = set(re.findall(r"([\u4e00-\u9fff]{2})[省市县区镇乡]", speech_text))
         self.quoted = quoted
         self.lists_of = lists_of
         self.keywords = keywords
@@ -116,6 +119,8 @@ class PromptMaker:
                 return
             if bare.endswith("们"):
                 return  # people addressed or thanked (亲友们, 老师们): no term
+            if self._place_name(bare):
+                return  # “桐溪教育”: a place's name for a channel
             if bare in COMMON_FORMULAS:
                 score -= 2.0  # 两个确立, 四个意识: said in every speech, rarely a passage's own point
             # A heading is a title, never a prompt's phrase.
@@ -220,7 +225,13 @@ class PromptMaker:
                 # A quoted list is the speech's own formula (a 校训, “明德、砺学、致用、报国”): asked about as a
                 # whole, by its kind where the items say it; a fault where the sentence criticises it
                 # (有的地方和部门对科技创新“说起来重要、干起来次要、忙起来不要”).
-                kind = list_kind(term.split("、"))
+                halves = term.split("、")
+                # Two halves of one saying (民之所盼、政之所向) are a 提法 to understand, not items to pick from;
+                # of a mechanism's build (一岗一清单、一人一责任; 一群通办、一端集成), a mechanism.
+                if len(halves) == 2:
+                    kind = "programme" if all(NUMERAL_START.match(h) for h in halves) else "principle"
+                else:
+                    kind = list_kind(halves)
                 if criticised_here(before, after):
                     kind = "problem"
                 add(term, kind or "enumeration", 6.0 if kind else 5.0)  # (below a requirement that says it)
@@ -329,7 +340,7 @@ class PromptMaker:
                     and criticised_here(sentence.text[:at], sentence.text[at + len(joined) :])
                 ):
                     kind = "problem"
-                if kind and len(joined) <= 18 and len(items) <= 5:
+                if kind and len(joined) <= (24 if kind == "problem" else 18) and len(items) <= 5:
                     if re.search(r"做到$", sentence.text[: max(0, sentence.text.find(joined))]):
                         kind = "standard"  # 始终做到认识不含糊、力度不减弱: what to measure oneself by
                     # A list that qualifies a noun (有专业能力、专业素养、专业精神的优秀干部; 代耕代种…等托管
@@ -402,6 +413,10 @@ class PromptMaker:
                 found[said[0]] = Candidate(said[0], said[1], 11.2)
         return sorted(found.values(), key=lambda c: -c.score)
 
+    def _place_name(self, word: str) -> bool:
+        """A name of the speech's place and a common word (桐溪教育, a channel's name): no idea to reflect on."""
+        return len(word) == 4 and word[:2] in self.places and word[2:] in GENERIC | {"教育", "文化", "经济"}
+
     def _concrete(self, term: str) -> bool:
         """Whether a quoted term is a thing an image could be made of: a dictionary noun, or a word the
         dictionary knows ending it (体检 of 政治体检, 卫士 of 纯洁性卫士); 国之大者 is a 提法."""
@@ -455,6 +470,7 @@ class PromptMaker:
                     and (self.tag_of(w) or "n")[:2] not in {"ns", "nr", "nt"}
                     and not VAGUE_END.search(w)
                     and not not_a_unit(w, chunk.text)
+                    and not self._place_name(w)
                     and self._concept(w, chunk.text)
                 ]
                 options = [Candidate(words[0], kind_of(words[0]), 0.0)] if words else []
