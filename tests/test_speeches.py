@@ -934,3 +934,25 @@ def test_a_couplet_is_no_list_and_a_description_no_requirement(speech):
         assert not (len(halves) >= 3 and all(re.search(r"[多少]$", h) for h in halves)), lesson.prompt
         assert not (len(bare) == 4 and bare[:2] in places and bare[2:] in {"教育", "文化", "经济"}), bare
         assert "十四五" not in bare or len(bare) > 8, bare
+
+
+def test_a_lesson_that_opens_on_a_lead_asks_about_it(speech):
+    # 要向科技要产量、要效益。 / 要在严管厚爱上见实效。 heads what follows: the prompt is about it (or about
+    # the points or the two paragraphs it opens), not a detail after it.
+    from content.points import point_lists
+    from content.prompts.phrases import requirement_of
+
+    asked, missed = 0, []
+    for lesson in speech.lessons:
+        body = [s for s in lesson.sentences if s.role == "body"]
+        if not body or len(body[0].text) > 20 or re.search(r"[，；：]", body[0].text):
+            continue
+        lead = requirement_of(body[0].text)
+        if not lead or point_lists(lesson.sentences) or " / " in lesson.phrase:
+            continue
+        asked += 1
+        bare = lambda t: t.replace("“", "").replace("”", "").replace("‘", "").replace("’", "")  # noqa: E731
+        if bare(lead[1])[:6] not in bare(lesson.prompt):
+            missed.append((lesson.day, lesson.prompt))
+    # (a phrase the speech keeps for another lesson, or a programme the lead names, may take its place)
+    assert len(missed) <= max(1, asked // 4), missed

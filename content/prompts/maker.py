@@ -604,7 +604,7 @@ def not_a_unit(bare: str, excerpt: str) -> bool:
     what a task is measured by (对照任务清单), or a meeting's format (主会场+分会场)."""
     if f"习近平{bare}" in excerpt or _measured_by(bare, excerpt):
         return True
-    return bool(re.search(r"[+＋](?=.)", bare) or bare.endswith("会场"))
+    return bool(re.search(r"[+＋](?=[\u4e00-\u9fff]*会场)", bare) or bare.endswith("会场"))
 
 
 _TAKEN_AS = re.compile(r"把([^，。；！？“”]{2,10})(?:当作|当成|作为|视为)“([^“”]+)”")

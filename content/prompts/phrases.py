@@ -140,6 +140,15 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
     if start and is_word(head[start - 1] + clause[0]):
         return None  # 要用 + 好…: the clause would begin inside a word
     verb = next((v for v in _REQUIRE_VERBS if clause.startswith(v)), None)
+    if (
+        verb is None
+        and sentence.startswith("要")
+        and len(clauses) == 2
+        and not clauses[1]
+        and 6 <= len(clause)
+    ):
+        # A lead sentence of its own (要向科技要产量、要效益。): a requirement whatever its verb.
+        return "requirement", clause
     if verb is None or not 5 <= len(clause) <= 24 or clause.count("“") != clause.count("”"):
         return None
     if re.search(r"(既要|既|一方面|是[^，。]{2,}的)", clause):
