@@ -267,7 +267,9 @@ def test_prompt_phrases_are_terms_not_fragments(speech):
                     bounds = {0}
                     for piece in tokens.cut(sentence.text):
                         bounds.add(max(bounds) + len(piece))
-                    assert at in bounds and at + len(phrase) in bounds, (phrase, sentence.text)
+                    # (after the modal 要 that opens a requirement: jieba joins 要强 of 要强化, 要用 of 要用好)
+                    modal = at == 1 and sentence.text.startswith("要")
+                    assert (at in bounds or modal) and at + len(phrase) in bounds, (phrase, sentence.text)
                     break
 
 
@@ -955,4 +957,4 @@ def test_a_lesson_that_opens_on_a_lead_asks_about_it(speech):
         if bare(lead[1])[:6] not in bare(lesson.prompt):
             missed.append((lesson.day, lesson.prompt))
     # (a phrase the speech keeps for another lesson, or a programme the lead names, may take its place)
-    assert len(missed) <= max(1, asked // 4), missed
+    assert len(missed) <= max(1, asked // 10), missed

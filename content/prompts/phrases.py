@@ -137,8 +137,9 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
     clause = head[lead.end() :] if lead and lead.group(0) else head
     clause = _REQUIRE_ADVERBS.sub("", clause)
     start = len(head) - len(clause)
-    if start and is_word(head[start - 1] + clause[0]):
-        return None  # 要用 + 好…: the clause would begin inside a word
+    modal = head[:start] == "要" and any(clause.startswith(v) for v in _REQUIRE_VERBS)
+    if start and is_word(head[start - 1] + clause[0]) and not modal:
+        return None  # 主要 + 求…: the clause would begin inside a word (要 + 强化 is the modal and a verb)
     verb = next((v for v in _REQUIRE_VERBS if clause.startswith(v)), None)
     if (
         verb is None
