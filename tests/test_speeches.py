@@ -958,3 +958,13 @@ def test_a_lesson_that_opens_on_a_lead_asks_about_it(speech):
             missed.append((lesson.day, lesson.prompt))
     # (a phrase the speech keeps for another lesson, or a programme the lead names, may take its place)
     assert len(missed) <= max(1, asked // 10), missed
+
+
+def test_a_tifa_said_of_something_comes_with_it(speech):
+    # 粮食安全是“国之大者”: asked as the claim (为什么说粮食安全是“国之大者”), never the bare 提法.
+    for lesson in speech.lessons:
+        m = re.fullmatch(r"“?([\u4e00-\u9fff]{4,6})”?", lesson.phrase)
+        if not m or f"“{m.group(1)}”" not in lesson.text:
+            continue
+        said = re.search(r"([\u4e00-\u9fff]{2,8})(?:是|就是)“" + re.escape(m.group(1)) + "”", lesson.text)
+        assert not said or said.group(1).startswith(("不", "也", "都")), (lesson.day, lesson.prompt)

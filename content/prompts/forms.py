@@ -33,6 +33,11 @@ FORMS: dict[str, tuple[str, ...]] = {
         "在工作中弘扬“{p}”，你打算从哪件事做起？",
         "结合本职工作，怎样把“{p}”落到实处？",
     ),
+    # A 提法 said of something, with its own quotes (粮食安全是“国之大者”): why the claim holds.
+    "claim": (
+        "为什么说{p}？结合实际谈谈你的认识。",
+        "你是怎样理解{p}的？它对你的工作提出了什么要求？",
+    ),
     "image": (
         "讲话说“{p}”，这在你的岗位上意味着什么？",
         "怎样理解“{p}”这个比喻？对你有什么启发？",
@@ -104,6 +109,7 @@ FORM_NAMES = {
     "problem": "原因办法",
     "spirit": "榜样践行",
     "image": "比喻释义",
+    "claim": "理解认识",
     "people": "群众视角",
     "action": "行动落实",
     "change": "行动落实",

@@ -308,6 +308,10 @@ class PromptMaker:
                 ):
                     add(f"{said.group(1)}“{term}”", "image", 6.0)
                     continue
+                if said and len(said.group(1)) <= 10 and not re.search(r"(不能|不要|不是)", said.group(1)):
+                    # A 提法 said of something (粮食安全是“国之大者”): the claim, with what it is said of.
+                    add(f"{said.group(1)}“{term}”", "claim", 6.5)
+                    continue
             if kind == "principle" and 4 <= len(term) <= 6:
                 # 把安全责任当作“千斤重担” (an image, though it starts with a numeral).
                 taken = f"“{term}”" in excerpt and _taken_as(term, excerpt)
