@@ -53,5 +53,7 @@ def parse_ref(text: str) -> int | str | None:
 
 
 def reports_figures(text: str) -> bool:
-    """Whether a sentence reports figures: two or more numbers (全市现有非煤矿山37座、尾矿库9座)."""
-    return len(re.findall(r"[0-9０-９]+(?:[.．][0-9]+)?", text)) >= 2
+    """Whether a sentence reports figures: two or more numbers (全市现有非煤矿山37座、尾矿库9座), in digits or
+    as Chinese percentages (百分之六十以上的税收、百分之七十以上的地区生产总值)."""
+    digits = re.findall(r"[0-9０-９]+(?:[.．][0-9]+)?", text)
+    return len(digits) + len(re.findall(r"百分之[零一二三四五六七八九十百点]+", text)) >= 2

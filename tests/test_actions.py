@@ -7,7 +7,6 @@ stand-in's parser of Telegram's HTML, so a reply that Telegram would refuse fail
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from botapi_standin import parse_html, utf16_len
@@ -190,23 +189,28 @@ async def test_quiz_text_answers_and_score(actions):
 
 
 async def test_a_letter_past_the_options_is_no_answer():
-    # A question of three options (a frame's endings, or a curated bank's): D is not an answer. (The seed
-    # has none now; a test speech with a frame of three does: 主力、骨干、补充.)
-    from content import build_model, read_text
+    # A question of three options (a curated bank's, imported for a course): D is not an answer.
+    import dataclasses
 
-    model = build_model(read_text(Path(__file__).parent / "data" / "speeches" / "s05-guanyu-headings.txt"))
+    from content import load_model
+    from content.quiz import Question
+
+    base = load_model()
+    three = Question(
+        "k3options", "cloze", base.questions[0].section_id, "填空：党员是党的肌体的＿＿。", ("细胞", "骨骼", "血液"),
+        0, base.questions[0].source, "出自讲话。", base.questions[0].day,
+    )  # fmt: skip
+    model = dataclasses.replace(base, questions=[three, *base.questions])
     storage = Storage(":memory:")
     actions = Actions(storage, model, Config.from_env({"STUDYBOT_ADMINS": "1"}), robot_count=2)
-    three = [q for q in actions.model.questions if len(q.options) == 3]
-    assert three
     ctx = contexts()[4]
-    session = actions.storage.start_quiz(ctx.chat_key, ctx.user_key, [three[0].id], ctx.now)
+    session = actions.storage.start_quiz(ctx.chat_key, ctx.user_key, [three.id], ctx.now)
     quiz = actions.storage.active_quiz(ctx.chat_key)
     assert quiz is not None and quiz["id"] == session
     [hint] = await actions.text(ctx, "D")
     assert hint.doc.plain_text == "这一题只有 A、B、C 三项，请回复其中一个字母。"
     assert actions.storage.active_quiz(ctx.chat_key)["position"] == 0  # nothing recorded
-    outs = await actions.text(ctx, "ABCD"[three[0].answer])
+    outs = await actions.text(ctx, "A")
     assert "答对了" in outs[0].doc.plain_text
     storage.close()
 

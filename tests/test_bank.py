@@ -89,7 +89,7 @@ def test_sequence_questions_and_a_gbk_speech_go_out_and_come_back(speech):
     model = load_model(Path(__file__).parent / "data" / "speeches" / speech)
     names = section_names(model.sections)
     kinds = {q.kind for q in model.questions}
-    assert kinds >= {"cloze", "section"} and kinds & {"sequence", "exclusion"}, kinds
+    assert "section" in kinds and kinds & {"sequence", "exclusion"}, kinds
     result = read_bank(to_xlsx(bank_rows(model.questions, names)), "a.xlsx", names)
     assert [same(q) for q in result.questions] == [same(q) for q in model.questions]
 

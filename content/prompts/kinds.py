@@ -170,6 +170,8 @@ def list_kind(items: list[str]) -> str | None:
         return None
     if all(re.search(r"[\u4e00-\u9fff]{2,}[多少]$", i) for i in items):
         return None  # 老旧小区多、商务楼宇多: what a place is like, no requirement
+    if all(len(i) == 3 and i.endswith("性") for i in items):
+        return None  # 长期性、基础性、战略性: what the work is like, asked by the quiz rather than a prompt
     if all(_TIMED.match(i) for i in items):
         return "programme"  # 月调度、季通报、年考核: a mechanism
     kinds = {kind_of(i) for i in items}

@@ -2,7 +2,7 @@
 
 `QuizBuilder` builds a speech's bank. It is read from the bottom up: `reading` (what the quiz knows of the
 speech, and the checks every question passes), `options` (wrong options), `clozes`, `which_part` and `lists`
-(the candidates: clozes and what-comes-next, which part, 不包括哪一项 and a frame's endings), `bank` (the
+(the candidates: clozes and what-comes-next, which part, 不包括哪一项 of a list or a paragraph's points), `bank` (the
 choice under the editor's rules); `shapes` and `question` hold the pure helpers and the data.
 """
 

@@ -1,16 +1,16 @@
 """The quiz bank: fewer and better questions, each one an editor would print.
 
-Candidates of five kinds are made from the speech's body sentences (never a heading, a salutation or a
-procedural sentence): a cloze on a quoted 提法, on one item of an enumeration, on a key phrase or on the word
-one item of a frame ends in; a what-comes-next on an enumeration; 不包括哪一项 on an enumeration or on a
+Candidates of four kinds are made from the speech's body sentences (never a heading, a salutation or a
+procedural sentence): a cloze on a quoted 提法, on one item of an enumeration or on a key phrase; a
+what-comes-next on an enumeration; 不包括哪一项 on an enumeration or on a
 paragraph's points (一是…二是…); a which-part on a stretch that stands in one part only. Each is scored
 (提法 and requirements above trivia, distractors that fit the slot above ones that merely match in length)
 and the bank is chosen from the best under the rules of EDITOR.md: one question per sentence and per
 enumeration, no answer visible in another question or in the part titles a which-part question shows, every
 lesson and every part asked about, which-part questions at most a third, about one question per 110
 characters; no wrong option that another question's stem shows in its place. A candidate whose blank would
-cut a number or a fixed term, or that has not three distractors of the answer's own shape and field (two for
-a frame of three items), or whose answer is the odd one out among its options, is dropped rather than padded.
+cut a number or a fixed term, or that has not three distractors of the answer's own shape and field, or whose
+answer is the odd one out among its options, is dropped rather than padded.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from content.quiz.lists import ListQuestions, clause_lists
+from content.points import point_lists
+from content.quiz.lists import ListQuestions
 from content.quiz.question import CHARS_PER_QUESTION, MIN_SCORE, Candidate, Question, stable_digest
 from content.quiz.shapes import explanation_of, pattern_of, sentence_key, trivia_weight
 
@@ -54,13 +55,20 @@ class QuizBuilder(ListQuestions):
                 out += self._enumeration(sentence, items)
                 out += self._sequence(sentence, items)
                 out += self._exclusion(sentence, items)
-                out += self._pairing(sentence, items)
-            for items in clause_lists(sentence.text):
-                out += self._pairing(sentence, items)
             out += self._key_phrases(sentence)
             out += self._field_terms_in(sentence)
             out += self._section(sentence)
         out += self._point_exclusions()
+        # A paragraph's points (一是…“铸魂工程”…；二是…“塑形工程”…) are one enumeration: one question on them,
+        # or the second shows the first's sibling.
+        member = {
+            sentence_key(x): f"points:{k}"
+            for k, points in enumerate(point_lists(self.speech.all_sentences()))
+            for x in points.sentences
+        }
+        for c in out:
+            if sentence_key(c.sentence) in member:
+                c.units.add(member[sentence_key(c.sentence)])
         return out
 
     def _names(self, items: list[str]) -> bool:

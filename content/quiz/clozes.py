@@ -103,6 +103,8 @@ class Clozes(Options):
             or not self._whole_unit(text, start, end)
         ):
             return []
+        if text[:start].endswith("习近平"):
+            return []  # inside a name: 习近平＿＿思想
         if answer.endswith("之年"):
             return []  # 开局之年, 关键之年: a date's formula, nothing of the speech's requirements
         # A wrong option the same part says (清单化 where it asks for 清单化管理; 导师帮带 where it sets one up;
@@ -333,6 +335,8 @@ class Clozes(Options):
         for start, end, phrase, compound in self._noun_phrases(text):
             if phrase[-2:] in GENERIC_HEADS:
                 continue  # 考察机制 against 考核机制: the options of a generic head overlap
+            if self._of_the_themes_head(phrase):
+                continue  # 发展环境 against 政务环境 in a speech on 营商环境
             if not self._keyable(phrase, text, compound) or PERSON_HEAD.search(phrase):
                 continue  # 组工干部 against 党员干部: kinds of people are near-synonyms in a slot
             if not self._bounded(text, start, end):
@@ -375,6 +379,8 @@ class Clozes(Options):
             affix = self._shared_affix(term, pool, text[end:])
             if affix is None:
                 continue
+            if self._of_the_themes_head(term):
+                continue  # 法治环境 in a speech on 营商环境: any 环境 is arguably its point
             if not self._bounded(text, start, end, right_noun=True):
                 continue
             if re.match(r"(?:方式|体系|机制|模式|格局|制度|能力|水平)", text[end:]):

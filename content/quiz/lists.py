@@ -1,11 +1,10 @@
-"""Questions on a list as a whole: which item it does not hold (不包括哪一项), which point a paragraph does not
-make (一是…二是…三是…: 不是其中之一), and which ending goes with which item of a list built on one frame
-(筑牢信仰之基，打牢＿＿之基，夯实廉政之基).
+"""Questions on a list as a whole: which item it does not hold (不包括哪一项) and which point a paragraph does
+not make (一是…二是…三是…: 不是其中之一).
 
-All take their options from the speech's own lists, so they fit where a cloze finds no three wrong words:
-the items of a list are of one shape and field by construction, a paragraph's points are of one kind, and in
-a frame each ending is wrong for every item but its own (which holds for nouns, not for verbs: 以弄通促深化
-reads as well as 内化).
+Both need one wrong option, not three: the items of a list are of one shape and field by construction, a
+paragraph's points are of one kind. (Which ending goes with which item of a frame, 以学懂促深化、以弄通促＿＿,
+was asked once and dropped: with the other endings shown it is answered by elimination, with them blanked a
+guess by position, and a verb's ending reads as well with another item.)
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import re
 
 from content.points import FAULT_CLAUSE, MEASURE_VERBS, ORDINALS, Points, point_lists
-from content.quiz.clozes import odd_one_out
 from content.quiz.question import BLANK, Candidate, stable_digest
 from content.quiz.shapes import (
     HAN_ONLY,
@@ -30,46 +28,11 @@ from content.quiz.shapes import (
 from content.quiz.which_part import WhichPart
 from content.speech import Sentence
 
-# Endings that read after almost anything (不到位, 要落实): a frame with one is no test of which goes where.
-LOOSE_ENDINGS = frozenset("到位 落实 规范 及时 有力 有效 充分 严格 精准 扎实 完善 健全".split())
-
 COUNT_WORDS = {3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八"}
 
 
-def clause_lists(text: str) -> list[list[str]]:
-    """Runs of three or more clauses of one build, split by ，or ；, that end alike (筑牢信仰之基，打牢从政之基，
-    夯实廉政之基): the items of a frame, as `enumerations` gives those joined by 、."""
-    out = []
-    clauses = [c for c in re.split(r"[，；]", text.rstrip("。！？；"))]
-    run: list[str] = []
-
-    def close() -> None:
-        if len(run) >= 3:
-            out.append(list(run))
-
-    for clause in clauses:
-        clause = clause.strip()
-        ending = shared_ending([*run, clause]) if run else ""
-        # 之基 of 筑牢信仰之基, 打牢从政之基; not 的问题 (既有…的问题，也有…的问题: not items of one frame)
-        if run and 5 <= len(clause) <= 24 and len(ending) >= 2 and not ending.startswith("的"):
-            run.append(clause)
-            continue
-        close()
-        run = [clause] if 5 <= len(clause) <= 24 else []
-    close()
-    return out
-
-
-def shared_ending(words: list[str]) -> str:
-    """The ending all words share, leaving each at least one character of its own (化 of 深化、内化)."""
-    n = 0
-    while n < min(map(len, words)) - 1 and len({w[-1 - n] for w in words}) == 1:
-        n += 1
-    return words[0][len(words[0]) - n :]
-
-
 class ListQuestions(WhichPart):
-    """Questions on a list as a whole: which item it does not hold, and which ending goes with which item."""
+    """Questions on a list as a whole: which item it does not hold, which point a paragraph does not make."""
 
     # -- 不包括哪一项 -----------------------------------------------------------------------------------
     def _exclusion(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
@@ -121,6 +84,8 @@ class ListQuestions(WhichPart):
             if any(f"{i}、{cand}" in self.full or f"{cand}、{i}" in self.full for i in items):
                 continue  # the speech lists it beside one of them elsewhere
             in_speech = cand in self.full
+            if in_speech and text[end : end + 1] == "等":
+                continue  # 针对高价彩礼…等陈规陋习 is open: 封建迷信, which the speech calls a 不良风气, is arguably in it
             if (
                 not in_speech
                 and cand not in field
@@ -299,121 +264,3 @@ class ListQuestions(WhichPart):
             owners = self._items_by_shape.get(pattern[1], {}).get(cand, set())
             return bool(owners - {tuple(items)})
         return cand in self._kin_of(items)[0]
-
-    # -- which ending with which item -------------------------------------------------------------------
-    def _pairing(self, sentence: Sentence, items: list[str]) -> list[Candidate]:
-        """A list built on one frame (以X促Y, X向民生Y, …之基): the word that changes at the end of one item,
-        with the others' words there as the wrong options; the other items are shown with theirs left out,
-        so the question is which goes with which."""
-        text = sentence.text
-        if len(items) < 3 or min(map(len, items)) < 5 or not pattern_of(items)[1]:
-            return []  # no frame (熬夜刷手机、上课打瞌睡): the endings are not of one kind
-        starts = []
-        pos = 0
-        for item in items:
-            at = text.find(item, pos)
-            if at < 0:
-                return []
-            starts.append(at)
-            pos = at + len(item)
-        bounds, spans, pos = {0}, [], 0
-        for token in self.cut(text):
-            spans.append((pos, pos + len(token), token))
-            pos += len(token)
-            bounds.add(pos)
-        suffix = shared_ending(items)
-        slots = []
-        for item, at in zip(items, starts, strict=True):
-            stop = at + len(item)
-            # The slot: the item's last word that is not all of the shared ending (内化 of 以弄通促内化,
-            # 深化 before 提升, 从政 before 之基).
-            inside = [(s, e, t) for s, e, t in spans if s >= at and e <= stop]
-            if not inside or inside[-1][1] != stop:
-                return []
-            slot = next((x for x in reversed(inside) if x[0] < stop - len(suffix)), None)
-            if slot is None or slot[0] == at:
-                return []
-            # It ends where the shared ending begins (从政 + 之基), or holds all of it (内化 of 以弄通促内化):
-            # never across it (组织 + 力强 + 不强 of 组织力强不强).
-            if slot[1] != stop - len(suffix) and not (slot[1] == stop and len(suffix) <= 1):
-                return []
-            slots.append(slot)
-        # The slot is governed by what all items share right beside it (促 of 以X促Y, 向民生 of X向民生Y, 之基,
-        # 提升 of X提升): then each item's word reads in every slot. Without it, each word belongs to its own
-        # object (把脚步走勤、把情况摸清: 把情况走勤 is absurd).
-        words = [t for _, _, t in slots]
-        led = len({text[s - 1] for s, _, _ in slots}) == 1
-        closed = len(suffix) >= 2 and all(
-            e == at + len(i) - len(suffix) for (_, e, _), at, i in zip(slots, starts, items, strict=True)
-        )
-        if not (led or closed):
-            return []
-        # After 的 or 到 the word is a noun bound to the words before it (更加务实的 + 举措 beside 作风: 务实的作风
-        # reads as well; 落实到村组 beside 人头): only a frame that ends alike after it (筑牢信仰之基，打牢从政之基)
-        # fixes which is whose. (jieba's tags cannot say it: 内化 of 以弄通促内化 is tagged a noun.)
-        if not closed and text[slots[0][0] - 1] in "的到":
-            return []
-        if closed and not led:
-            # …and then only after a verb (筑牢 + 信仰之基), not after the modifier of a noun phrase (困难 +
-            # 家庭必访 beside 老人: 困难老人 reads as well).
-            before = [next((t for _, e, t in spans if e == s), "") for s, _, _ in slots]
-            if not all((self.tags.get(b) or "")[:1] == "v" for b in before):
-                return []
-        if set(words) & LOOSE_ENDINGS:
-            return []  # 服务企业不＿＿ with 到位: an ending that reads after any item is no item's own
-        if all((self.tags.get(w) or "")[:1] == "v" for w in words) or all(w.endswith("化") for w in words):
-            return []  # verbs (以弄通促深化 ~ 内化; 财力向民生聚焦 ~ 倾斜) read after any item: arguably right
-        if len(set(words)) != len(words) or not all(
-            2 <= len(w) <= 4 and HAN_ONLY.fullmatch(w) for w in words
-        ):
-            return []
-        cues = [text[at:s] for at, (s, _, _) in zip(starts, slots, strict=True)]
-        if len(set(cues)) != len(cues) or len(set(map(len, words))) > 1:
-            return []
-        # What changes in each word shares nothing with another's (深化 ~ 内化 share only the ending 化).
-        ending = shared_ending(words)
-        stems = [w[: len(w) - len(ending)] for w in words]
-        out = []
-        for k, (s, e, answer) in enumerate(slots):
-            # A word that shares a character with the answer's own part (廉政 for 从政) is left out: the fewer
-            # options, the surer each is wrong.
-            others = [w for j, w in enumerate(words) if j != k and not set(stems[j]) & set(stems[k])]
-            if len(others) < 2:
-                continue
-            # No check of parts of speech: each word stands in its own item of the frame, so it fits there
-            # (jieba's tags of such words are guesses: 深化 j, 内化 n, 转化 v).
-            if self._is_theme(answer) or not self._whole_unit(text, s, e):
-                continue
-            shown = ""
-            pos = starts[0]
-            for j, (ss, ee, _) in enumerate(slots):
-                shown += text[pos:ss] + (BLANK if j == k else "……")
-                pos = ee
-            list_end = starts[-1] + len(items[-1])
-            shown += text[pos:list_end]
-            lead = self._lead(text[: starts[0]], keep_quotes=True)
-            tail = "……" if text[list_end:].strip("。！？") else text[list_end:]
-            if (lead + shown).count("“") > (lead + shown).count("”"):
-                shown += "”"  # the list was quoted: the quote closes (说起来……、干起来＿＿、忙起来……”)
-                tail = "" if shown.endswith("……”") else tail
-            if shown.endswith("……"):
-                tail = tail.removeprefix("……")
-            question = "填空：" + lead + shown + tail
-            distractors = sorted(others, key=lambda w: stable_digest(text, answer, w))[:3]
-            if odd_one_out(answer, distractors):
-                continue  # 引导、指导 against 关心: the one without 导 is the answer
-            score = 4.5 + 0.25 * bool(REQUIRE.search(text)) + 0.1 * len(distractors)
-            out.append(
-                Candidate(
-                    "cloze",
-                    sentence,
-                    question,
-                    answer,
-                    distractors,
-                    score - 0.01 * abs(k - len(items) // 2),
-                    {sentence_unit(sentence), list_unit(sentence, items)},
-                    (answer,),
-                    stems[k],
-                )
-            )
-        return out

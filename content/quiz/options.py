@@ -21,6 +21,12 @@ from content.quiz.shapes import (
 QUALITY_ENDINGS = frozenset({"之心", "感", "性", "之基", "之本", "之源"})
 
 
+# Doctrines and virtues named X主义: never a wrong option in a slot of faults of that build.
+POSITIVE_ISMS = frozenset(
+    "社会主义 马克思主义 共产主义 爱国主义 集体主义 现实主义 英雄主义 人道主义 国际主义 乐观主义 理想主义".split()
+)
+
+
 class Options(Reading):
     """Wrong options: three that read like the answer in its slot, of its own shape and field, and are wrong."""
 
@@ -52,6 +58,8 @@ class Options(Reading):
                 continue
             if self._is_theme(cand):
                 continue  # the speech's theme (营商环境 of a speech on it) fits every slot of it: arguably right
+            if cand in POSITIVE_ISMS and answer.endswith("主义"):
+                continue  # 社会主义 among 形式主义、官僚主义: absurd in a slot of faults
             cand_var = variable_part(cand, pattern) if pattern else cand
             # A near-synonym (用才 for 用人) could be right too: the changing part shares no character.
             if set(cand_var) & set(variable):

@@ -98,6 +98,14 @@ class Reading:
                 words.add(a + b)
         return words
 
+    def _of_the_themes_head(self, phrase: str) -> bool:
+        """Whether a phrase has the head of the speech's theme (发展环境 in a speech on 营商环境): every
+        option of that head is arguably what the speech is about."""
+        heads = {w[-2:] for w in self.title_words if len(w) >= 4} | {
+            w for w in self.title_words if len(w) == 2 and (self.tags.get(w) or "")[:1] == "n"
+        }
+        return len(phrase) >= 4 and phrase[-2:] in heads
+
     def _is_theme(self, answer: str) -> bool:
         titles = self.speech.title + " " + (self.speech.subtitle or "")
         return answer in self.title_words or (len(answer) >= 3 and answer in titles)

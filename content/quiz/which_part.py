@@ -69,8 +69,12 @@ class WhichPart(Clozes):
             return []
         if re.match(r"^(?:同志们|同学们|老师们|各位|最后|总之|让我们)", sentence.text):
             return []  # a quote that opens with 同志们， or 最后， says it is the closing
-        if CEREMONY.match(sentence.text) or re.search(
-            r"召开|会前|本次会议|这次会议|高度重视", sentence.text[:30]
+        if (
+            CEREMONY.match(sentence.text)
+            or re.search(r"召开|会前|本次会议|这次会议|高度重视", sentence.text[:30])
+            or re.search(
+                r"我都同意|我完全同意|作了(?:交流)?发言|讲得都很|通报了[^，。]{0,20}情况", sentence.text
+            )
         ):
             return []  # the meeting's own business says it is the opening: a giveaway
         if reports_figures(sentence.text):
