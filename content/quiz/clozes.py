@@ -187,15 +187,17 @@ class Clozes(Options):
             if shape != "counted":
                 pool.sort(key=lambda t: (-self._slot_fit(t, left, right), stable_digest(term, t)))
             kin: list[str] = []  # terms of a small field that names this term and its partner (below)
+            vouched: list[str] = []  # terms of a field of the lexicon that holds this one, built alike
             if not head:
                 # Then terms of the term's field in the common vocabulary (延安精神 for 长征精神).
                 # Only those of its head or beginning: one field may hold several kinds (坐办公室 beside
                 # 带病提拔, 良好家风 beside 道德模范), and only terms built alike read alike in a slot.
-                pool += [
+                vouched = [
                     t
                     for t in self._lexicon([term], term, (len(term), ()))
                     if t not in pool and built_alike(term, t)
                 ]
+                pool += vouched
                 # A field that names this term and another quoted beside it (从“学知识”转向“求真理”: the
                 # field of what a student seeks) is the kind of both, whatever their build.
                 partners = [
@@ -234,7 +236,11 @@ class Clozes(Options):
                 found = [
                     c
                     for c in found
-                    if all(self._slot_fit(d, left, right) == 1.0 or d in kin for d in c.distractors)
+                    # (or terms of a field of the lexicon that holds it: 公园城市 for “无废城市”建设)
+                    if all(
+                        self._slot_fit(d, left, right) == 1.0 or d in kin or d in vouched
+                        for d in c.distractors
+                    )
                 ]
             out += found
         return out
