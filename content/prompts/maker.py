@@ -381,7 +381,9 @@ class PromptMaker:
                 continue  # what a task is measured by (对照任务清单), not a programme of the passage
             if before.endswith("的") and VAGUE_END.search(term):
                 continue  # …作为检验工作成效的根本标准: the head says nothing without what it is of
-            add(term, kind_of(term), 4.0)
+            kind = kind_of(term)
+            # (a concept: 创新能力 said of a city's year is understood, not a standard to check oneself by)
+            add(term, "principle" if kind == "standard" else kind, 4.0)
         for word in self.keywords(main)[:3] + self.keywords(excerpt)[:4]:
             if _after_digit(word, excerpt):
                 continue  # the tail of a figure (2024级新生)
