@@ -45,6 +45,11 @@ def _lexicon_index() -> tuple[dict[str, list[str]], dict[str, list[int]]]:
     return by_start, in_fields
 
 
+def fields_holding(term: str) -> tuple[int, ...]:
+    """The fields a term is in (indices into `fields()`)."""
+    return tuple(_lexicon_index()[1].get(term, ()))
+
+
 @functools.cache
 def _by_ending() -> dict[str, list[int]]:
     """The fields whose terms share an ending (化, 精神…), by that ending (index into `fields()`)."""

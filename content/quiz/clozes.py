@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from content.lexicon import fields
+from content.lexicon import fields, fields_holding
 from content.quiz.options import Options
 from content.quiz.question import BLANK, Candidate, stable_digest
 from content.quiz.shapes import (
@@ -205,11 +205,12 @@ class Clozes(Options):
                     for m in re.finditer(r"“([^“”]{2,12})”", text)
                     if m.group(1) != term and len(m.group(1)) == len(term)
                 ]
+                holding = fields_holding(term)
                 kin = [
                     t
                     for partner in partners
-                    for _, terms, _ in fields()
-                    if {term, partner} <= terms and len(terms) <= 15  # a field of one kind, not 问题's many
+                    for _, terms, _ in (fields()[k] for k in holding)
+                    if partner in terms and len(terms) <= 15  # a field of one kind, not 问题's many
                     for t in sorted(terms, key=lambda o: stable_digest(term, o))
                     if len(t) == len(term) and t not in {term, partner}
                 ]
