@@ -363,7 +363,9 @@ def _list_of(parts: list[str], cut) -> list[str] | None:
     return None
 
 
-_TAIL = ("的", "等", "之", "各", "各项", "等等", "中", "上")
+# Words that end a list where they follow its last item: particles, and the verb the list is the goal of
+# (向经济部门、项目一线、基层乡镇倾斜: 倾斜 is not part of 基层乡镇).
+_TAIL = ("的", "等", "之", "各", "各项", "等等", "中", "上", "倾斜", "延伸", "集聚", "流动", "下沉", "转移")
 _LEAD = "在以把对向从为让使将与和及有"
 
 

@@ -992,3 +992,22 @@ def test_no_option_of_the_themes_own_head(speech):
             heads = {o[-2:] for o in q.options}
             if len(heads) == 1:
                 assert not (heads & title_heads and heads <= {"环境", "创新", "工作"}), q.id
+
+
+def test_no_prompt_on_a_kind_of_people_a_quality_or_one_of_a_counted_list(speech):
+    # “一把手” is people; 长期性 what the work is like; 一个“四年规划”、一个“学期目标”… one of several;
+    # 把审批权当成谋取私利的“提款机” is a fault of what is made of what, never the bare “提款机”.
+    for lesson in speech.lessons:
+        bare = lesson.phrase.replace("“", "").replace("”", "")
+        assert bare not in {"一把手", "关键少数"} and not (len(bare) == 3 and bare.endswith("性")), bare
+        quoted = re.fullmatch(r"“?([^“”]+)”?", lesson.phrase)
+        if quoted:
+            term = f"“{quoted.group(1)}”"
+            assert not re.search(
+                re.escape(term) + r"、[一二三四五六七八九十两]?[个张份项条]“", lesson.text
+            ), term
+            taken = re.search(
+                r"把[\u4e00-\u9fff]{2,10}(?:当成|当作)[\u4e00-\u9fff]{0,8}" + re.escape(term), lesson.text
+            )
+            assert not taken or len(taken.group(0)) > 22, (lesson.day, lesson.prompt)
+        assert not re.search(r"(倾斜|延伸|集聚|下沉)$", bare), bare

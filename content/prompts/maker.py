@@ -119,6 +119,10 @@ class PromptMaker:
                 return
             if bare.endswith("们"):
                 return  # people addressed or thanked (亲友们, 老师们): no term
+            if KINDS_OF_PEOPLE.fullmatch(bare) or bare in {"一把手", "关键少数"}:
+                return  # “一把手”: a kind of people, no idea
+            if len(bare) == 3 and bare.endswith("性"):
+                return  # 长期性, 系统性: what the work is like, no idea of its own
             if self._place_name(bare):
                 return  # “桐溪教育”: a place's name for a channel
             if bare in COMMON_FORMULAS:
@@ -211,6 +215,10 @@ class PromptMaker:
             before, after = excerpt[: match.start()], excerpt[match.end() :]
             if re.search(r"(简称|以下称)$", before):
                 continue  # an abbreviation the speech defines
+            if re.match(r"、[一二三四五六七八九十两]?[个张份项条]“", after) or re.search(
+                r"”、[一二三四五六七八九十两]?[个张份项条]$", before
+            ):
+                continue  # one of 一个“四年规划”、一个“学期目标”、一张“每周清单”: never one for all
             if any(p.start() <= match.start() < p.end() for p in pairs):
                 continue  # one side of a change or a substitution: the pair is the phrase
             if (
@@ -271,6 +279,13 @@ class PromptMaker:
                     )
                     if 2 <= len(told) <= 14 and re.search(r"(当成|当作|留下|成了|变成|沦为)$", told):
                         add(f"{told}“{term}”", "problem", 6.0)
+                        continue
+                    taken = re.search(
+                        r"把[\u4e00-\u9fff]{2,10}(?:当成|当作|变成)[\u4e00-\u9fff]{0,8}$", clause
+                    )
+                    if taken and len(taken.group(0)) <= 20:
+                        # 把手中的审批权当成谋取私利的“提款机”: the fault is what is made of what
+                        add(f"{taken.group(0)}“{term}”", "problem", 6.0)
                         continue
                     if not re.search(r"(当成|当作|留下|成了|变成|沦为)$", clause):
                         # A fault named beside what it is said of (监管盲区和“真空地带”, 政策碎片化、“撒胡椒面”).
@@ -477,6 +492,7 @@ class PromptMaker:
                     and not VAGUE_END.search(w)
                     and not not_a_unit(w, chunk.text)
                     and not self._place_name(w)
+                    and not (len(w) == 3 and w.endswith("性"))
                     and self._concept(w, chunk.text)
                 ]
                 options = [Candidate(words[0], kind_of(words[0]), 0.0)] if words else []

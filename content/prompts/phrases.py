@@ -111,7 +111,7 @@ _REQUIRE_VERBS = (
     "坚持 树立 落实 推动 推进 建立 健全 完善 深化 强化 加强 提升 提高 做到 抓好 用好 防止 破解 实施 开展 "
     "发扬 弘扬 践行 扛起 压实 守牢 筑牢 把好 把握 锻造 培育 营造 构建 打造 创建 推行 整治 纠治 克服 解决 "
     "增强 涵养 保持 领悟 树牢 擦亮 织密 守住 严守 用活 盘活 聚焦 紧盯 突出 打好 打破 破除 打通 畅通 优化 加大 "
-    "激发 拓展 规范 倡导 探索 夯实 统筹 巩固 壮大 培养"
+    "激发 拓展 规范 倡导 探索 夯实 统筹 巩固 壮大 培养 算好 答好 走好 下好 守好 管好 履行 担负 扛牢"
 ).split()
 
 
@@ -128,10 +128,15 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
     head = clauses[0]
     if (
         len(clauses) > 1
-        and re.match(r"(?:在|对|从|围绕|面对|针对)", head)
         and not re.search(r"要|必须|务必", head)
+        and (
+            re.match(r"(?:在|对|从|围绕|面对|针对)", head)
+            or (len(head) <= 8 and re.match(r"(?:也|还|更|都|就)?(?:要|必须)", clauses[1]))
+        )
     ):
-        head = clauses[1]  # 在市域范围内，也要打破行政区划壁垒: the scope first, then the requirement
+        head = clauses[
+            1
+        ]  # 在市域范围内，也要打破…; 衡量学业，还要算好“时间账”: the scope, then the requirement
         head = re.sub(r"^(?:也|还|更|都|就)(?=要|必须)", "", head)
     lead = _REQUIRE_LEAD.match(head)
     clause = head[lead.end() :] if lead and lead.group(0) else head
@@ -215,7 +220,7 @@ def main_sentence(chunk: Chunk) -> str:
             return first.text
     for sentence in chunk.sentences:
         if sentence.role == "body" and re.search(
-            r"(要|必须|坚持|着力|务必|确保|推动|不断|始终)", sentence.text
+            r"(要|必须|坚持|着力|务必|确保|推动|不断|始终|^保持|^弘扬|^发扬|^牢记)", sentence.text
         ):
             return sentence.text
     body = [s for s in chunk.sentences if s.role == "body"]
