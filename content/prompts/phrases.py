@@ -146,6 +146,10 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
     if start and is_word(head[start - 1] + clause[0]) and not modal:
         return None  # 主要 + 求…: the clause would begin inside a word (要 + 强化 is the modal and a verb)
     verb = next((v for v in _REQUIRE_VERBS if clause.startswith(v)), None)
+    taken = re.fullmatch(r"把([\u4e00-\u9fff“”]{2,14})(?:作为|摆在|放在)([\u4e00-\u9fff“”]{2,10})", clause)
+    if verb is None and taken and len(clause) <= 22:
+        # 要把学习宣传贯彻党的创新理论作为文明实践的首要任务: what is to be put first, in its own words
+        return "requirement", clause
     if (
         verb is None
         and sentence.startswith("要")
