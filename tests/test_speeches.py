@@ -1011,3 +1011,18 @@ def test_no_prompt_on_a_kind_of_people_a_quality_or_one_of_a_counted_list(speech
             )
             assert not taken or len(taken.group(0)) > 22, (lesson.day, lesson.prompt)
         assert not re.search(r"(倾斜|延伸|集聚|下沉)$", bare), bare
+
+
+def test_points_that_name_their_measures_are_asked_by_those_names(speech):
+    # 一是推行“党建+项目”模式…；二是推行“党建+服务”模式…；三是推行“党建+监管”模式…: not "几点举措".
+    from content.points import point_lists
+    from content.prompts.maker import points_phrase
+
+    for lesson in speech.lessons:
+        for points in point_lists(lesson.sentences):
+            said = points_phrase(points.lead, points.points, points.kind)
+            names = [re.search(r"“[^“”]{2,10}”", p) for p in points.points]
+            if said and all(names) and said[1] == "points_all" and "”、“" in said[0]:
+                assert all(n.group(0) in said[0] for n in names), said
+                if lesson.phrase == said[0]:
+                    assert "几点举措" not in lesson.prompt, lesson.prompt

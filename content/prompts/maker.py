@@ -614,6 +614,13 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
     some = joined(points[:3])
     if len(points) > 3 and len(some) <= 30:
         return some, "faults_some" if kind == "fault" else "points_some"
+    # Long points that each name a measure in their own clause (一是推行“党建+项目”模式…；二是推行“党建+服务”
+    # 模式…): by those names.
+    names = [m.group(0) for m in (re.search(r"“[^“”]{2,10}”", x) for x in points) if m]
+    if kind != "fault" and len(names) == len(points) and len(set(names)) == len(names):
+        named = "、".join(names)
+        if len(named) <= 36:
+            return named, "points_all"
     return points[0], "faults_count" if kind == "fault" else "points_count"
 
 
