@@ -1026,3 +1026,14 @@ def test_points_that_name_their_measures_are_asked_by_those_names(speech):
                 assert all(n.group(0) in said[0] for n in names), said
                 if lesson.phrase == said[0]:
                     assert "几点举措" not in lesson.prompt, lesson.prompt
+
+
+def test_faults_told_by_images_are_asked_with_their_subjects(speech):
+    # 防止学习“一阵风”、调研“走过场”、转化“打折扣”: never the bare “一阵风”.
+    from content.prompts.maker import TOLD_FAULTS
+
+    for lesson in speech.lessons:
+        for told in TOLD_FAULTS.finditer(lesson.text):
+            images = re.findall(r"“([^“”]+)”", told.group(1))
+            bare = lesson.phrase.strip("“”")
+            assert bare not in images, (lesson.day, lesson.prompt)

@@ -193,6 +193,11 @@ class PromptMaker:
                 add(j.group(0) + (said.group(1) if said else ""), kind, 6.0)  # “八小时内”与“八小时外”相贯通
             joined.append(j)
         pairs += joined
+        # Faults each told by an image of what they are said of (防止学习“一阵风”、调研“走过场”、转化“打折扣”):
+        # the list whole, never one image without its subject.
+        for told in TOLD_FAULTS.finditer(excerpt):
+            add(told.group(1), "problem", 7.0)
+            pairs.append(told)
         # Steps said alike, a sentence each (抓好“用人”环节，… 抓好“留才”环节，…): the passage is about all of
         # them, and a prompt on one leaves the others out.
         steps: dict[tuple[str, str], list[str]] = {}
@@ -622,6 +627,12 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
         if len(named) <= 36:
             return named, "points_all"
     return points[0], "faults_count" if kind == "fault" else "points_count"
+
+
+TOLD_FAULTS = re.compile(
+    r"(?:防止|避免|杜绝|克服|反对|整治|纠治)"
+    r"((?:[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”、){2,4}[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”)"
+)
 
 
 # A sentence that opens on a step or programme by its verb: 抓好“用人”环节，… / 实施“头雁”工程，…
