@@ -1037,3 +1037,18 @@ def test_faults_told_by_images_are_asked_with_their_subjects(speech):
             images = re.findall(r"“([^“”]+)”", told.group(1))
             bare = lesson.phrase.strip("“”")
             assert bare not in images, (lesson.day, lesson.prompt)
+
+
+def test_a_saying_of_two_halves_and_a_habit_keep_what_they_are_said_of(speech):
+    # “功成不必在我”的胸怀和“功成必定有我”的担当: both; 长期在机关“坐办公室”: with where.
+    from content.prompts.maker import BOTH_SAYINGS, HABIT
+
+    for lesson in speech.lessons:
+        for both in BOTH_SAYINGS.finditer(lesson.text):
+            halves = re.findall(r"“([^“”]+)”", both.group(0))
+            assert lesson.phrase.strip("“”") not in halves, lesson.prompt
+        m = re.fullmatch(r"“?([^“”]+)”?", lesson.phrase)
+        if m:
+            at = lesson.text.find(f"“{m.group(1)}”")
+            if at > 0 and HABIT.search(re.split(r"[，。；：]", lesson.text[:at])[-1]):
+                assert not lesson.prompt.startswith(f"“{m.group(1)}”"), lesson.prompt

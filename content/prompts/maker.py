@@ -193,6 +193,10 @@ class PromptMaker:
                 add(j.group(0) + (said.group(1) if said else ""), kind, 6.0)  # “八小时内”与“八小时外”相贯通
             joined.append(j)
         pairs += joined
+        # Two sayings with what each is (“功成不必在我”的胸怀和“功成必定有我”的担当): both, never one half.
+        for both in BOTH_SAYINGS.finditer(excerpt):
+            add(both.group(0), "spirit", 7.0)
+            pairs.append(both)
         # Faults each told by an image of what they are said of (防止学习“一阵风”、调研“走过场”、转化“打折扣”):
         # the list whole, never one image without its subject.
         for told in TOLD_FAULTS.finditer(excerpt):
@@ -267,6 +271,10 @@ class PromptMaker:
                 kind_of(term) == "principle"
                 and (CRITICISM.search(sentence_before) or CRITICISM_AFTER.match(sentence_after))
             ):
+                habit = HABIT.search(clause)
+                if habit:
+                    add(f"{habit.group(0)}“{term}”", "problem", 6.0)  # 长期在机关“坐办公室”: with where
+                    continue
                 attitude = re.search(r"(满足于|停留于|止步于|局限于)$", clause)
                 if attitude:
                     # 满足于“不出事”: the fault is being content with it, not the thing (热衷于“撒胡椒面”:
@@ -339,6 +347,10 @@ class PromptMaker:
                     add(taken.group(0), "image", 6.0)
                     continue
             if kind != "principle" or len(term) >= 4 or NUMERAL_START.match(term):
+                habit = HABIT.search(clause)
+                if kind == "problem" and habit:
+                    add(f"{habit.group(0)}“{term}”", kind, 6.0)  # 长期在机关“坐办公室”: with where
+                    continue
                 add(term, kind, 6.0)
                 continue
             # A short plain term (方向盘, 压舱石) is an image: named with what it stands for, or not at all.
@@ -627,6 +639,13 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
         if len(named) <= 36:
             return named, "points_all"
     return points[0], "faults_count" if kind == "fault" else "points_count"
+
+
+# How a fault is a habit (一些干部长期在机关“坐办公室”): said with it, the fault has its referent.
+HABIT = re.compile(r"(?:长期|总是|一味|只会|只顾)[\u4e00-\u9fff]{0,4}$")
+
+
+BOTH_SAYINGS = re.compile(r"“[^“”]{2,8}”的[\u4e00-\u9fff]{1,3}和“[^“”]{2,8}”的[\u4e00-\u9fff]{1,3}")
 
 
 TOLD_FAULTS = re.compile(
