@@ -1052,3 +1052,12 @@ def test_a_saying_of_two_halves_and_a_habit_keep_what_they_are_said_of(speech):
             at = lesson.text.find(f"“{m.group(1)}”")
             if at > 0 and HABIT.search(re.split(r"[，。；：]", lesson.text[:at])[-1]):
                 assert not lesson.prompt.startswith(f"“{m.group(1)}”"), lesson.prompt
+
+
+def test_an_opening_that_says_the_meetings_aim_is_asked_about_it(speech):
+    # 目的就是把压力传导到基层、把责任落实到末梢: the opening's day asks about that, not "最紧迫的问题".
+    from content.prompts.maker import MEETING_PURPOSE
+
+    for lesson in speech.lessons:
+        if lesson.prompt.startswith("读完开篇"):
+            assert not MEETING_PURPOSE.search(lesson.text), lesson.day

@@ -529,11 +529,21 @@ class PromptMaker:
                     break
             if chunk.section.kind != "numbered" and pick.phrase == chunk.section.title:
                 # Nothing in the passage to name: ask about it as a whole, quoting nothing.
-                prompt = (
-                    "读完开篇，你认为这次会议要解决的最紧迫的问题是什么？"
-                    if chunk.section.kind == "opening"
-                    else "这段讲话提出的要求中，你所在单位下一步最该落实的是哪一条？"
-                )
+                purpose = MEETING_PURPOSE.search(chunk.text) if chunk.section.kind == "opening" else None
+                if purpose:
+                    # what the meeting is for, in its words (目的就是把压力传导到基层、把责任落实到末梢)
+                    aim = re.sub(
+                        r"^(?:全[省市县区]上下|各级各部门|各地各部门|大家)?(?:进一步)?", "", purpose.group(1)
+                    )
+                    prompt = for_audience(
+                        f"这次会议要“{aim}”。落到你所在单位，最该接住的是什么？", self.audience
+                    )
+                else:
+                    prompt = (
+                        "读完开篇，你认为这次会议要解决的最紧迫的问题是什么？"
+                        if chunk.section.kind == "opening"
+                        else "这段讲话提出的要求中，你所在单位下一步最该落实的是哪一条？"
+                    )
                 if prompt in used_prompts:
                     prompt = f"这段讲话（第 {len(out) + 1} 天）中，哪一句对你触动最深？为什么？"
             two = self._second_point(chunk, pick, options)
@@ -639,6 +649,12 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
         if len(named) <= 36:
             return named, "points_all"
     return points[0], "faults_count" if kind == "fault" else "points_count"
+
+
+# What a meeting is for, as its opening says it: 目的就是把压力传导到基层、把责任落实到末梢; 动员…凝聚共识、压实责任.
+MEETING_PURPOSE = re.compile(
+    r"(?:目的(?:就)?是|动员[^，。；]{0,8}?(?:进一步)?)((?:[\u4e00-\u9fff]{2,12}、){1,3}[\u4e00-\u9fff]{2,12})[，。；]"
+)
 
 
 # How a fault is a habit (一些干部长期在机关“坐办公室”): said with it, the fault has its referent.
