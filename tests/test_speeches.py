@@ -815,7 +815,7 @@ def test_a_passage_of_named_points_is_asked_about_its_points(speech):
     # A lead requirement (深入打好蓝天保卫战。) and the points that unpack it (一是抓好工业源治理…): the
     # points, where they can be named, are what the passage asks, not the lead alone nor one of them.
     from content.points import point_lists
-    from content.prompts.maker import points_phrase
+    from content.prompts.phrases import points_phrase
 
     headings = [x.heading or x.title for s in speech.sections for x in (s, *s.subsections) if x.title]
     used = set()
@@ -859,7 +859,7 @@ def speech_lists(model, text):
 
 def test_steps_said_alike_are_asked_about_together(speech):
     # 抓好“用人”环节，… 抓好“留才”环节，… in one lesson: a prompt on one step leaves the other out.
-    from content.prompts.maker import PARALLEL_STEP
+    from content.prompts.phrases import PARALLEL_STEP
 
     for lesson in speech.lessons:
         steps: dict[tuple[str, str], list[str]] = {}
@@ -1016,7 +1016,7 @@ def test_no_prompt_on_a_kind_of_people_a_quality_or_one_of_a_counted_list(speech
 def test_points_that_name_their_measures_are_asked_by_those_names(speech):
     # 一是推行“党建+项目”模式…；二是推行“党建+服务”模式…；三是推行“党建+监管”模式…: not "几点举措".
     from content.points import point_lists
-    from content.prompts.maker import points_phrase
+    from content.prompts.phrases import points_phrase
 
     for lesson in speech.lessons:
         for points in point_lists(lesson.sentences):
@@ -1030,7 +1030,7 @@ def test_points_that_name_their_measures_are_asked_by_those_names(speech):
 
 def test_faults_told_by_images_are_asked_with_their_subjects(speech):
     # 防止学习“一阵风”、调研“走过场”、转化“打折扣”: never the bare “一阵风”.
-    from content.prompts.maker import TOLD_FAULTS
+    from content.prompts.phrases import TOLD_FAULTS
 
     for lesson in speech.lessons:
         for told in TOLD_FAULTS.finditer(lesson.text):
@@ -1041,7 +1041,7 @@ def test_faults_told_by_images_are_asked_with_their_subjects(speech):
 
 def test_a_saying_of_two_halves_and_a_habit_keep_what_they_are_said_of(speech):
     # “功成不必在我”的胸怀和“功成必定有我”的担当: both; 长期在机关“坐办公室”: with where.
-    from content.prompts.maker import BOTH_SAYINGS, HABIT
+    from content.prompts.phrases import BOTH_SAYINGS, HABIT
 
     for lesson in speech.lessons:
         for both in BOTH_SAYINGS.finditer(lesson.text):
@@ -1056,7 +1056,7 @@ def test_a_saying_of_two_halves_and_a_habit_keep_what_they_are_said_of(speech):
 
 def test_an_opening_that_says_the_meetings_aim_is_asked_about_it(speech):
     # 目的就是把压力传导到基层、把责任落实到末梢: the opening's day asks about that, not "最紧迫的问题".
-    from content.prompts.maker import MEETING_PURPOSE
+    from content.prompts.phrases import MEETING_PURPOSE
 
     for lesson in speech.lessons:
         if lesson.prompt.startswith("读完开篇"):

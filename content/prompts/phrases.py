@@ -1,5 +1,7 @@
 """Where a passage's phrase comes from: its main requirement, images with what they stand for, pairs, the
-cues in the sentence around a quoted term (a fault it criticises, a measure it puts in place).
+cues in the sentence around a quoted term (a fault it criticises, a measure it puts in place), a paragraph's
+points by what they are of, the shapes a phrase is said in (steps alike, faults told by images, two sayings,
+a meeting's aim), and what is not a unit of the passage's own.
 """
 
 from __future__ import annotations
@@ -262,3 +264,115 @@ def thesis_of(sentence: str) -> str | None:
     if not _THESIS.search(body) or re.search(r"(你们|大家|我们|咱们)", body):
         return None  # said to the audience (各位企业家，你们是…), not a thesis
     return body
+
+
+def criticised_here(before: str, after: str) -> bool:
+    """Whether the words around a list criticise it: 有的…/防止… before it in its clause, …的思想/现象/问题 after."""
+    clause = re.split(r"[，；。！？]", before)[-1]
+    sentence = re.split(r"[。！？]", before)[-1]
+    return bool(
+        PROBLEM_CUE.search(clause)
+        or re.match(r"(?:有的|一些|少数|个别|部分)", sentence)
+        or re.match(r"”?(?:的)?(?:思想|现象|问题|倾向|情况)", after)
+    )
+
+
+def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, str] | None:
+    """(phrase, kind of prompt) of a list of points: the requirement its lead sentence makes (要强化保障 →
+    强化保障), or the points themselves where they are short (抓好工业源治理、移动源治理、面源治理; 目标断档、方法
+    不适应、自律不足), or their first three (抓好老旧小区改造、养老服务、“一老一小”等), or, where even those are
+    long, none named (这段讲话接连提出的几点举措中…). None for a year's results or the angles a thing is seen
+    from (从…看)."""
+    if kind == "result" or all(p.startswith("从") and p.endswith("看") for p in points):
+        return None
+
+    def joined(some: tuple[str, ...]) -> str:
+        verb = some[0][:2]
+        if kind != "fault" and all(p.startswith(verb) for p in some):
+            return verb + "、".join(p[2:] for p in some)  # 抓好工业源治理、移动源治理
+        return "、".join(some)
+
+    if kind != "fault":
+        head = re.split(r"[，；：]", lead)[0]
+        head = re.sub(r"^.{0,8}?(?:要|必须|务必)", "", head) if re.search(r"要|必须|务必", head[:10]) else ""
+        # Not a method (以…为主线) or an announcement (重点抓好三个方面): the points say it then.
+        if 4 <= len(head) <= 16 and not re.search(r"^以|[0-9０-９]|方面|几点|三点|四点|意见|建议|如下", head):
+            return head, "points"
+    every = joined(points)
+    if len(every) <= 30:
+        return every, "faults" if kind == "fault" else "points_all"
+    some = joined(points[:3])
+    if len(points) > 3 and len(some) <= 30:
+        return some, "faults_some" if kind == "fault" else "points_some"
+    # Long points that each name a measure in their own clause (一是推行“党建+项目”模式…；二是推行“党建+服务”
+    # 模式…): by those names.
+    names = [m.group(0) for m in (re.search(r"“[^“”]{2,10}”", x) for x in points) if m]
+    if kind != "fault" and len(names) == len(points) and len(set(names)) == len(names):
+        named = "、".join(names)
+        if len(named) <= 36:
+            return named, "points_all"
+    return points[0], "faults_count" if kind == "fault" else "points_count"
+
+
+# What a meeting is for, as its opening says it: 目的就是把压力传导到基层、把责任落实到末梢; 动员…凝聚共识、压实责任.
+MEETING_PURPOSE = re.compile(
+    r"(?:目的(?:就)?是|动员[^，。；]{0,8}?(?:进一步)?)((?:[\u4e00-\u9fff]{2,12}、){1,3}[\u4e00-\u9fff]{2,12})[，。；]"
+)
+
+
+# How a fault is a habit (一些干部长期在机关“坐办公室”): said with it, the fault has its referent.
+HABIT = re.compile(r"(?:长期|总是|一味|只会|只顾)[\u4e00-\u9fff]{0,4}$")
+
+
+BOTH_SAYINGS = re.compile(r"“[^“”]{2,8}”的[\u4e00-\u9fff]{1,3}和“[^“”]{2,8}”的[\u4e00-\u9fff]{1,3}")
+
+
+TOLD_FAULTS = re.compile(
+    r"(?:防止|避免|杜绝|克服|反对|整治|纠治)"
+    r"((?:[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”、){2,4}[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”)"
+)
+
+
+# A sentence that opens on a step or programme by its verb: 抓好“用人”环节，… / 实施“头雁”工程，…
+PARALLEL_STEP = re.compile(r"^([\u4e00-\u9fff]{2,3}?)“([^“”]{1,6})”(环节|工程|行动|计划)[，。；]")
+
+
+def not_a_unit(bare: str, excerpt: str) -> bool:
+    """Whether a phrase is not a unit of the passage's own: a piece of a name (生态文明 of 习近平生态文明思想),
+    what a task is measured by (对照任务清单), or a meeting's format (主会场+分会场)."""
+    if f"习近平{bare}" in excerpt or measured_by(bare, excerpt):
+        return True
+    return bool(re.search(r"[+＋](?=[\u4e00-\u9fff]*会场)", bare) or bare.endswith("会场"))
+
+
+TAKEN_AS = re.compile(r"把([^，。；！？“”]{2,10})(?:当作|当成|作为|视为)“([^“”]+)”")
+
+
+def taken_as(term: str, excerpt: str):
+    """The match of 把…当作“term” in the excerpt, or None (one pattern for every term)."""
+    return next((m for m in TAKEN_AS.finditer(excerpt) if m.group(2) == term), None)
+
+
+def measured_by(word: str, excerpt: str) -> bool:
+    """Whether the excerpt says 对照/按照/依照/根据 right before the word (a plain search: a pattern built per
+    word would be compiled anew for each, the dearest part of a build)."""
+    return any(verb + word in excerpt for verb in ("对照", "按照", "依照", "根据"))
+
+
+# The digits of the figures a keyword may end (2024级新生): ASCII and full-width.
+DIGITS = frozenset("0123456789０１２３４５６７８９")
+
+
+def after_digit(word: str, text: str) -> bool:
+    """Whether `word` stands right after a digit somewhere in `text` (as re.search of [0-9０-９]word)."""
+    return any(start and text[start - 1] in DIGITS for start in occurrences(word, text, overlapping=True))
+
+
+def occurrences(word: str, text: str, overlapping: bool = False):
+    """Where `word` (not empty) starts in `text`, left to right: not overlapping, as re.finditer finds it,
+    unless `overlapping`. A plain search, not a regular expression compiled for each word."""
+    start = text.find(word)
+    step = 1 if overlapping else len(word)
+    while start >= 0:
+        yield start
+        start = text.find(word, start + step)
