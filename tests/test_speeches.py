@@ -1061,3 +1061,19 @@ def test_an_opening_that_says_the_meetings_aim_is_asked_about_it(speech):
     for lesson in speech.lessons:
         if lesson.prompt.startswith("读完开篇"):
             assert not MEETING_PURPOSE.search(lesson.text), lesson.day
+
+
+def test_points_under_a_scope_or_of_named_measures_are_asked_by_it(speech):
+    # 在科技赋能上，一是…: the points are of 科技赋能; 落实谈心谈话制度、严格执行…报告制度、建立…成长档案: by what
+    # each puts in place — neither as "这段讲话接连提出的几点举措".
+    from content.points import point_lists
+    from content.prompts.phrases import LEADING_VERB
+
+    for lesson in speech.lessons:
+        for points in point_lists(lesson.sentences):
+            scope = re.fullmatch(
+                r"在([\u4e00-\u9fff]{2,10})(?:上|方面)", re.split(r"[，；：]", points.lead)[0]
+            )
+            named = all(LEADING_VERB.match(p) for p in points.points)
+            if (scope or named) and points.kind == "measure":
+                assert "几点举措" not in lesson.prompt, lesson.prompt

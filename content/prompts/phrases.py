@@ -294,9 +294,16 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
 
     if kind != "fault":
         head = re.split(r"[，；：]", lead)[0]
-        head = re.sub(r"^.{0,8}?(?:要|必须|务必)", "", head) if re.search(r"要|必须|务必", head[:10]) else ""
+        scope = re.fullmatch(r"在([\u4e00-\u9fff]{2,10})(?:上|方面)", head)
+        if scope:
+            return scope.group(1), "points"  # 在科技赋能上，一是…: the points are of 科技赋能
+        # (the subject before 要 may be long: 危险化学品和工贸领域要突出源头管控)
+        head = re.sub(r"^.{0,12}?(?:要|必须|务必)", "", head) if re.search(r"要|必须|务必", head[:14]) else ""
         # Not a method (以…为主线) or an announcement (重点抓好三个方面): the points say it then.
-        if 4 <= len(head) <= 16 and not re.search(r"^以|[0-9０-９]|方面|几点|三点|四点|意见|建议|如下", head):
+        # (nor a formula every speech says: 深刻领悟“两个确立”的决定性意义 leads any list)
+        if 4 <= len(head) <= 16 and not re.search(
+            r"^以|[0-9０-９]|方面|几点|三点|四点|意见|建议|如下|两个确立|两个维护|四个意识|四个自信", head
+        ):
             return head, "points"
     every = joined(points)
     if len(every) <= 30:
@@ -311,7 +318,20 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
         named = "、".join(names)
         if len(named) <= 36:
             return named, "points_all"
+    # Points that are measures named after their verb (落实谈心谈话制度、严格执行…报告制度、建立…成长档案): by
+    # what each puts in place.
+    things = [LEADING_VERB.sub("", x) for x in points]
+    if kind != "fault" and all(t != x and len(t) >= 4 for t, x in zip(things, points, strict=True)):
+        named = "、".join(things)
+        if len(named) <= 30 and "、" not in "".join(things):
+            return named, "points_all"
     return points[0], "faults_count" if kind == "fault" else "points_count"
+
+
+# The verb a measure opens with (落实, 严格执行, 建立): what it puts in place comes after.
+LEADING_VERB = re.compile(
+    r"^(?:严格执行|深入开展|加快推进|扎实推进|全面推行|持续开展|落实|建立|健全|完善|推行|实施|开展|执行|推广|用好)"
+)
 
 
 # What a meeting is for, as its opening says it: 目的就是把压力传导到基层、把责任落实到末梢; 动员…凝聚共识、压实责任.
