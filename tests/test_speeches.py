@@ -828,6 +828,31 @@ def test_a_passage_of_named_points_is_asked_about_its_points(speech):
         used.add(lesson.phrase)
 
 
+def test_no_wrong_item_shares_the_changing_part_of_another_item(speech):
+    # 清廉机关、清廉学校、＿＿、清廉村居、清廉企业 against 清廉国企: arguably 清廉企业 itself.
+    for q in speech.questions:
+        if q.kind != "cloze" or "、" not in q.question:
+            continue
+        stem = q.question.removeprefix("填空：")
+        around = (
+            re.split(r"[，。；：]", stem.split(BLANK)[0])[-1]
+            + BLANK
+            + re.split(r"[，。；：]", stem.split(BLANK)[1])[0]
+        )
+        items = [i.strip("“”…") for i in around.split("、") if i.strip("“”…") and BLANK not in i]
+        n, fixed = pattern_of(
+            [q.options[q.answer], *[i for i in items if len(i) == len(q.options[q.answer])]]
+        )
+        if not fixed:
+            continue
+        places = {k % n for k, _ in fixed}
+        taken = {ch for i in items if len(i) == n for k, ch in enumerate(i) if k not in places}
+        for k, option in enumerate(q.options):
+            if k != q.answer and len(option) == n:
+                mine = {ch for j, ch in enumerate(option) if j not in places}
+                assert not mine & taken, (q.id, option)
+
+
 def test_a_periodic_mechanism_is_offered_only_for_one(speech):
     # 月调度 among 挂牌子、要台账、派任务 is of another kind: the answer stands out as the one that is not.
     from content.quiz.shapes import prefix_class
@@ -880,7 +905,7 @@ def test_no_wrong_option_the_same_part_says(speech):
     # 政治监督要具体化、＿＿、常态化 against 清单化 where the part asks for 清单化管理: arguably right there too.
     parts = {s.id: s.text for s in speech.speech.sections}
     for q in speech.questions:
-        if q.kind != "cloze":
+        if q.kind not in {"cloze", "sequence"}:
             continue
         for k, option in enumerate(q.options):
             if k != q.answer and len(option) >= 3:  # (two characters stand inside many a longer word)

@@ -263,7 +263,12 @@ class Clozes(Options):
         if start < 0:
             return []
         score = 5.0 - trivia_weight(items)
-        pool = self._item_pool(items, items[k], pattern)
+        # No wrong item that shares its changing part with any item of the list (清廉国企 beside 清廉企业 of
+        # 清廉机关、清廉学校、＿＿、清廉村居、清廉企业): it could be argued to be that item.
+        taken = set("".join(variable_part(i, pattern) for i in items if i != items[k]))
+        pool = [
+            o for o in self._item_pool(items, items[k], pattern) if not set(variable_part(o, pattern)) & taken
+        ]
         # jieba's tags of a verb and its object (重实践, 循足迹) are guesses: the build is checked already.
         pos = not self._verb_led(items)
         found = self._cloze(
@@ -309,7 +314,10 @@ class Clozes(Options):
         pool = [
             p
             for p in self._item_pool(items, answer, pattern)
-            if p not in sentence.text
+            if p
+            not in self._section_text(
+                sentence.section_id
+            )  # (导师帮带, which the part sets up: arguably next)
             and f"{last}、{p}" not in self.full
             and skeleton(p) == skeleton(answer)  # 一抓到底 against 一X到底, not 一园一策
         ]
