@@ -1102,3 +1102,24 @@ def test_points_under_a_scope_or_of_named_measures_are_asked_by_it(speech):
             named = all(LEADING_VERB.match(p) for p in points.points)
             if (scope or named) and points.kind == "measure":
                 assert "几点举措" not in lesson.prompt, lesson.prompt
+
+
+def test_an_image_said_of_the_sentences_subject_comes_with_it(speech):
+    # 巡察是党内监督的重要形式，是对…的“政治体检”: 为什么说巡察是“政治体检”; 推动党的创新理论“飞入寻常百姓家”:
+    # with what flies in. Never the bare image.
+    from content.prompts.phrases import SAID_AGAIN
+
+    for lesson in speech.lessons:
+        m = re.fullmatch(r"“?([^“”]+)”?", lesson.phrase)
+        if not m:
+            continue
+        at = lesson.text.find(f"“{m.group(1)}”")
+        if at < 0:
+            continue
+        head = lesson.text[: at + len(m.group(1)) + 2]
+        again = SAID_AGAIN.search(head)
+        assert not (again and again.group(2) == m.group(1)), lesson.prompt
+        carried = re.search(
+            r"(?:推动|让|使|促进)([\u4e00-\u9fff]{2,8})$", re.split(r"[，。；：]", lesson.text[:at])[-1]
+        )
+        assert not (carried and len(m.group(1)) >= 5 and "、" not in m.group(1)), lesson.prompt

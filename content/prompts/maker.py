@@ -45,6 +45,7 @@ from content.prompts.phrases import (
     PARALLEL_STEP,
     PROBLEM_CUE,
     SAID,
+    SAID_AGAIN,
     TOLD_FAULTS,
     VAGUE_END,
     after_digit,
@@ -348,6 +349,11 @@ class PromptMaker:
                 ):
                     add(f"{said.group(1)}“{term}”", "image", 6.0)
                     continue
+                again = SAID_AGAIN.search(excerpt[: match.end()]) if not said else None
+                if again and again.group(2) == term:
+                    # 巡察是党内监督的重要形式，是对…的“政治体检”: the subject of the sentence, said again
+                    add(f"{again.group(1)}是“{term}”", "claim", 6.5)
+                    continue
                 if said and len(said.group(1)) <= 10 and not re.search(r"(不能|不要|不是)", said.group(1)):
                     # A 提法 said of something (粮食安全是“国之大者”): the claim, with what it is said of.
                     add(f"{said.group(1)}“{term}”", "claim", 6.5)
@@ -358,6 +364,11 @@ class PromptMaker:
                 if taken and not re.search(r"(不能|不要|防止|避免)$", excerpt[: taken.start()]):
                     add(taken.group(0), "image", 6.0)
                     continue
+            carried = re.search(r"(?:推动|让|使|促进)([\u4e00-\u9fff]{2,8})$", clause)
+            if kind == "principle" and carried and len(term) >= 5:
+                # 推动党的创新理论“飞入寻常百姓家”: what the saying is said of, with it
+                add(f"{carried.group(1)}“{term}”", kind, 6.0)
+                continue
             if kind != "principle" or len(term) >= 4 or NUMERAL_START.match(term):
                 habit = HABIT.search(clause)
                 if kind == "problem" and habit:

@@ -256,6 +256,8 @@ def thesis_of(sentence: str) -> str | None:
     body = sentence.rstrip("。！")
     if re.fullmatch(r"[\u4e00-\u9fff]{2,5}更要[\u4e00-\u9fff]{2,5}", body):
         return body  # 引才更要育才: a thesis by comparison, though it says 要
+    if re.fullmatch(r"[\u4e00-\u9fff“”]{2,8}既要[\u4e00-\u9fff]{2,6}，更要[\u4e00-\u9fff]{2,6}", body):
+        return body  # 纠治“四风”既要治标，更要治本: the same, in two clauses
     clauses = [c for c in re.split(r"[，；]", body) if c]
     if not 8 <= len(body) <= 26 or len(clauses) > 2 or re.search(r"[0-9０-９%、：？“”]", body):
         return None
@@ -331,6 +333,13 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
 # The verb a measure opens with (落实, 严格执行, 建立): what it puts in place comes after.
 LEADING_VERB = re.compile(
     r"^(?:严格执行|深入开展|加快推进|扎实推进|全面推行|持续开展|落实|建立|健全|完善|推行|实施|开展|执行|推广|用好)"
+)
+
+
+# A sentence that says what its subject is twice, the image in the second clause: 巡察是党内监督的重要形式，
+# 是对党组织和党员领导干部的“政治体检”.
+SAID_AGAIN = re.compile(
+    r"(?:^|[。！？])([\u4e00-\u9fff]{2,6})是[^，。；“”]{2,20}，(?:也|更)?是[^，。；“”]{0,18}“([^“”]{2,6})”$"
 )
 
 
