@@ -222,25 +222,35 @@ class Options(Reading):
         all those looked at (once per list and shape, for each of its items asked)."""
         key = (tuple(items), pattern)
         if key not in self._shapes:
-            others = [
+            listed = [
                 it
                 for lists in self.lists.values()
                 for other in lists
                 if other != items and pattern_of(other)[1]
                 for it in other
             ]
-            others += [t for t in self.terms if term_shape(t) == "plain"]
-            others += self._words()
-            seen = dict.fromkeys(others)
+            base, by_length = self._plain_words()
             length = pattern[0]
+            # the length first: most words are of another (fits_pattern says so too, at a call's cost)
+            pool = dict.fromkeys(listed + (by_length.get(length, []) if length else list(base)))
             shaped = [
                 o
-                for o in seen
-                # the length first: most words are of another (fits_pattern says so too, at a call's cost)
+                for o in pool
                 if (not length or len(o) == length) and fits_pattern(o, pattern) and HAN_ONLY.fullmatch(o)
             ]
-            self._shapes[key] = shaped, set(seen)
+            self._shapes[key] = shaped, base.keys() | set(listed)
         return self._shapes[key]
+
+    def _plain_words(self) -> tuple[dict[str, None], dict[int, list[str]]]:
+        """The speech's plain quoted terms and its words, once each in order, and the same by length (once
+        per speech: every list of a shape draws on them)."""
+        if not hasattr(self, "_plain"):
+            base = dict.fromkeys([t for t in self.terms if term_shape(t) == "plain"] + self._words())
+            by_length: dict[int, list[str]] = {}
+            for w in base:
+                by_length.setdefault(len(w), []).append(w)
+            self._plain = base, by_length
+        return self._plain
 
     def _shared_affix(self, term: str, pool: tuple[str, ...] | list[str], rest: str) -> str | None:
         """The head (建设 of 政治建设, 战略 of 人才强省战略) or beginning (第一 of 第一资源) a term shares with
