@@ -34,6 +34,7 @@ from content.prompts.kinds import (
 from content.prompts.phrases import (
     ADVERBS,
     BOTH_SAYINGS,
+    BY_MEANS,
     CRITICISM,
     CRITICISM_AFTER,
     HABIT,
@@ -206,6 +207,10 @@ class PromptMaker:
                 add(j.group(0) + (said.group(1) if said else ""), kind, 6.0)  # “八小时内”与“八小时外”相贯通
             joined.append(j)
         pairs += joined
+        # A principle of method (以高质量党建推动高质量发展; 以正确用人导向引领干事创业导向): one to understand.
+        for by in BY_MEANS.finditer(excerpt):
+            if len(by.group(0)) <= 18:
+                add(by.group(0), "principle", 6.5)
         # Two sayings with what each is (“功成不必在我”的胸怀和“功成必定有我”的担当): both, never one half.
         for both in BOTH_SAYINGS.finditer(excerpt):
             add(both.group(0), "spirit", 7.0)

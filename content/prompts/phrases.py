@@ -343,6 +343,12 @@ SAID_AGAIN = re.compile(
 )
 
 
+# 以X推动Y, 以X引领Y: a principle of method, in the speech's words.
+BY_MEANS = re.compile(
+    r"(?<![\u4e00-\u9fff])以[\u4e00-\u9fff]{3,8}(?:推动|引领|促进|带动)[\u4e00-\u9fff]{3,8}(?=[，。；])"
+)
+
+
 # What a meeting is for, as its opening says it: 目的就是把压力传导到基层、把责任落实到末梢; 动员…凝聚共识、压实责任.
 MEETING_PURPOSE = re.compile(
     r"(?:目的(?:就)?是|动员[^，。；]{0,8}?(?:进一步)?)((?:[\u4e00-\u9fff]{2,12}、){1,3}[\u4e00-\u9fff]{2,12})[，。；]"
