@@ -473,7 +473,7 @@ class PromptMaker:
             if said[1].endswith("_count"):
                 # the points named by none of them (这段讲话接连提出的几点举措中…): below a named programme
                 if said[0] not in found:
-                    found[said[0]] = Candidate(said[0], said[1], 10.5)
+                    found[said[0]] = Candidate(said[0], said[1], 9.5)
             else:
                 # above the lead sentence's requirement they unpack, and above the same phrase found as one
                 found[said[0]] = Candidate(said[0], said[1], 11.2)
