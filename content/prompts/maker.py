@@ -606,9 +606,17 @@ class PromptMaker:
             }
 
         opens = {
-            k for k, x in enumerate(chunk.sentences) if x.role == "body" and OPENS_REQUIREMENT.match(x.text)
+            k
+            for k, x in enumerate(chunk.sentences)
+            if x.role == "body"
+            and (
+                OPENS_REQUIREMENT.match(x.text)
+                # or a thesis that opens its paragraph (科技成果只有转化为现实生产力，才能真正体现价值。…)
+                or ((k == 0 or chunk.sentences[k - 1].paragraph != x.paragraph) and thesis_of(x.text))
+            )
         }
-        if len(opens) < 2 or pick.kind not in TWO_KINDS:
+        thesis = pick.kind == "principle" and pick.phrase in self.clauses
+        if len(opens) < 2 or (pick.kind not in TWO_KINDS and not thesis):
             return None
         mine = said_in(pick)
         if len(mine) != 1 or not mine <= opens:
