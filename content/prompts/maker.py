@@ -48,6 +48,7 @@ from content.prompts.phrases import (
     SAID,
     SAID_AGAIN,
     TOLD_FAULTS,
+    TURN,
     VAGUE_END,
     after_digit,
     criticised_here,
@@ -211,6 +212,12 @@ class PromptMaker:
         for by in BY_MEANS.finditer(excerpt):
             if len(by.group(0)) <= 18:
                 add(by.group(0), "principle", 6.5)
+        # One image turned into another (把科技创新的“关键变量”转化为高质量发展的“最大增量”): the turn is the point.
+        for turn in TURN.finditer(excerpt):
+            said = f"把“{turn.group(1)}”转化为“{turn.group(2)}”"
+            add(said, "requirement", 9.0)  # (not said verbatim: no bonus of the main sentence's)
+            self.clauses.add(said)
+            pairs.append(turn)
         # Two sayings with what each is (“功成不必在我”的胸怀和“功成必定有我”的担当): both, never one half.
         for both in BOTH_SAYINGS.finditer(excerpt):
             add(both.group(0), "spirit", 7.0)
@@ -552,6 +559,10 @@ class PromptMaker:
                     continue  # 落实“留才”环节…哪一环: a step already; a card or a voucher has no steps
                 if form.startswith("推进") and pick.phrase.endswith("环节"):
                     continue  # a step is taken, not 推进“留才”环节
+                if form.startswith("讲话说") and not re.search(
+                    r"是|成为|当好|当成|当作|作为|把|让", pick.phrase
+                ):
+                    continue  # 讲话说 wants a clause: 讲话说科技创新的“关键变量” is no sentence
                 prompt = fill_form(form, pick.phrase, self.audience, pick.phrase in self.clauses)
                 if prompt not in used_prompts:
                     break

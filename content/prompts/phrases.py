@@ -343,6 +343,12 @@ SAID_AGAIN = re.compile(
 )
 
 
+# 把…的“A”转化为…的“B”: an image turned into another.
+TURN = re.compile(
+    r"把[\u4e00-\u9fff]{0,8}“([^“”]{2,6})”(?:转化为|变为|转变为)[\u4e00-\u9fff]{0,10}“([^“”]{2,6})”"
+)
+
+
 # 以X推动Y, 以X引领Y: a principle of method, in the speech's words.
 BY_MEANS = re.compile(
     r"(?<![\u4e00-\u9fff])以[\u4e00-\u9fff]{3,8}(?:推动|引领|促进|带动)[\u4e00-\u9fff]{3,8}(?=[，。；])"
