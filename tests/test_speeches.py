@@ -1133,3 +1133,15 @@ def test_an_image_said_of_the_sentences_subject_comes_with_it(speech):
             r"(?:推动|让|使|促进)([\u4e00-\u9fff]{2,8})$", re.split(r"[，。；：]", lesson.text[:at])[-1]
         )
         assert not (carried and len(m.group(1)) >= 5 and "、" not in m.group(1)), lesson.prompt
+
+
+def test_a_comparison_is_asked_whole_and_a_good_x_is_a_standard(speech):
+    # 既要看升学率，更要看学生的品德…: never the half it plays down (升学率); “四有”好老师: 对照, not 为什么.
+    from content.prompts.phrases import MORE_THAN
+
+    for lesson in speech.lessons:
+        for more in MORE_THAN.finditer(lesson.text):
+            first = re.search(r"既要(?:看|抓|重)?([^，。；“”]{2,10})，", more.group(0))
+            assert not first or lesson.phrase.strip("“”") != first.group(1), lesson.prompt
+        if re.fullmatch(r"“[^“”]+”好(?:老师|干部|党员|青年)", lesson.phrase):
+            assert lesson.form == "对照检视", lesson.prompt

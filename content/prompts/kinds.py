@@ -121,7 +121,8 @@ def kind_of(phrase: str) -> str:
 HEAD_NOUN = re.compile(
     r"^(?:的(?:韧劲|劲头|干劲|精神|作风|责任感|紧迫感|使命感|决心|勇气|定力)|(?:培育|提升|示范|攻坚|专项|赋能|培训)?(?:工程|行动|计划)|"
     r"规划|人员|工程|行动|计划|机制|制度|现象|问题|难题|精神|作风|品牌|平台|联系服务|帮扶|"
-    r"模式|理念|环节|体系|课程|工作法|工作制度|服务|队伍|活动|创建|试点|改革|要求|标准|清单|效应|意识|格局)"
+    r"模式|理念|环节|体系|课程|工作法|工作制度|服务|队伍|活动|创建|试点|改革|要求|标准|清单|效应|意识|格局|"
+    r"好老师|好干部|好党员|好青年)"
 )
 
 
@@ -151,6 +152,8 @@ def head_kind(head: str, term: str) -> str:
                 "工作制度", "服务", "联系服务", "帮扶", "活动", "创建", "试点", "改革", "清单", "队伍", "人员",
                 "环节"}:  # fmt: skip
         return "programme"
+    if head in {"好老师", "好干部", "好党员", "好青年"}:
+        return "standard"  # “四有”好老师: what to measure oneself by
     if head in {"要求", "标准"}:
         # “讲政治、重公道…”要求 is a standard to check oneself against; “云溪香米”标准 is a product's.
         return "standard" if "、" in term else "principle"

@@ -42,6 +42,7 @@ from content.prompts.phrases import (
     KINDS_OF_PEOPLE,
     MEASURE_VERB,
     MEETING_PURPOSE,
+    MORE_THAN,
     PAIR,
     PARALLEL_STEP,
     PROBLEM_CUE,
@@ -208,6 +209,12 @@ class PromptMaker:
                 add(j.group(0) + (said.group(1) if said else ""), kind, 6.0)  # “八小时内”与“八小时外”相贯通
             joined.append(j)
         pairs += joined
+        # A comparison that says what counts more (既要看升学率，更要看学生的品德、身心和成长后劲): the whole of it.
+        for more in MORE_THAN.finditer(excerpt):
+            if len(more.group(0)) <= 26:
+                add(more.group(0), "principle", 6.5)
+                self.clauses.add(more.group(0))
+                pairs.append(more)
         # A principle of method (以高质量党建推动高质量发展; 以正确用人导向引领干事创业导向): one to understand.
         for by in BY_MEANS.finditer(excerpt):
             if len(by.group(0)) <= 18:

@@ -349,6 +349,13 @@ TURN = re.compile(
 )
 
 
+# 既要A，更要B: what counts more, in the speech's words, with what it is of where that comes right before
+# (纠治“四风”既要治标，更要治本).
+MORE_THAN = re.compile(
+    r"(?:[\u4e00-\u9fff“”]{2,8}(?=既要))?既要[^，。；“”]{2,10}，(?:更|还|也)要[^，。；“”]{2,16}(?=[，。；])"
+)
+
+
 # 以X推动Y, 以X引领Y: a principle of method, in the speech's words.
 BY_MEANS = re.compile(
     r"(?<![\u4e00-\u9fff])以[\u4e00-\u9fff]{3,8}(?:推动|引领|促进|带动)[\u4e00-\u9fff]{3,8}(?=[，。；])"
