@@ -97,6 +97,8 @@ def kind_of(phrase: str) -> str:
         return "problem"
     if re.search(r"(会|大|全会|讲话|指示|批示|文件)精神$", core):
         return "principle"  # the spirit of a meeting is to be understood, not seen in people
+    if re.search(r"”好(?:老师|干部|党员|青年)$", phrase):
+        return "standard"  # “四有”好老师: what to measure oneself by
     if re.search(
         r"(伟大|建党|抗战|长征|延安|井冈山|红船|雷锋|焦裕禄|塞罕坝|抗疫|脱贫攻坚|载人航天|劳模|工匠)[\u4e00-\u9fff]*精神$",
         core,
