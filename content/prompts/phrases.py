@@ -282,7 +282,8 @@ def criticised_here(before: str, after: str) -> bool:
 def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, str] | None:
     """(phrase, kind of prompt) of a list of points: the requirement its lead sentence makes (要强化保障 →
     强化保障), or the points themselves where they are short (抓好工业源治理、移动源治理、面源治理; 目标断档、方法
-    不适应、自律不足), or their first three (抓好老旧小区改造、养老服务、“一老一小”等), or, where even those are
+    不适应、自律不足), or their first three (抓好老旧小区改造、养老服务、“一老一小”等) or two, by the names or things
+    they put in place (“党建+项目”、“党建+服务”…; 谈心谈话制度…), or, where even those are
     long, none named (这段讲话接连提出的几点举措中…). None for a year's results or the angles a thing is seen
     from (从…看)."""
     if kind == "result" or all(p.startswith("从") and p.endswith("看") for p in points):
@@ -327,6 +328,12 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
         named = "、".join(things)
         if len(named) <= 30 and "、" not in "".join(things):
             return named, "points_all"
+    two = joined(points[:2])
+    if len(points) > 2 and len(two) <= 24:
+        return (
+            two,
+            "faults_some" if kind == "fault" else "points_some",
+        )  # (the first two, where three are long)
     return points[0], "faults_count" if kind == "fault" else "points_count"
 
 
