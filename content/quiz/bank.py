@@ -21,6 +21,7 @@ from collections import Counter
 from content.points import point_lists
 from content.quiz.lists import ListQuestions
 from content.quiz.question import CHARS_PER_QUESTION, MIN_SCORE, Candidate, Question, stable_digest
+from content.quiz.selection import Selection
 from content.quiz.shapes import explanation_of, pattern_of, sentence_key, trivia_weight
 
 # Lists everyone knows by heart: a question on them tests nothing of the speech.
@@ -30,11 +31,6 @@ KNOWN_SETS = [
     {"经济建设", "政治建设", "文化建设", "社会建设", "生态文明建设"},
     {"富强", "民主", "文明", "和谐"},
 ]
-
-
-def plain(text: str) -> str:
-    """Text with every quotation mark the same (“” and ‘’ as "): a term is seen in a stem either way."""
-    return text.translate(str.maketrans("“”‘’", '""""'))
 
 
 class QuizBuilder(ListQuestions):
@@ -94,81 +90,15 @@ class QuizBuilder(ListQuestions):
         pool = [c for c in pool if c.score >= MIN_SCORE]
         body_chars = sum(len(s.text) for s in self.body)
         target = max(4, round(body_chars / CHARS_PER_QUESTION))
-        chosen: list[Candidate] = []
-        used_units: set[str] = set()
-        used_answers: set[str] = set()
-        shown_text: list[str] = []
-        stems: dict[int, str] = {}  # the chosen questions' stems, quotes made plain, by id
-        titles_shown = plain(" ".join(self.option_name(s) for s in self._places()))
-
-        used_options: set[str] = set()
-        per_lesson_sections: Counter[int | None] = Counter()
         numbered = [s for s in self.speech.sections if s.kind == "numbered"]
-        section_cap = math.ceil(target / 3 / max(1, len(numbered))) + 1
-        per_part_sections: Counter[str] = Counter()
-
-        def refusal(c: Candidate) -> str | None:
-            """Why a candidate cannot join the bank as it stands, or None."""
-            if c.units & used_units:
-                return "its sentence or list is asked already"
-            if c.answer_terms and set(c.answer_terms) & used_answers:
-                return "its answer is asked already"
-            # One set of wrong options is not offered again in another slot (one shared option may be).
-            if c.kind != "section" and len(set(c.distractors) & used_options) >= 2:
-                return "its wrong options are offered already"
-            if c.kind == "section":
-                day = self.days.get(sentence_key(c.sentence))
-                if per_lesson_sections[day] or per_part_sections[c.sentence.section_id] >= section_cap:
-                    return "its lesson or part has its which-part question"
-            if any(
-                term in prompts.get(self.days.get(sentence_key(c.sentence)), "") for term in c.answer_terms
-            ):
-                return "its lesson's prompt names the answer"
-            # (quotes as in a stem: a quote inside a quote is written ‘’, 实施‘智慧安监’工程)
-            mine = plain(c.question + "\n" + "\n".join([c.answer, *c.distractors]))
-            # No answer of this question shows elsewhere, and no answer of another shows here.
-            for term in map(plain, c.answer_terms):
-                if any(term in text for text in shown_text) or term in titles_shown:
-                    return f"{term} shows in another question or a title"
-                # Half of a longer answer in a title shown as an option (腐败 of 微腐败) gives it away too.
-                core = c.core or term
-                halves = {core[i : i + 2] for i in range(len(core) - 1)} - self.generic
-                if 3 <= len(term) and len(core) <= 8 and any(h in titles_shown for h in halves):
-                    if c.kind != "section":
-                        return f"half of {term} shows in a title"
-            stem = plain(c.question)
-            for other in chosen:
-                if any(plain(term) in mine for term in other.answer_terms):
-                    return "it shows another question's answer"
-                # A wrong option that another stem shows in its own place (“塑形工程” of 二是… against 一是…
-                # “＿＿”) is ruled out by it.
-                if c.kind == "section" or other.kind == "section":
-                    continue
-                if any(plain(d) in stems[id(other)] for d in c.distractors if len(d) >= 2) or any(
-                    plain(d) in stem for d in other.distractors if len(d) >= 2
-                ):
-                    return "another question's stem shows one of the wrong options"
-            return None
-
-        self.refused: dict[int, str] = {}
-
-        def ok(c: Candidate) -> bool:
-            why = refusal(c)
-            if why is not None:
-                self.refused[id(c)] = why
-            return why is None
-
-        def take(c: Candidate) -> None:
-            if c.kind == "section":
-                per_lesson_sections[self.days.get(sentence_key(c.sentence))] += 1
-                per_part_sections[c.sentence.section_id] += 1
-            else:
-                used_options.update(c.distractors)
-            chosen.append(c)
-            stems[id(c)] = plain(c.question)
-            used_units.update(c.units)
-            used_answers.update(c.answer_terms)
-            shown_text.append(plain(c.question + "\n" + "\n".join([c.answer, *c.distractors])))
+        bank = Selection(
+            self.days,
+            self.generic,
+            " ".join(self.option_name(s) for s in self._places()),
+            prompts,
+            section_cap=math.ceil(target / 3 / max(1, len(numbered))) + 1,
+        )
+        self.refused = bank.refused
 
         # Every lesson, then every part, gets its best question first: of the other kinds in a first round,
         # a which-part question only where none fits, in a second (one taken first would keep out a cloze
@@ -180,39 +110,37 @@ class QuizBuilder(ListQuestions):
         groups += [{(s.section_id, s.index) for s in section.sentences} for section in self.speech.sections]
         for sections_too in (False, True):
             for group in groups:
-                if any(sentence_key(c.sentence) in group for c in chosen):
+                if any(sentence_key(c.sentence) in group for c in bank.chosen):
                     continue
-                mine = [c for c in pool if sentence_key(c.sentence) in group]
-                for c in mine:
+                for c in (c for c in pool if sentence_key(c.sentence) in group):
                     if (c.kind == "section") != sections_too:
                         continue
-                    if c.kind == "section" and per_part_sections[c.sentence.section_id]:
+                    if c.kind == "section" and bank.per_part_sections[c.sentence.section_id]:
                         continue  # a part's second which-part question waits until every part has one
-                    if ok(c):
-                        take(c)
+                    if bank.ok(c):
+                        bank.take(c)
                         break
         share = {s.id: len([x for x in self.body if x.section_id == s.id]) for s in self.speech.sections}
         total = sum(share.values()) or 1
 
         def fill() -> None:
-            per_section = Counter(c.sentence.section_id for c in chosen)
+            per_section = Counter(c.sentence.section_id for c in bank.chosen)
             for which in ("other", "section", "section again"):
                 for c in pool:
-                    if len(chosen) >= target:
+                    if len(bank.chosen) >= target:
                         break
-                    sections = sum(x.kind == "section" for x in chosen)
-                    if (c.kind == "section") != which.startswith("section") or c in chosen:
+                    if (c.kind == "section") != which.startswith("section") or c in bank.chosen:
                         continue
                     # Which-part questions go round the parts: a second on one part only after every part
                     # that has a candidate got its first.
-                    if which == "section" and per_part_sections[c.sentence.section_id]:
+                    if which == "section" and bank.per_part_sections[c.sentence.section_id]:
                         continue
-                    if c.kind == "section" and (sections + 1) * 3 > len(chosen) + 1:
+                    if c.kind == "section" and (bank.sections() + 1) * 3 > len(bank.chosen) + 1:
                         continue
                     sid = c.sentence.section_id
                     cap = math.ceil(target * share.get(sid, 0) / total * 1.5) + 1
-                    if per_section[sid] < cap and ok(c):
-                        take(c)
+                    if per_section[sid] < cap and bank.ok(c):
+                        bank.take(c)
                         per_section[sid] += 1
 
         fill()
@@ -223,27 +151,15 @@ class QuizBuilder(ListQuestions):
 
         def needed(c: Candidate, among: list[set[tuple[str, int]]]) -> bool:
             return any(
-                sentence_key(c.sentence) in g and sum(sentence_key(x.sentence) in g for x in chosen) == 1
+                sentence_key(c.sentence) in g and sum(sentence_key(x.sentence) in g for x in bank.chosen) == 1
                 for g in among
             )
 
-        def restate() -> None:
-            """The bookkeeping of `take` made again for what is chosen now (after some were dropped)."""
-            kept = list(chosen)
-            for book in (chosen, shown_text):
-                book.clear()
-            for book in (used_units, used_answers, used_options):
-                book.clear()
-            stems.clear()
-            per_lesson_sections.clear()
-            per_part_sections.clear()
-            for c in kept:
-                take(c)
-
-        def drop_sections() -> None:
-            """At most a third: the weakest which-part questions out."""
-            while sum(x.kind == "section" for x in chosen) * 3 > len(chosen):
-                sections = [x for x in chosen if x.kind == "section"]
+        def drop_sections() -> bool:
+            """At most a third: the weakest which-part questions out; whether any went."""
+            dropped = False
+            while bank.sections() * 3 > len(bank.chosen):
+                sections = [x for x in bank.chosen if x.kind == "section"]
                 twice = Counter(x.sentence.section_id for x in sections)
                 # A part's second which-part question goes first, then one no part needs (a part with no other
                 # question keeps it before a lesson does), then one no lesson needs, then the weakest.
@@ -256,19 +172,19 @@ class QuizBuilder(ListQuestions):
                         x.score,
                     ),
                 )
-                chosen.remove(extra[0])
+                bank.drop(extra[0])
+                dropped = True
+            return dropped
 
         # What the dropped which-part questions kept out (a cloze whose answer one quoted) may come in
         # now: fill again, and drop again, until nothing changes (twice at most in practice).
         for _round in range(3):
-            before = len(chosen)
-            drop_sections()
-            if len(chosen) == before:
+            if not drop_sections():
                 break
-            restate()
             fill()
         else:
             drop_sections()
+        chosen = list(bank.chosen)
         chosen.sort(key=lambda c: (self._position[sentence_key(c.sentence)], c.kind))
         # The right answer's letter is spread evenly over the bank: each question takes the letter used least
         # so far (ties by the question's own digest), so no letter gives the answer away.
