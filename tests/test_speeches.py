@@ -1145,3 +1145,14 @@ def test_a_comparison_is_asked_whole_and_a_good_x_is_a_standard(speech):
             assert not first or lesson.phrase.strip("“”") != first.group(1), lesson.prompt
         if re.fullmatch(r"“[^“”]+”好(?:老师|干部|党员|青年)", lesson.phrase):
             assert lesson.form == "对照检视", lesson.prompt
+
+
+def test_a_counted_label_is_asked_for_what_it_holds(speech):
+    # “三个不够”, “四链”, “五位一体”: never understood bare; asked what they hold and which part matters.
+    from content.prompts.kinds import COMMON_FORMULAS
+    from content.prompts.phrases import COUNTED_LABEL
+
+    for lesson in speech.lessons:
+        bare = lesson.phrase.strip("“”")
+        if COUNTED_LABEL.fullmatch(bare) and bare not in COMMON_FORMULAS:
+            assert re.search(r"哪几个方面|包括哪些内容|最突出的是哪一个|对照", lesson.prompt), lesson.prompt

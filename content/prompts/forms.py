@@ -57,6 +57,15 @@ FORMS: dict[str, tuple[str, ...]] = {
         "结合本职工作，“{p}”你打算怎样落到实处？",
         "就“{p}”这一要求，你所在单位还有哪些短板要补？",
     ),
+    # A label that counts its parts (“三个不够”, “四链”): what it holds, and which of them matters here.
+    "counted": (
+        "讲话说的“{p}”指哪几个方面？你所在单位最需要加强的是哪一个？",
+        "“{p}”包括哪些内容？结合本职工作，你最该在哪一方面下功夫？",
+    ),
+    "counted_problem": (
+        "讲话指出的“{p}”，你所在单位最突出的是哪一个？怎样补上？",
+        "对照“{p}”，你所在单位有没有类似情况？根源在哪里？",
+    ),
     # A change named by its two ends (从“有名”向“有实”): the phrase carries its own quotes.
     "change": (
         "推动{p}转变，你所在单位下一步最该做的一件事是什么？",
@@ -114,6 +123,8 @@ FORM_NAMES = {
     "action": "行动落实",
     "change": "行动落实",
     "requirement": "举措落实",
+    "counted": "理解认识",
+    "counted_problem": "原因办法",
     "enumeration": "列举体会",
     "great_spirit": "榜样践行",
     "points": "举措落实",

@@ -35,6 +35,7 @@ from content.prompts.phrases import (
     ADVERBS,
     BOTH_SAYINGS,
     BY_MEANS,
+    COUNTED_LABEL,
     CRITICISM,
     CRITICISM_AFTER,
     HABIT,
@@ -558,6 +559,11 @@ class PromptMaker:
             if not options:
                 options = [Candidate(fallback_phrase(chunk), "action", 0.0)]
             pick = options[0]
+            bare_pick = pick.phrase.strip("“”")
+            if COUNTED_LABEL.fullmatch(bare_pick) and bare_pick not in COMMON_FORMULAS:
+                # A label that counts what it stands for (“三个不够”, “四链”, “五位一体”): asked for what it
+                # holds, not understood bare.
+                pick = Candidate(pick.phrase, "counted_problem" if pick.kind == "problem" else "counted", 0.0)
             forms = FORMS[pick.kind]
             k = turn.get(pick.kind, 0)
             for offset in range(len(forms)):

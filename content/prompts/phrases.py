@@ -356,6 +356,10 @@ TURN = re.compile(
 )
 
 
+# A label that counts its parts: 三个不够, 四链, 五位一体 (asked for what it holds).
+COUNTED_LABEL = re.compile(r"[两三四五六七八九十](?:个[\u4e00-\u9fff]{1,4}|[\u4e00-\u9fff]|位一体)")
+
+
 # 既要A，更要B: what counts more, in the speech's words, with what it is of where that comes right before
 # (纠治“四风”既要治标，更要治本).
 MORE_THAN = re.compile(
