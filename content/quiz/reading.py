@@ -102,7 +102,7 @@ class Reading:
         """Whether a phrase has the head of the speech's theme (发展环境 in a speech on 营商环境): every
         option of that head is arguably what the speech is about."""
         heads = {w[-2:] for w in self.title_words if len(w) >= 4} | {
-            w for w in self.title_words if len(w) == 2 and (self.tags.get(w) or "")[:1] == "n"
+            w for w in self.title_words if len(w) == 2 and (self.tags.get(w) or "")[:1] in {"n", "v"}
         }
         return len(phrase) >= 4 and phrase[-2:] in heads
 
