@@ -202,7 +202,13 @@ def build_model(text: str) -> ContentModel:
     plan = chunks(speech)
     days = {(s.section_id, s.index): day for day, chunk in enumerate(plan, start=1) for s in chunk.sentences}
     builder = QuizBuilder(speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text))
-    maker.avoid = {q.options[q.answer] for q in builder.build(plan) if q.kind != "section"}
+    # (a 不在其中 question is given away by a prompt that names its list's items, its options but one)
+    maker.avoid = {
+        o
+        for q in builder.build(plan)
+        if q.kind != "section"
+        for o in (q.options if q.kind == "exclusion" else (q.options[q.answer],))
+    }
     lessons = build_lessons(speech, maker.prompts, plan)
     questions = builder.build(plan, {lesson.day: lesson.prompt for lesson in lessons})
     index = SearchIndex(speech.all_sentences(), cut)
