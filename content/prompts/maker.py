@@ -49,6 +49,7 @@ from content.prompts.phrases import (
     PROBLEM_CUE,
     SAID,
     SAID_AGAIN,
+    TAKEN_AS_QUOTED,
     TOLD_FAULTS,
     TURN,
     VAGUE_END,
@@ -350,6 +351,13 @@ class PromptMaker:
                 continue
             kind = kind_of(term)
             known = self._concrete(term)
+            made = next((m for m in TAKEN_AS_QUOTED.finditer(excerpt) if m.group(3) == term), None)
+            if kind == "principle" and made:
+                # 把老百姓的“急、难、愁、盼”…作为确定民生工程的“方向标”: the image with what it is made of
+                add(
+                    f"把{made.group(1)}作为{made.group(2)}“{term}”", "image", 9.0
+                )  # (not verbatim: no main bonus)
+                continue
             image = (
                 image_phrase(term, excerpt, known)
                 if kind == "principle" and len(term) <= 4 and not NUMERAL_START.match(term)

@@ -360,6 +360,13 @@ TURN = re.compile(
 COUNTED_LABEL = re.compile(r"[两三四五六七八九十](?:个[\u4e00-\u9fff]{1,4}|[\u4e00-\u9fff]|位一体)")
 
 
+# 把…“X”…作为…“image”: what is taken as the image is itself quoted (把老百姓的“急、难、愁、盼”“安、危、冷、暖”作为
+# 确定民生工程的“方向标”); the first quote stands for it.
+TAKEN_AS_QUOTED = re.compile(
+    r"把[\u4e00-\u9fff]{0,6}的?(“[^“”]{2,10}”)(?:“[^“”]{2,10}”)?作为([\u4e00-\u9fff]{0,10}的)“([^“”]{2,4})”"
+)
+
+
 # 既要A，更要B: what counts more, in the speech's words, with what it is of where that comes right before
 # (纠治“四风”既要治标，更要治本).
 MORE_THAN = re.compile(
