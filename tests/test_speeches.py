@@ -16,11 +16,30 @@ from pathlib import Path
 
 import pytest
 
-from content import build_model, bundled_text, read_text
+from content import ContentError, build_model, bundled_text, read_text, terms
 from content.lessons import HARD_MAX_CHARS, MIN_CHARS, READ_ROLES
+from content.lexicon import field_terms, fields
+from content.points import point_lists
 from content.prompts import FORM_NAMES, GENERIC, kind_of
-from content.prompts.phrases import VAGUE_END
-from content.quiz import BLANK, pattern_of
+from content.prompts.kinds import COMMON_FORMULAS
+from content.prompts.phrases import (
+    BOTH_SAYINGS,
+    COUNTED_LABEL,
+    HABIT,
+    LEADING_VERB,
+    MEETING_PURPOSE,
+    MORE_THAN,
+    PARALLEL_STEP,
+    SAID_AGAIN,
+    TOLD_FAULTS,
+    VAGUE_END,
+    points_phrase,
+    requirement_of,
+)
+from content.quiz import BLANK, EXPLANATION_MAX, OPTION_MAX, QUESTION_MAX, pattern_of
+from content.quiz.clozes import CEREMONY, PROHIBITION, odd_one_out
+from content.quiz.shapes import prefix_class, reports_figures, skeleton, variable_part
+from content.terms import enumerations
 from content.textfile import NotTextError, decode_text
 
 DATA = Path(__file__).parent / "data"
@@ -112,7 +131,6 @@ def test_the_same_speech_in_any_encoding(name, encoding, tmp_path):
     [b"\x00\x01\x02\x03" * 200, bytes(range(256)) * 8, "讲话".encode() + b"\xff\xfe\x00\x00\x9f"],
 )
 def test_not_text_is_one_clear_error(data, tmp_path):
-    from content import ContentError
 
     with pytest.raises(NotTextError):
         decode_text(data)
@@ -187,7 +205,6 @@ def test_procedural_sentence_is_not_a_day_of_its_own(speech):
 
 def test_a_run_of_bullets_stays_in_one_lesson_where_it_fits(speech):
     # ——到基层一线去。——到发展一线去。——到急难险重一线去。 are one list: never two days, if one holds them.
-    from content.lessons import HARD_MAX_CHARS
 
     lessons = speech.lessons
     for before, lesson in zip(lessons, lessons[1:], strict=False):
@@ -356,7 +373,6 @@ def test_no_answer_visible_elsewhere(speech):
 
 
 def test_fields_of_the_common_vocabulary():
-    from content.lexicon import field_terms, fields
 
     assert len(fields()) >= 25 and all(len(terms) >= 3 for _, terms, _ in fields())
     assert {"归属感", "安全感"} <= set(field_terms(["获得感", "幸福感"]))  # a field that names two of them
@@ -453,8 +469,6 @@ def test_distractors_match_part_of_speech(speech):
             out |= {"n", flag[:1]}
         return out
 
-    from content.lexicon import fields
-
     def fields_of(word: str) -> set[str]:
         return {name for name, terms, _ in fields() if word in terms}
 
@@ -529,7 +543,6 @@ def test_theme_word_is_never_an_answer(speech):
 
 
 def test_questions_fit_a_telegram_quiz_poll(speech):
-    from content.quiz import EXPLANATION_MAX, OPTION_MAX, QUESTION_MAX
 
     for q in speech.questions:
         assert 1 <= len(q.question) <= QUESTION_MAX
@@ -548,8 +561,6 @@ def test_questions_deterministic_and_spread_over_letters(speech):
 
 def test_exclusion_questions(speech):
     """不包括哪一项: three items of one list of the sentence, and one word of their shape it does not hold."""
-    from content.quiz.shapes import variable_part
-    from content.terms import enumerations
 
     for q in (q for q in speech.questions if q.kind == "exclusion" and "展开" not in q.question):
         fake = _answer(q)
@@ -571,7 +582,6 @@ def test_exclusion_questions(speech):
 def test_point_exclusions(speech):
     """不是其中之一 of a paragraph's points (一是…二是…三是…): three of its points, said in the source's
     paragraph, and one of the speech's points or clauses of their kind that the paragraph does not say."""
-    from content.points import point_lists
 
     sentences = speech.speech.all_sentences()
     lists = {pl.sentences[0].text: pl for pl in point_lists(sentences)}
@@ -596,7 +606,6 @@ def test_point_exclusions(speech):
 def test_the_answer_is_never_the_odd_one_out(speech):
     """Wrong options that share a character where the answer has another (反馈一件、办结一件、移交一件 against
     警示一片; 四个… against 两个确立) give the answer away."""
-    from content.quiz.clozes import odd_one_out
 
     for q in speech.questions:
         if q.kind in {"cloze", "sequence"}:
@@ -606,7 +615,6 @@ def test_the_answer_is_never_the_odd_one_out(speech):
 
 def test_no_fault_asked_after_a_prohibition(speech):
     """更不能搞“＿＿”: any fault reads there and the sentence stays true with it."""
-    from content.quiz.clozes import PROHIBITION
 
     for q in (q for q in speech.questions if q.kind == "cloze" and "“＿＿”" in q.question):
         before = q.question.split("“＿＿”")[0]
@@ -626,8 +634,6 @@ def test_no_wrong_option_shown_by_another_stem(speech):
 
 def test_which_part_never_on_the_meeting_or_on_figures(speech):
     """A sentence about the meeting (今天…召开) says it is the opening; one of figures is trivia."""
-    from content.quiz.clozes import CEREMONY
-    from content.quiz.shapes import reports_figures
 
     for q in (q for q in speech.questions if q.kind == "section"):
         assert not CEREMONY.match(q.source) and not reports_figures(q.source), q.id
@@ -682,7 +688,6 @@ def test_run_in_leads_are_headings_not_material(speech):
 
 def test_no_wrong_option_is_said_in_its_sentence(speech):
     """A wrong option whose own part the sentence says (品牌化 where it says 擦亮…品牌) could be argued right."""
-    from content.quiz.shapes import variable_part
 
     for q in speech.questions:
         if q.kind != "cloze":
@@ -726,7 +731,6 @@ def test_no_modifier_blank_whose_options_do_not_read_before_the_noun(speech):
     """标准化＿＿蔬菜大棚 / 智能化管控平台: an X化 before a noun takes no other X化; nor is an X导向 asked (结果导向
     against 目标导向, 实绩导向: arguably right); nor an option the speech says of the word after the slot
     (关键性 for ＿＿变量 where it says “关键变量”)."""
-    from content.quiz.shapes import variable_part
 
     for q in speech.questions:
         if q.kind != "cloze":
@@ -784,7 +788,6 @@ def test_no_cloze_on_the_meetings_own_business_nor_the_theme_as_an_option(speech
     """今天…表彰… is the meeting's business, not study material; the speech's theme (营商环境 of a speech on it)
     fits every slot, so it is offered in none; a sequence's options have the answer's numerals in the same
     places (一抓到底 against 一X到底, not 一园一策)."""
-    from content.quiz.shapes import skeleton
 
     title = speech.title + (speech.speech.subtitle or "")
     for q in speech.questions:
@@ -827,8 +830,6 @@ def test_a_prompt_never_names_one_of_a_list_of_quoted_terms(speech):
 def test_a_passage_of_named_points_is_asked_about_its_points(speech):
     # A lead requirement (深入打好蓝天保卫战。) and the points that unpack it (一是抓好工业源治理…): the
     # points, where they can be named, are what the passage asks, not the lead alone nor one of them.
-    from content.points import point_lists
-    from content.prompts.phrases import points_phrase
 
     headings = [x.heading or x.title for s in speech.sections for x in (s, *s.subsections) if x.title]
     used = set()
@@ -868,7 +869,6 @@ def test_no_wrong_item_shares_the_changing_part_of_another_item(speech):
 
 def test_a_periodic_mechanism_is_offered_only_for_one(speech):
     # 月调度 among 挂牌子、要台账、派任务 is of another kind: the answer stands out as the one that is not.
-    from content.quiz.shapes import prefix_class
 
     times = {
         item
@@ -890,14 +890,12 @@ def test_a_periodic_mechanism_is_offered_only_for_one(speech):
 
 
 def speech_lists(model, text):
-    from content import terms
 
     return terms.enumerations(text, model.tokenizer.lcut)
 
 
 def test_steps_said_alike_are_asked_about_together(speech):
     # 抓好“用人”环节，… 抓好“留才”环节，… in one lesson: a prompt on one step leaves the other out.
-    from content.prompts.phrases import PARALLEL_STEP
 
     for lesson in speech.lessons:
         steps: dict[tuple[str, str], list[str]] = {}
@@ -905,9 +903,9 @@ def test_steps_said_alike_are_asked_about_together(speech):
             m = PARALLEL_STEP.match(s.text)
             if m:
                 steps.setdefault((m.group(1), m.group(3)), []).append(m.group(2))
-        for terms in steps.values():
-            if len(terms) >= 2:
-                assert all(t in lesson.prompt for t in terms) or not any(t in lesson.prompt for t in terms), (
+        for names in steps.values():
+            if len(names) >= 2:
+                assert all(t in lesson.prompt for t in names) or not any(t in lesson.prompt for t in names), (
                     lesson.day,
                     lesson.prompt,
                 )
@@ -927,7 +925,6 @@ def test_no_wrong_option_the_same_part_says(speech):
 
 def test_no_cloze_on_a_years_formula_nor_after_an_adjective(speech):
     # 今年是…的＿＿ (开局之年) tests a date; 廉洁＿＿ (文化建设) cuts 廉洁文化 in two.
-    from content import terms
 
     tags = terms.speech_tags(speech.speech_text)
     for q in speech.questions:
@@ -968,8 +965,6 @@ def test_a_couplet_is_no_list_and_a_description_no_requirement(speech):
 def test_a_lesson_that_opens_on_a_lead_asks_about_it(speech):
     # 要向科技要产量、要效益。 / 要在严管厚爱上见实效。 heads what follows: the prompt is about it (or about
     # the points or the two paragraphs it opens), not a detail after it.
-    from content.points import point_lists
-    from content.prompts.phrases import requirement_of
 
     asked, missed = 0, []
     for lesson in speech.lessons:
@@ -999,7 +994,6 @@ def test_a_tifa_said_of_something_comes_with_it(speech):
 
 def test_one_question_per_paragraph_of_points(speech):
     # 一是…“铸魂工程”…；二是…“塑形工程”…: two questions on one list of points give each other away.
-    from content.points import point_lists
 
     for points in point_lists(speech.speech.all_sentences()):
         texts = {s.text for s in points.sentences}
@@ -1022,7 +1016,6 @@ def test_no_question_on_the_meetings_procedure_or_a_name(speech):
 
 def test_no_option_of_the_themes_own_head(speech):
     # In a speech on 营商环境 every X环境 is arguably its point: 风清气正的＿＿ (发展环境 ~ 政务环境).
-    from content.quiz.bank import QuizBuilder  # noqa: F401  (the rule lives in the builder's reading)
 
     title_heads = {w for w in re.findall(r"[\u4e00-\u9fff]{2}", speech.speech.title)}
     for q in speech.questions:
@@ -1053,8 +1046,6 @@ def test_no_prompt_on_a_kind_of_people_a_quality_or_one_of_a_counted_list(speech
 
 def test_points_that_name_their_measures_are_asked_by_those_names(speech):
     # 一是推行“党建+项目”模式…；二是推行“党建+服务”模式…；三是推行“党建+监管”模式…: not "几点举措".
-    from content.points import point_lists
-    from content.prompts.phrases import points_phrase
 
     for lesson in speech.lessons:
         for points in point_lists(lesson.sentences):
@@ -1068,7 +1059,6 @@ def test_points_that_name_their_measures_are_asked_by_those_names(speech):
 
 def test_faults_told_by_images_are_asked_with_their_subjects(speech):
     # 防止学习“一阵风”、调研“走过场”、转化“打折扣”: never the bare “一阵风”.
-    from content.prompts.phrases import TOLD_FAULTS
 
     for lesson in speech.lessons:
         for told in TOLD_FAULTS.finditer(lesson.text):
@@ -1079,7 +1069,6 @@ def test_faults_told_by_images_are_asked_with_their_subjects(speech):
 
 def test_a_saying_of_two_halves_and_a_habit_keep_what_they_are_said_of(speech):
     # “功成不必在我”的胸怀和“功成必定有我”的担当: both; 长期在机关“坐办公室”: with where.
-    from content.prompts.phrases import BOTH_SAYINGS, HABIT
 
     for lesson in speech.lessons:
         for both in BOTH_SAYINGS.finditer(lesson.text):
@@ -1094,7 +1083,6 @@ def test_a_saying_of_two_halves_and_a_habit_keep_what_they_are_said_of(speech):
 
 def test_an_opening_that_says_the_meetings_aim_is_asked_about_it(speech):
     # 目的就是把压力传导到基层、把责任落实到末梢: the opening's day asks about that, not "最紧迫的问题".
-    from content.prompts.phrases import MEETING_PURPOSE
 
     for lesson in speech.lessons:
         if lesson.prompt.startswith("读完开篇"):
@@ -1104,8 +1092,6 @@ def test_an_opening_that_says_the_meetings_aim_is_asked_about_it(speech):
 def test_points_under_a_scope_or_of_named_measures_are_asked_by_it(speech):
     # 在科技赋能上，一是…: the points are of 科技赋能; 落实谈心谈话制度、严格执行…报告制度、建立…成长档案: by what
     # each puts in place — neither as "这段讲话接连提出的几点举措".
-    from content.points import point_lists
-    from content.prompts.phrases import LEADING_VERB
 
     for lesson in speech.lessons:
         for points in point_lists(lesson.sentences):
@@ -1120,7 +1106,6 @@ def test_points_under_a_scope_or_of_named_measures_are_asked_by_it(speech):
 def test_an_image_said_of_the_sentences_subject_comes_with_it(speech):
     # 巡察是党内监督的重要形式，是对…的“政治体检”: 为什么说巡察是“政治体检”; 推动党的创新理论“飞入寻常百姓家”:
     # with what flies in. Never the bare image.
-    from content.prompts.phrases import SAID_AGAIN
 
     for lesson in speech.lessons:
         m = re.fullmatch(r"“?([^“”]+)”?", lesson.phrase)
@@ -1140,7 +1125,6 @@ def test_an_image_said_of_the_sentences_subject_comes_with_it(speech):
 
 def test_a_comparison_is_asked_whole_and_a_good_x_is_a_standard(speech):
     # 既要看升学率，更要看学生的品德…: never the half it plays down (升学率); “四有”好老师: 对照, not 为什么.
-    from content.prompts.phrases import MORE_THAN
 
     for lesson in speech.lessons:
         for more in MORE_THAN.finditer(lesson.text):
@@ -1152,8 +1136,6 @@ def test_a_comparison_is_asked_whole_and_a_good_x_is_a_standard(speech):
 
 def test_a_counted_label_is_asked_for_what_it_holds(speech):
     # “三个不够”, “四链”, “五位一体”: never understood bare; asked what they hold and which part matters.
-    from content.prompts.kinds import COMMON_FORMULAS
-    from content.prompts.phrases import COUNTED_LABEL
 
     for lesson in speech.lessons:
         bare = lesson.phrase.strip("“”")
