@@ -311,13 +311,11 @@ class Clozes(Options):
                 question = f"{question}（{context}……）"
         pattern = period_pattern(items, answer)
         last = items[shown_n - 1]
+        here = self._section_text(sentence.section_id)  # (导师帮带, which the part sets up: arguably next)
         pool = [
             p
             for p in self._item_pool(items, answer, pattern)
-            if p
-            not in self._section_text(
-                sentence.section_id
-            )  # (导师帮带, which the part sets up: arguably next)
+            if p not in here
             and f"{last}、{p}" not in self.full
             and skeleton(p) == skeleton(answer)  # 一抓到底 against 一X到底, not 一园一策
         ]
