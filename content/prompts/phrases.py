@@ -390,9 +390,11 @@ MEETING_PURPOSE = re.compile(
 HABIT = re.compile(r"(?:长期|总是|一味|只会|只顾)[\u4e00-\u9fff]{0,4}$")
 
 
+# Two sayings with what each is: “功成不必在我”的胸怀和“功成必定有我”的担当.
 BOTH_SAYINGS = re.compile(r"“[^“”]{2,8}”的[\u4e00-\u9fff]{1,3}和“[^“”]{2,8}”的[\u4e00-\u9fff]{1,3}")
 
 
+# Faults each told by an image of what it is said of: 防止学习“一阵风”、调研“走过场”、转化“打折扣”.
 TOLD_FAULTS = re.compile(
     r"(?:防止|避免|杜绝|克服|反对|整治|纠治)"
     r"((?:[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”、){2,4}[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”)"
