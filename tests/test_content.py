@@ -404,3 +404,34 @@ def test_the_quiz_layers_call_only_down():
         and order.index(methods.get(node.attr, m)) > order.index(m)
     ]
     assert upward == []
+
+
+def test_a_spirit_and_an_ordinal_inside_a_quote_are_asked_against_their_fields():
+    # “钉钉子”精神 wants another spirit of its build (老黄牛, 拓荒牛), not a word of the speech; 第一资源 inside
+    # “人才是第一资源” is a term of its own (第一动力, 第一要务), asked inside the quote.
+    text = short_speech(
+        "在全县人才工作会议上的讲话",
+        "部署今年的人才工作和干部队伍建设",
+        [
+            (
+                "聚才",
+                "各乡镇各部门要牢固树立“人才是第一资源”的理念，把引才育才作为一项基础性工作来抓，"
+                "完善乡土人才培育机制，落实人才住房、子女入学等服务保障，把“引得来”转化为“留得住”。"
+                "县委组织部要牵头实施“雁归工程”，会同人社部门建立返乡人才工作台账，一季度一调度，确保各项政策落到实处。",
+            ),
+            (
+                "干事",
+                "要在真抓实干上见实效。全县党员干部要发扬“钉钉子”精神，一锤接着一锤敲，一张蓝图绘到底，不达目的不罢休。"
+                "各级领导干部要落实“四下基层”制度，带头深入基层一线，面对面听取群众意见，实打实解决群众困难，"
+                "以干部的“辛苦指数”换取群众的“幸福指数”，让群众看到实实在在的变化。",
+            ),
+        ],
+    )
+    questions = build_model(text).questions
+    asked = {q.options[q.answer]: q for q in questions if q.kind == "cloze"}
+    spirit = asked["钉钉子"]
+    assert set(spirit.options) - {"钉钉子"} <= {"老黄牛", "孺子牛", "拓荒牛", "铺路石"}, spirit.options
+    assert "发扬“＿＿”精神" in spirit.question
+    ordinal = asked["第一资源"]
+    assert "“人才是＿＿”" in ordinal.question, ordinal.question
+    assert all(o.startswith("第一") for o in ordinal.options), ordinal.options

@@ -156,6 +156,16 @@ class Clozes(Options):
             head = QUOTE_HEAD.match(right)
             if head:
                 pool = [t for t in self._quoted_before(head.group(0)) if t != term and len(t) == len(term)]
+                # …and what a field of the lexicon that holds the whole (钉钉子精神) puts before that word
+                # (老黄牛精神, 拓荒牛精神): the surest of its kind.
+                whole, said = term + head.group(0), head.group(0)
+                pool += [
+                    t[: -len(said)]
+                    for k in fields_holding(whole)
+                    for t in sorted(fields()[k][1], key=lambda o: stable_digest(term, o))
+                    if t.endswith(said) and len(t) == len(whole) and t != whole
+                ]
+                pool = list(dict.fromkeys(pool))
             elif shape == "counted":
                 # Well-known counted terms the speech does not use first: one it uses goes with a verb of its
                 # own (增强“四个意识”、坚定“四个自信”), which would give the answer of 做到“＿＿” away.

@@ -41,7 +41,13 @@ class Options(Reading):
         variable = variable_part(answer, pattern) if pattern else answer
         # Options of an ending that names a quality (敬畏之心 for 仁爱之心, 归属感 for 获得感) name no topic: the
         # speech need not speak of 敬畏 for 敬畏之心 to read as one of the answer's kind.
-        quality_kind = bool(pattern) and fixed_suffix(pattern, answer) in QUALITY_ENDINGS
+        # …nor does a spirit's name (“钉钉子”精神 against “老黄牛”精神), nor what an ordinal ranks (第一资源
+        # against 第一动力, 第一要务).
+        quality_kind = (
+            (bool(pattern) and fixed_suffix(pattern, answer) in QUALITY_ENDINGS)
+            or right.lstrip("”").startswith("精神")
+            or answer.startswith("第")
+        )
         off_topic = 0
         for cand in pool:
             if (
@@ -258,6 +264,9 @@ class Options(Reading):
         根本性) where the term modifies the noun after it (根本性建设: any X性 reads as well there, unlike
         after a verb: 调动积极性). None for a field of mixed build (灯下黑, 微腐败, 卡脖子) or a generic head
         (工作机制: the head is not what to recall)."""
+        ordinal = term.startswith("第") and sum(t.startswith(term[:2]) for t in pool) >= 3
+        if ordinal:
+            return term[:2]  # 第一资源 against 第一动力, 第一要务: the head is what the ordinal ranks
         if term[:2] in NOT_MODIFIERS or term[-2:] in GENERIC_HEADS:
             return None  # 工作机制; 年度考核 against 综合考核, 忧患意识 against 风险意识: arguably right
         if len(term) >= 4:

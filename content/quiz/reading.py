@@ -30,6 +30,19 @@ from content.speech import Speech
 QUOTED = re.compile(r"“([^“”]{2,12})”")
 
 # Verbs that take a measure as their object: a verb between one of them and a term is part of the term.
+# Verbs that say how the next one is done (深入实施, 加快推进): the term after both is the second's object.
+ADVERBIAL_VERBS = frozenset("深入 全面 大力 持续 切实 扎实 积极 坚决 加快 不断 认真 着力 统筹 稳步".split())
+
+
+def in_quote(text: str, start: int, end: int) -> bool:
+    """Whether a span lies inside a quotation and is not all of it (第一资源 of “人才是第一资源”)."""
+    opening = text.rfind("“", 0, start)
+    closing = text.find("”", end)
+    if opening < 0 or closing < 0 or "”" in text[opening:start] or "“" in text[end:closing]:
+        return False
+    return not (opening == start - 1 and closing == end)
+
+
 GOVERNING_VERBS = tuple(
     "推行 实施 实行 开展 建立 健全 落实 坚持 推进 加强 强化 完善 推动 深化 构建 探索".split()
 )
@@ -155,13 +168,26 @@ class Reading:
         x, y = sa[-1] if sa else None, sb[-1] if sb else None
         return x is None or y is None or bool(x & y)
 
+    def _tokens_around(self, text: str, start: int, end: int) -> list[str]:
+        """The sentence's tokens; where the span lies inside a quoted term the tokenizer keeps whole
+        (第一资源 of “人才是第一资源”), the pieces before, of and after the span, each cut alone."""
+        tokens = self.cut(text)
+        if in_quote(text, start, end):
+            bounds, pos = {0}, 0
+            for token in tokens:
+                pos += len(token)
+                bounds.add(pos)
+            if start not in bounds or end not in bounds:
+                return [*self.cut(text[:start]), *self.cut(text[start:end]), *self.cut(text[end:])]
+        return tokens
+
     def _whole_unit(self, text: str, start: int, end: int) -> bool:
         """The blank text[start:end] is a whole unit: not inside a number or a longer fixed term."""
         if start > 0 and end < len(text) and text[start - 1] == "“" and text[end] == "”":
             return True
         if (start > 0 and text[start - 1] in NUMERIC) or (end < len(text) and text[end] in NUMERIC):
             return False
-        tokens = self.cut(text)
+        tokens = self._tokens_around(text, start, end)
         bounds, pos = {0}, 0
         for token in tokens:
             pos += len(token)
@@ -181,7 +207,7 @@ class Reading:
         """The blank text[start:end] is a whole noun phrase in its sentence: no noun joins it on either side
         (建设 + 用地指标, 生活 + 垃圾分类, 人才 + 发展环境), it does not begin with a conjunction, adverb or
         pronoun (结果 + 项目) nor end in a verb (全市 + 计划)."""
-        tokens = self.cut(text)
+        tokens = self._tokens_around(text, start, end)
         spans, pos = [], 0
         for token in tokens:
             spans.append((pos, pos + len(token), token))
@@ -200,12 +226,15 @@ class Reading:
             return False  # 廉洁 + 文化建设: an adjective before it makes one term with it
         if (before and self.is_word(before + inner[0])) or (after and self.is_word(inner[-1] + after)):
             return False
-        if (self.tags.get(inner[0]) or "")[:1] in {"c", "d", "r", "m", "q"}:
+        ordinal = text.startswith("第", start)  # 第一资源: an ordinal opens a term of its own
+        if (self.tags.get(inner[0]) or "")[:1] in {"c", "d", "r", "m", "q"} and not ordinal:
             return False
         if (self.tags.get(before) or "")[:1] == "v":
             # 全面推行 + 包容 + 审慎监管: a verb between the one that governs the term and the term is part of it.
             farther = next((t for a, b, t in spans if b == start - len(before)), "")
-            if (self.tags.get(farther) or "")[:1] == "v" or farther.endswith(GOVERNING_VERBS):
+            if farther in ADVERBIAL_VERBS:
+                pass  # 深入 + 实施 + 人才强省战略: 深入 says how, the term is 实施's object
+            elif (self.tags.get(farther) or "")[:1] == "v" or farther.endswith(GOVERNING_VERBS):
                 return False
         if (
             len(inner) > 1
