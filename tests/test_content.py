@@ -435,3 +435,29 @@ def test_a_spirit_and_an_ordinal_inside_a_quote_are_asked_against_their_fields()
     ordinal = asked["第一资源"]
     assert "“人才是＿＿”" in ordinal.question, ordinal.question
     assert all(o.startswith("第一") for o in ordinal.options), ordinal.options
+
+
+def test_a_passage_that_opens_on_a_thesis_is_asked_about_it():
+    # 法治是最好的营商环境。要全面推行…“首违不罚”…: the passage argues from its first sentence; a term of the
+    # requirement after it is a detail of it. (营商环境就是生产力、竞争力: a thesis of two predicates.)
+    text = short_speech(
+        "在全市优化营商环境大会上的讲话",
+        "部署今年的营商环境工作",
+        [
+            (
+                "强化法治保障",
+                "法治是最好的营商环境。要全面推行包容审慎监管，扩大“首违不罚”清单范围，"
+                "坚决防止“一刀切”执法和选择性执法，让企业在法治的轨道上安心发展、放心投资，"
+                "对涉企案件要依法快立快审快执，切实保护企业和企业家的合法权益。",
+            ),
+            (
+                "提升服务效能",
+                "营商环境就是生产力、竞争力。要深化“一网通办”改革，推动更多涉企事项网上办、掌上办、"
+                "就近办，让企业办事少跑腿、不跑腿，对企业反映的问题要建立台账、限时办结，"
+                "做到件件有回音、事事有着落，用企业的获得感检验我们的工作成效。",
+            ),
+        ],
+    )
+    prompts = {lesson.prompt for lesson in build_model(text).lessons}
+    assert any("“法治是最好的营商环境”" in p for p in prompts), prompts
+    assert any("“营商环境就是生产力、竞争力”" in p for p in prompts), prompts

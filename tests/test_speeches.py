@@ -1141,3 +1141,28 @@ def test_a_counted_label_is_asked_for_what_it_holds(speech):
         bare = lesson.phrase.strip("“”")
         if COUNTED_LABEL.fullmatch(bare) and bare not in COMMON_FORMULAS:
             assert re.search(r"哪几个方面|包括哪些内容|最突出的是哪一个|对照", lesson.prompt), lesson.prompt
+
+
+def test_your_unit_is_asked_only_of_a_units_task(speech):
+    # A speech to a city's cadres on the government's tasks (标准地出让, 源头治理) asks what they mean for one's
+    # own post; "your unit" only where the speech is to the Party's organizations or the sentence gives the
+    # task to units (各部门要…). A talk to students never asks about a unit.
+    from content.prompts.forms import party_building, unit_task
+
+    text = speech.speech_text
+    if party_building(text):
+        return
+    for lesson in speech.lessons:
+        if "你所在" not in lesson.prompt:
+            continue
+        bare = lesson.phrase.replace("“", "").replace("”", "").split(" / ")[0]
+        said = [s.text for s in lesson.sentences if bare[:6] in s.text.replace("“", "").replace("”", "")]
+        assert any(unit_task(s, bare) for s in said or [lesson.text]), (lesson.day, lesson.prompt)
+
+
+def test_the_party_s_organizations_are_told_by_what_a_speech_says_throughout():
+    from content.prompts.forms import party_building
+
+    assert party_building(model_of("seed").speech_text)  # 组织工作: branches and Party organizations
+    assert not party_building(model_of("s02-part-runin").speech_text)  # 营商环境: the government's
+    assert not party_building(model_of("s04-plain-headings").speech_text)  # 生态环境: the same

@@ -145,8 +145,8 @@ FOR_STUDENTS = (
     ("你所在单位下一步最该做的一件事", "你自己下一步最该做的一件事"),
     ("你所在单位哪一点做得最好", "你自己哪一点做得最好"),
     ("结合本职工作", "结合自己的学习"),
-    ("你所在支部（单位）", "你所在的班级"),
-    ("你所在单位", "你所在的班级"),
+    ("你所在支部（单位）", "你自己"),
+    ("你所在单位", "你自己"),
     ("在你的岗位上", "在你的学习生活中"),
     ("在自己的岗位上", "在自己的学习生活中"),
     ("在工作中", "在学习生活中"),
@@ -155,20 +155,63 @@ FOR_STUDENTS = (
 )
 
 
+# Most tasks of a speech to a city's or county's cadres are the government's (标准地出让, 源头治理): asked
+# what they mean for one's own post, not what "your unit" will do of them, unless the speech is to the
+# Party's organizations or the sentence gives the task to units (see `unit_task`).
+FOR_POSTS = (
+    ("你所在支部（单位）可以做哪一件实事", "你在自己的岗位上可以做哪一件实事"),
+    ("你所在单位下一步最该抓的是哪一环", "哪一环同你的岗位关系最紧"),
+    ("你所在单位下一步最该做的一件事是什么", "你在自己的岗位上最该做的一件事是什么"),
+    ("就“{p}”这一要求，你所在单位还有哪些短板要补", "“{p}”这一要求，对你的岗位意味着什么"),
+    ("你所在单位最需要下功夫的是哪一点", "同你的岗位关系最紧的是哪一点"),
+    ("你所在单位哪一点做得最好", "你在自己的岗位上哪一点做得最好"),
+    ("你所在单位落实得怎么样", "在你的岗位上落实得怎么样"),
+    ("你所在单位最需要加强的是哪一个", "同你的岗位关系最紧的是哪一个"),
+    ("你所在单位可以怎样破解", "在你的岗位上可以怎样破解"),
+    ("你所在单位哪一点最突出", "你身边哪一点最突出"),
+    ("你所在单位最突出的是哪一个", "你身边最突出的是哪一个"),
+    ("你所在单位有没有类似情况", "你身边有没有类似情况"),
+    ("落到你所在单位，", "落到你的岗位上，"),
+    ("你所在单位下一步最该落实的是哪一条", "你在自己的岗位上最该落实的是哪一条"),
+    ("你所在单位各有哪些做法", "你在自己的岗位上各有哪些做法"),
+)
+
+# Who a sentence gives its task to, where it is units (各部门要…, 基层党组织要…): "your unit" is then asked.
+UNIT_SUBJECT = re.compile(
+    r"(各级党组织|基层党组织|党支部|各支部|各单位|各部门|各地|各乡镇|各县|各街道|各社区|各学院|各级各部门|"
+    r"机关各部门|市直各部门|各级各单位|各党委|党组织)"
+)
+
+
+def unit_task(sentence: str, phrase: str) -> bool:
+    """Whether the sentence that says the phrase gives it to units (各部门要加强…): asked of "your unit"."""
+    at = sentence.replace("“", "").replace("”", "").find(phrase.replace("“", "").replace("”", ""))
+    return bool(UNIT_SUBJECT.search(sentence[: at if at >= 0 else len(sentence)]))
+
+
+def party_building(text: str) -> bool:
+    """Whether a speech is to the Party's organizations (支部, 党组织, 党员 said throughout): its tasks are
+    theirs, and "your branch (unit)" is asked."""
+    said = len(re.findall(r"支部|党组织|党委|党员", text))
+    return said * 1000 >= 4 * max(1, len(text))
+
+
 def audience_of(opening: str) -> str:
     """Who the speech talks to, from its salutation: students (同学们) or cadres."""
     return "students" if re.search(r"同学们|青年学子|新同学", opening[:60]) else "cadres"
 
 
 def for_audience(text: str, audience: str) -> str:
-    """A prompt's wording for its audience: a student is asked about his studies, not his work unit."""
-    if audience == "students":
-        for old, new in FOR_STUDENTS:
-            text = text.replace(old, new)
+    """A prompt's wording for its audience: a student is asked about his studies, not his work unit; a
+    cadre (audience "posts") about his own post, not his unit."""
+    table = {"students": FOR_STUDENTS, "posts": FOR_POSTS}.get(audience, ())
+    for old, new in table:
+        text = text.replace(old, new)
     return text
 
 
 def fill_form(form: str, phrase: str, audience: str = "cadres", clause: bool = False) -> str:
+    form = for_audience(form, audience)
     if re.search(r"(走向|转向|转入|转为|变成|变为|迈向)“", phrase):
         form = form.replace("转变，", "，").replace("的转变，", "，")  # 推动从“宽松软”走向“严紧硬”
     if re.search(r"(现象|问题|倾向|环节)$", phrase):
@@ -181,4 +224,4 @@ def fill_form(form: str, phrase: str, audience: str = "cadres", clause: bool = F
         form, inner = form.replace("“{p}”", "{p}"), phrase
     else:
         inner = phrase
-    return for_audience(form, audience).format(p=inner)
+    return form.format(p=inner)

@@ -18,7 +18,7 @@ from content.lessons import Chunk
 from content.lexicon import lexicon_terms_in
 from content.numerals import reports_figures
 from content.points import point_lists
-from content.prompts.forms import FORM_NAMES, FORMS, fill_form, for_audience
+from content.prompts.forms import FORM_NAMES, FORMS, fill_form, for_audience, party_building, unit_task
 from content.prompts.kinds import (
     COMMON_FORMULAS,
     GENERIC,
@@ -109,6 +109,7 @@ class PromptMaker:
         self.headings = headings or []
         self.title = title
         self.audience = audience
+        self.branches = party_building(speech_text)  # a speech to the Party's organizations: tasks are theirs
         self.clauses: set[str] = set()  # phrases that are a requirement clause: quoted whole, inner quotes ‘’
         self.avoid: set[str] = set()  # the quiz's answers: a prompt that names one gives it away
         self.tag_of = tag_of
@@ -410,11 +411,17 @@ class PromptMaker:
                 add(image, "image", 5.0)
         # A thesis the passage argues from (理论创新每前进一步，理论武装就要跟进一步; 党的力量来自组织): a
         # principle in the speech's own words, strongest where it opens the passage or a paragraph.
+        # Where it is the passage's first word (法治是最好的营商环境。要全面推行…), the passage argues from it:
+        # its point, above a term of the requirement that follows (an editor asks 为什么说…).
+        first_body = next((x for x in chunk.sentences if x.role == "body"), None)
         for k, sentence in enumerate(chunk.sentences):
             thesis = thesis_of(sentence.text) if sentence.role == "body" else None
             if thesis:
                 opens = k == 0 or sentence.paragraph != chunk.sentences[k - 1].paragraph
-                add(thesis, "principle", 6.5 if opens else 5.5)
+                score = 6.5 if opens else 5.5
+                if sentence is first_body and sentence.text != main:
+                    score = 9.75  # (the main sentence's bonus makes a thesis that is the main one 10.0)
+                add(thesis, "principle", score)
                 self.clauses.add(thesis)
         for sentence in chunk.sentences:
             for items in self.lists_of(sentence.text):
@@ -574,6 +581,7 @@ class PromptMaker:
                 pick = Candidate(pick.phrase, "counted_problem" if pick.kind == "problem" else "counted", 0.0)
             forms = FORMS[pick.kind]
             k = turn.get(pick.kind, 0)
+            audience = self._audience_of(chunk, pick.phrase)
             for offset in range(len(forms)):
                 form = forms[(k + offset) % len(forms)]
                 if "哪一环" in form and re.search(r"(环节|卡|券|网|码)”?$", pick.phrase):
@@ -584,7 +592,7 @@ class PromptMaker:
                     r"是|成为|当好|当成|当作|作为|把|让", pick.phrase
                 ):
                     continue  # 讲话说 wants a clause: 讲话说科技创新的“关键变量” is no sentence
-                prompt = fill_form(form, pick.phrase, self.audience, pick.phrase in self.clauses)
+                prompt = fill_form(form, pick.phrase, audience, pick.phrase in self.clauses)
                 if prompt not in used_prompts:
                     break
             if chunk.section.kind != "numbered" and pick.phrase == chunk.section.title:
@@ -595,14 +603,13 @@ class PromptMaker:
                     aim = re.sub(
                         r"^(?:全[省市县区]上下|各级各部门|各地各部门|大家)?(?:进一步)?", "", purpose.group(1)
                     )
-                    prompt = for_audience(
-                        f"这次会议要“{aim}”。落到你所在单位，最该接住的是什么？", self.audience
-                    )
+                    prompt = for_audience(f"这次会议要“{aim}”。落到你所在单位，最该接住的是什么？", audience)
                 else:
-                    prompt = (
+                    prompt = for_audience(
                         "读完开篇，你认为这次会议要解决的最紧迫的问题是什么？"
                         if chunk.section.kind == "opening"
-                        else "这段讲话提出的要求中，你所在单位下一步最该落实的是哪一条？"
+                        else "这段讲话提出的要求中，你所在单位下一步最该落实的是哪一条？",
+                        audience,
                     )
                 if prompt in used_prompts:
                     prompt = f"这段讲话（第 {len(out) + 1} 天）中，哪一句对你触动最深？为什么？"
@@ -615,7 +622,7 @@ class PromptMaker:
                     .replace("”", "’")
                     for x in (pick, two)
                 )
-                prompt = for_audience(TWO_POINTS[len(out) % len(TWO_POINTS)], self.audience).format(a=a, b=b)
+                prompt = for_audience(TWO_POINTS[len(out) % len(TWO_POINTS)], audience).format(a=a, b=b)
                 if prompt not in used_prompts:
                     used_phrases.add(two.phrase)
                     pick = Candidate(f"{pick.phrase} / {two.phrase}", "requirement", pick.score)
@@ -624,6 +631,15 @@ class PromptMaker:
             used_prompts.add(prompt)
             out.append((pick.phrase, FORM_NAMES[pick.kind], prompt))
         return out
+
+    def _audience_of(self, chunk: Chunk, phrase: str) -> str:
+        """Whom the prompt asks: students; a cadre about his unit, where the speech is to the Party's
+        organizations or the sentence gives the task to units; else a cadre about his own post."""
+        if self.audience != "cadres" or self.branches:
+            return self.audience
+        bare = phrase.replace("“", "").replace("”", "").split(" / ")[0]
+        said = [x.text for x in chunk.sentences if bare[:6] in x.text.replace("“", "").replace("”", "")]
+        return "cadres" if any(unit_task(x, bare) for x in said or [chunk.text]) else "posts"
 
     def _second_point(self, chunk: Chunk, pick: Candidate, options: list[Candidate]) -> Candidate | None:
         """The requirement of another paragraph of the passage, where the passage makes two, each opening a

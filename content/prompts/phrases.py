@@ -258,6 +258,8 @@ def thesis_of(sentence: str) -> str | None:
         return body  # 引才更要育才: a thesis by comparison, though it says 要
     if re.fullmatch(r"[\u4e00-\u9fff“”]{2,8}既要[\u4e00-\u9fff]{2,6}，更要[\u4e00-\u9fff]{2,6}", body):
         return body  # 纠治“四风”既要治标，更要治本: the same, in two clauses
+    if re.fullmatch(r"[\u4e00-\u9fff]{2,8}就是[\u4e00-\u9fff]{2,5}、[\u4e00-\u9fff]{2,5}", body):
+        return body  # 营商环境就是生产力、竞争力: a thesis of two predicates
     clauses = [c for c in re.split(r"[，；]", body) if c]
     if not 8 <= len(body) <= 26 or len(clauses) > 2 or re.search(r"[0-9０-９%、：？“”]", body):
         return None
