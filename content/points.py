@@ -33,7 +33,7 @@ MEASURE_VERBS = frozenset(
 )
 MEASURE = re.compile(r"^(?:" + "|".join(sorted(MEASURE_VERBS)) + r"|精准|坚决|常态化|把|读|重|善|守)")
 
-POINT_MIN, POINT_MAX = 4, 24
+POINT_MIN, POINT_MAX = 3, 24
 
 
 @dataclass(frozen=True)
@@ -113,4 +113,35 @@ def point_lists(sentences: list[Sentence], least: int = 3) -> list[Points]:
                     holders = tuple(dict.fromkeys(s for _, s, _ in run))
                     out.append(Points(holders, lead.rstrip("。：；！"), tuple(points)))
             run = [item] if item[0] == 1 else []
+    return out + _bullet_lists(sentences, least)
+
+
+def _bullet_lists(sentences: list[Sentence], least: int) -> list[Points]:
+    """Runs of ——bullets (——到基层一线去。…——到发展一线去。…), each point the clause after its dash, the lead
+    the sentence before the first (要突出三个方向：)."""
+    out = []
+    body = [s for s in sentences if s.role == "body"]
+    k = 0
+    while k < len(body):
+        if not body[k].text.startswith("——"):
+            k += 1
+            continue
+        run = [body[k]]
+        j = k + 1
+        while j < len(body) and body[j].section_id == run[0].section_id:
+            if body[j].text.startswith("——"):
+                run.append(body[j])
+            elif body[j].paragraph != run[-1].paragraph:
+                break  # a bullet's paragraph may run on after its point; a paragraph without one ends them
+            j += 1
+        points = [_point(s.text[2:]) for s in run]
+        before = body[k - 1] if k and body[k - 1].section_id == run[0].section_id else None
+        if (
+            len(run) >= least
+            and before is not None
+            and all(POINT_MIN <= len(p) <= POINT_MAX for p in points)
+            and len(set(points)) == len(points)
+        ):
+            out.append(Points(tuple(run), before.text.rstrip("。：；！"), tuple(points)))
+        k = j
     return out

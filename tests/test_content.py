@@ -461,3 +461,30 @@ def test_a_passage_that_opens_on_a_thesis_is_asked_about_it():
     prompts = {lesson.prompt for lesson in build_model(text).lessons}
     assert any("“法治是最好的营商环境”" in p for p in prompts), prompts
     assert any("“营商环境就是生产力、竞争力”" in p for p in prompts), prompts
+
+
+def test_points_of_three_characters_and_a_run_of_bullets_are_asked_together():
+    # 一是要讲政治…二是要重品行…三是要勇担当…: the hopes together, not 对党忠诚 of the first; ——到基层一线去。
+    # ——到发展一线去。——到急难险重一线去。: the three directions, not a programme inside one of them.
+    text = short_speech(
+        "在全市年轻干部工作会议上的讲话",
+        "部署年轻干部培养工作",
+        [
+            (
+                "希望",
+                "借此机会，我向全市年轻干部提几点希望。一是要讲政治，始终把对党忠诚作为第一位的要求，"
+                "在大是大非面前立场坚定。二是要重品行，严以修身、严以用权、严以律己，干干净净做事。"
+                "三是要勇担当，面对矛盾敢于迎难而上，面对失误敢于承担责任，努力成为堪当重任的栋梁之材。",
+            ),
+            (
+                "锻炼",
+                "年轻干部成长必须经过基层一线的摔打磨砺。具体来讲，要突出三个方向：\n"
+                "——到基层一线去。没有基层经历的机关年轻干部，都要安排到乡镇、村任职或挂职，时间不少于两年。\n"
+                "——到发展一线去。每年选派一批年轻干部组成“攻坚突击队”，到重大项目建设一线经受历练。\n"
+                "——到急难险重一线去。在信访维稳、应急处突等任务中，有意识地安排年轻干部挑大梁、当主角。",
+            ),
+        ],
+    )
+    prompts = [lesson.prompt for lesson in build_model(text).lessons]
+    assert any("“讲政治、重品行、勇担当”" in p for p in prompts), prompts
+    assert any("“到基层一线去、到发展一线去、到急难险重一线去”" in p for p in prompts), prompts
