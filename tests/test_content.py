@@ -488,3 +488,31 @@ def test_points_of_three_characters_and_a_run_of_bullets_are_asked_together():
     prompts = [lesson.prompt for lesson in build_model(text).lessons]
     assert any("“讲政治、重品行、勇担当”" in p for p in prompts), prompts
     assert any("“到基层一线去、到发展一线去、到急难险重一线去”" in p for p in prompts), prompts
+
+
+def test_what_a_passage_says_it_has_shown_is_its_point():
+    # 实践证明，只有…才能…: the passage's conclusion, above the fault it warns of after it; the cue itself is
+    # never a phrase.
+    text = short_speech(
+        "在全市干部工作会议上的讲话",
+        "部署今年的干部工作",
+        [
+            (
+                "容错纠错",
+                "去年以来，全市共对27名在项目建设、信访化解等工作中出现失误但出于公心的干部实施了容错免责，"
+                "有的已经重新走上了重要岗位。实践证明，只有让敢干事的人没有后顾之忧，才能激发干部队伍的精气神。"
+                "各地各单位要用好这一机制，严格把握政策界限，坚决防止把容错纠错当成违纪违法的“挡箭牌”。",
+            ),
+            (
+                "培养",
+                "回顾全市发展的历程，每一个重要阶段都离不开一批年轻干部的挺身而出，他们白手起家、风餐露宿，"
+                "在滩涂上建起了港口。历史和现实都告诉我们，年轻干部是事业发展的生力军，把他们培养好、使用好，"
+                "就是对党的事业最大的负责。",
+            ),
+        ],
+    )
+    lessons = build_model(text).lessons
+    prompts = [lesson.prompt for lesson in lessons]
+    assert any("“只有让敢干事的人没有后顾之忧，才能激发干部队伍的精气神”" in p for p in prompts), prompts
+    assert any("“年轻干部是事业发展的生力军”" in p for p in prompts), prompts
+    assert not any("实践证明" in lesson.phrase for lesson in lessons)

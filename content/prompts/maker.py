@@ -35,6 +35,7 @@ from content.prompts.phrases import (
     ADVERBS,
     BOTH_SAYINGS,
     BY_MEANS,
+    CONCLUSION,
     COUNTED_LABEL,
     CRITICISM,
     CRITICISM_AFTER,
@@ -421,6 +422,8 @@ class PromptMaker:
                 score = 6.5 if opens else 5.5
                 if sentence is first_body and sentence.text != main:
                     score = 9.75  # (the main sentence's bonus makes a thesis that is the main one 10.0)
+                elif CONCLUSION.match(sentence.text):
+                    score = 9.0  # 实践证明，只有…才能…: what the passage has shown is its point
                 add(thesis, "principle", score)
                 self.clauses.add(thesis)
         for sentence in chunk.sentences:

@@ -113,7 +113,8 @@ _REQUIRE_VERBS = (
     "坚持 树立 落实 推动 推进 建立 健全 完善 深化 强化 加强 提升 提高 做到 抓好 用好 防止 破解 实施 开展 "
     "发扬 弘扬 践行 扛起 压实 守牢 筑牢 把好 把握 锻造 培育 营造 构建 打造 创建 推行 整治 纠治 克服 解决 "
     "增强 涵养 保持 领悟 树牢 擦亮 织密 守住 严守 用活 盘活 聚焦 紧盯 突出 打好 打破 破除 打通 畅通 优化 加大 "
-    "激发 拓展 规范 倡导 探索 夯实 统筹 巩固 壮大 培养 算好 答好 走好 下好 守好 管好 履行 担负 扛牢"
+    "激发 拓展 规范 倡导 探索 夯实 统筹 巩固 壮大 培养 算好 答好 走好 下好 守好 管好 履行 担负 扛牢 "
+    "拓宽 抓实 做实 做强 做优 补齐 补强 严把"
 ).split()
 
 
@@ -148,8 +149,8 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
     if start and is_word(head[start - 1] + clause[0]) and not modal:
         return None  # 主要 + 求…: the clause would begin inside a word (要 + 强化 is the modal and a verb)
     verb = next((v for v in _REQUIRE_VERBS if clause.startswith(v)), None)
-    taken = re.fullmatch(r"把([\u4e00-\u9fff“”]{2,14})(?:作为|摆在|放在)([\u4e00-\u9fff“”]{2,10})", clause)
-    if verb is None and taken and len(clause) <= 22:
+    taken = re.fullmatch(r"把([\u4e00-\u9fff“”]{2,14})(?:作为|摆在|放在)([\u4e00-\u9fff“”]{2,12})", clause)
+    if verb is None and taken and len(clause) <= 24:
         # 要把学习宣传贯彻党的创新理论作为文明实践的首要任务: what is to be put first, in its own words
         return "requirement", clause
     if (
@@ -244,16 +245,30 @@ def fallback_phrase(chunk: Chunk) -> str:
 _THESIS = re.compile(r"(是|来自|在于|决定|关系到|才能|就要|离不开|取决于|谁就)")
 
 
+# What a passage says it has shown (实践证明，…): the thesis follows.
+CONCLUSION = re.compile(
+    r"^(?:实践证明|事实证明|实践告诉我们|历史告诉我们|历史和现实都告诉我们|历史和实践都告诉我们|经验告诉我们|"
+    r"说到底|归根结底|由此可见)[，：]"
+)
+
+
 _NOT_THESIS = re.compile(
     r"^(?:要|必须|我们|各级|各地|同志们|这|那|但|而|因此|所以|同时|首先|其次|再次|当前|目前|今年|去年|今天|"
     r"近年来|过去|一是|二是|三是|四是|五是|特别是|比如|例如|其中|对此|总之|最后|各位|亲爱的)"
 )
 
 
-def thesis_of(sentence: str) -> str | None:
+def thesis_of(sentence: str, longest: int = 26) -> str | None:
     """A short sentence that states a thesis (党的力量来自组织; 理论创新每前进一步，理论武装就要跟进一步),
     without its end mark; None for a requirement, a report, a link to what came before, or a long one."""
     body = sentence.rstrip("。！")
+    concluded = CONCLUSION.match(body)
+    if concluded:
+        # 实践证明，只有…才能…; 历史和现实都告诉我们，年轻干部是事业发展的生力军，…: what the passage proves,
+        # whole where it is short, else its first clause where that states it.
+        rest = body[concluded.end() :]
+        first = re.split(r"[，；]", rest)[0]
+        return thesis_of(rest, 30) or (thesis_of(first) if first != rest else None)
     if re.fullmatch(r"[\u4e00-\u9fff]{2,5}更要[\u4e00-\u9fff]{2,5}", body):
         return body  # 引才更要育才: a thesis by comparison, though it says 要
     if re.fullmatch(r"[\u4e00-\u9fff“”]{2,8}既要[\u4e00-\u9fff]{2,6}，更要[\u4e00-\u9fff]{2,6}", body):
@@ -261,7 +276,7 @@ def thesis_of(sentence: str) -> str | None:
     if re.fullmatch(r"[\u4e00-\u9fff]{2,8}就是[\u4e00-\u9fff]{2,5}、[\u4e00-\u9fff]{2,5}", body):
         return body  # 营商环境就是生产力、竞争力: a thesis of two predicates
     clauses = [c for c in re.split(r"[，；]", body) if c]
-    if not 8 <= len(body) <= 26 or len(clauses) > 2 or re.search(r"[0-9０-９%、：？“”]", body):
+    if not 8 <= len(body) <= longest or len(clauses) > 2 or re.search(r"[0-9０-９%、：？“”]", body):
         return None
     if _NOT_THESIS.match(body) or re.search(r"(要|必须|应当|务必)(?!跟进)", body.replace("就要", "")):
         return None
