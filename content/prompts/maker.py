@@ -39,6 +39,7 @@ from content.prompts.phrases import (
     COUNTED_LABEL,
     CRITICISM,
     CRITICISM_AFTER,
+    FAULTS_CRITICISED,
     HABIT,
     JOINED,
     KINDS_OF_PEOPLE,
@@ -235,7 +236,7 @@ class PromptMaker:
             pairs.append(both)
         # Faults each told by an image of what they are said of (防止学习“一阵风”、调研“走过场”、转化“打折扣”):
         # the list whole, never one image without its subject.
-        for told in TOLD_FAULTS.finditer(excerpt):
+        for told in (*TOLD_FAULTS.finditer(excerpt), *FAULTS_CRITICISED.finditer(excerpt)):
             add(told.group(1), "problem", 7.0)
             pairs.append(told)
         # Steps said alike, a sentence each (抓好“用人”环节，… 抓好“留才”环节，…): the passage is about all of

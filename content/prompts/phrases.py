@@ -418,6 +418,12 @@ TOLD_FAULTS = re.compile(
 )
 
 
+# …or two or more said to be what is wrong (招商引资“会谈不会签”、项目推进“会跑不会盯”的现象依然存在).
+FAULTS_CRITICISED = re.compile(
+    r"((?:[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”、){1,3}[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”)(?=(?:的|等)(?:现象|问题|倾向))"
+)
+
+
 # A sentence that opens on a step or programme by its verb: 抓好“用人”环节，… / 实施“头雁”工程，…
 PARALLEL_STEP = re.compile(r"^([\u4e00-\u9fff]{2,3}?)“([^“”]{1,6})”(环节|工程|行动|计划)[，。；]")
 
