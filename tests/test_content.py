@@ -516,3 +516,30 @@ def test_what_a_passage_says_it_has_shown_is_its_point():
     assert any("“只有让敢干事的人没有后顾之忧，才能激发干部队伍的精气神”" in p for p in prompts), prompts
     assert any("“年轻干部是事业发展的生力军”" in p for p in prompts), prompts
     assert not any("实践证明" in lesson.phrase for lesson in lessons)
+
+
+def test_a_passage_of_two_paragraphs_of_weight_is_asked_about_both():
+    # 耕地是粮食生产的命根子。… / 建好农田只是第一步，管好用好才是关键。…: one lesson, two points, both named.
+    text = short_speech(
+        "在全县农村工作会议上的讲话",
+        "部署今年的农业农村工作",
+        [
+            (
+                "耕地保护",
+                "耕地是粮食生产的命根子。要坚决遏制耕地“非农化”、严格管控“非粮化”，全面落实田长制，"
+                "建立县、乡、村三级田长体系，对违法占用耕地的行为发现一起、查处一起，决不姑息。"
+                "今年要完成高标准农田建设三万亩，确保粮食播种面积只增不减。\n"
+                "建好农田只是第一步，管好用好才是关键。当前，一些地方存在重建设、轻管护的问题，"
+                "有的机耕路损毁无人修，有的灌溉渠道淤塞无人管。要建立高标准农田管护责任制，"
+                "落实管护主体和经费，确保农田建成一块、管好一块、见效一块。",
+            ),
+            (
+                "产业发展",
+                "要坚持“一乡一业、一村一品”，做强茶叶、蔬菜、中药材三大主导产业，推动农产品加工业提档升级，"
+                "让农民更多分享产业增值收益，今年全县农产品加工产值要增长百分之十以上。",
+            ),
+        ],
+    )
+    prompts = [lesson.prompt for lesson in build_model(text).lessons]
+    both = [p for p in prompts if "耕地是粮食生产的命根子" in p]
+    assert both and "建好农田只是第一步，管好用好才是关键" in both[0], prompts

@@ -83,6 +83,8 @@ class Candidate:
 # The kinds of phrase that make a point of their own: what to do or to understand (not a fault or an image,
 # which illustrate one).
 TWO_KINDS = frozenset({"requirement", "standard", "programme", "action", "change"})
+# The kinds a point of either paragraph may be named by in a prompt on both (not a list, a fault or a word).
+OTHER_KINDS = TWO_KINDS | {"principle", "image", "claim", "spirit"}
 
 # A sentence that makes a requirement of its own (要…, 必须…, 坚持…), not one that explains the one before.
 OPENS_REQUIREMENT = re.compile(r"^(?:[^，。；]{0,12}(?:要|必须)|坚持|推动|着力|健全|完善|强化|加强|深化)")
@@ -617,7 +619,7 @@ class PromptMaker:
                     )
                 if prompt in used_prompts:
                     prompt = f"这段讲话（第 {len(out) + 1} 天）中，哪一句对你触动最深？为什么？"
-            two = self._second_point(chunk, pick, options)
+            two = self._second_point(chunk, pick, options) or self._other_paragraph(chunk, pick, options)
             if two is not None:
                 # A passage of two points, a paragraph each (头雁工程 …; 加强乡村人才队伍建设 …): both.
                 a, b = (
@@ -644,6 +646,33 @@ class PromptMaker:
         bare = phrase.replace("“", "").replace("”", "").split(" / ")[0]
         said = [x.text for x in chunk.sentences if bare[:6] in x.text.replace("“", "").replace("”", "")]
         return "cadres" if any(unit_task(x, bare) for x in said or [chunk.text]) else "posts"
+
+    def _other_paragraph(self, chunk: Chunk, pick: Candidate, options: list[Candidate]) -> Candidate | None:
+        """The best phrase of the passage's other paragraph, where it has two of weight (100 characters or
+        more each) and the pick is said in one only: a strong one (a requirement, a thesis, a programme, an
+        image with what it stands for; scored 6 or more), so that the prompt asks about both halves."""
+        sizes: dict[int, int] = {}
+        for x in chunk.sentences:
+            if x.role == "body":
+                sizes[x.paragraph] = sizes.get(x.paragraph, 0) + len(x.text)
+        big = [p for p, n in sizes.items() if n >= 100]
+        if len(big) != 2 or pick.kind not in OTHER_KINDS or len(pick.phrase) > 20:
+            return None
+
+        def paragraphs_of(c: Candidate) -> set[int]:
+            bare = c.phrase.replace("“", "").replace("”", "")
+            return {x.paragraph for x in chunk.sentences if bare in x.text.replace("“", "").replace("”", "")}
+
+        mine = paragraphs_of(pick)
+        if len(mine) != 1 or not mine <= set(big):
+            return None
+        for other in options[1:]:
+            if other.score < 6.0 or other.kind not in OTHER_KINDS or len(other.phrase) > 20:
+                continue
+            where = paragraphs_of(other)
+            if len(where) == 1 and where <= set(big) and where != mine:
+                return other
+        return None
 
     def _second_point(self, chunk: Chunk, pick: Candidate, options: list[Candidate]) -> Candidate | None:
         """The requirement of another paragraph of the passage, where the passage makes two, each opening a
@@ -675,7 +704,9 @@ class PromptMaker:
             return None
         for other in options[1:]:
             where = said_in(other)
-            if other.kind not in TWO_KINDS or len(where) != 1 or not where <= opens:
+            # (a thesis that opens the other paragraph is its point too: 建好农田只是第一步，管好用好才是关键)
+            stated = other.kind == "principle" and other.phrase in self.clauses
+            if (other.kind not in TWO_KINDS and not stated) or len(where) != 1 or not where <= opens:
                 continue
             if where == mine or other.phrase in pick.phrase or pick.phrase in other.phrase:
                 continue

@@ -289,9 +289,11 @@ def criticised_here(before: str, after: str) -> bool:
     """Whether the words around a list criticise it: 有的…/防止… before it in its clause, …的思想/现象/问题 after."""
     clause = re.split(r"[，；。！？]", before)[-1]
     sentence = re.split(r"[。！？]", before)[-1]
+    point = re.split(r"[；：。！？]", before)[-1]  # 二是有的部门监管履职不到位，对…“你推我、我推你”
     return bool(
         PROBLEM_CUE.search(clause)
         or re.match(r"(?:有的|一些|少数|个别|部分)", sentence)
+        or re.match(r"(?:[一二三四五六七八九]是)?(?:有的|一些|少数|个别)", point)
         or re.match(r"”?(?:的)?(?:思想|现象|问题|倾向|情况)", after)
     )
 
