@@ -357,6 +357,13 @@ def _list_of(parts: list[str], cut) -> list[str] | None:
             last = last[:target]
         if len(first) > target and first[-1] == end:
             first = first[-target:]
+    # Items of one opening (有地方说、有人听、有回音) or ending: the outer ones keep it where the text has it
+    # (the trim takes 有 for a lead word).
+    opening = middle[0][:1]
+    outer = parts[0].strip("“”")
+    if opening and all(p.startswith(opening) for p in middle) and first and not first.startswith(opening):
+        if outer.endswith(opening + first):
+            first = opening + first
     items = [first, *middle, last]
     if all(it and 2 <= len(it) <= 12 and _HAN.search(it) for it in items):
         return items

@@ -543,3 +543,13 @@ def test_a_passage_of_two_paragraphs_of_weight_is_asked_about_both():
     prompts = [lesson.prompt for lesson in build_model(text).lessons]
     both = [p for p in prompts if "耕地是粮食生产的命根子" in p]
     assert both and "建好农田只是第一步，管好用好才是关键" in both[0], prompts
+
+
+def test_a_list_of_one_opening_keeps_it_on_its_first_item():
+    # 让企业家的意见建议有地方说、有人听、有回音: 有 opens every item, the first too (not 地方说).
+    import jieba
+
+    from content.terms import enumerations
+
+    text = "要健全政企沟通机制，让企业家的意见建议有地方说、有人听、有回音。"
+    assert enumerations(text, jieba.lcut) == [["有地方说", "有人听", "有回音"]]

@@ -226,6 +226,9 @@ class PromptMaker:
         for by in BY_MEANS.finditer(excerpt):
             if len(by.group(0)) <= 18:
                 add(by.group(0), "principle", 6.5)
+                if "“" in by.group(0):
+                    self.clauses.add(by.group(0))  # 以营商环境之“优”赢得发展之“先”: quoted whole
+                    pairs.append(by)
         # One image turned into another (把科技创新的“关键变量”转化为高质量发展的“最大增量”): the turn is the point.
         for turn in TURN.finditer(excerpt):
             said = f"把“{turn.group(1)}”转化为“{turn.group(2)}”"

@@ -276,6 +276,9 @@ def thesis_of(sentence: str, longest: int = 26) -> str | None:
     if re.fullmatch(r"[\u4e00-\u9fff]{2,8}就是[\u4e00-\u9fff]{2,5}、[\u4e00-\u9fff]{2,5}", body):
         return body  # 营商环境就是生产力、竞争力: a thesis of two predicates
     clauses = [c for c in re.split(r"[，；]", body) if c]
+    if len(clauses) == 2 and re.match(r"(?:需要|要|必须)", clauses[1]) and "是" in clauses[0]:
+        # 优化营商环境是一场只有起点没有终点的接力赛，需要我们一棒接着一棒跑下去: the claim, then what it asks
+        return thesis_of(clauses[0], 25)
     if not 8 <= len(body) <= longest or len(clauses) > 2 or re.search(r"[0-9０-９%、：？“”]", body):
         return None
     if _NOT_THESIS.match(body) or re.search(r"(要|必须|应当|务必)(?!跟进)", body.replace("就要", "")):
@@ -395,7 +398,7 @@ MORE_THAN = re.compile(
 
 # 以X推动Y, 以X引领Y: a principle of method, in the speech's words.
 BY_MEANS = re.compile(
-    r"(?<![\u4e00-\u9fff])以[\u4e00-\u9fff]{3,8}(?:推动|引领|促进|带动)[\u4e00-\u9fff]{3,8}(?=[，。；])"
+    r"(?<![\u4e00-\u9fff])以[\u4e00-\u9fff“”]{3,9}(?:推动|引领|促进|带动|赢得)[\u4e00-\u9fff“”]{3,8}(?=[，。；])"
 )
 
 
