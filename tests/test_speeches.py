@@ -1167,3 +1167,15 @@ def test_the_party_s_organizations_are_told_by_what_a_speech_says_throughout():
     assert party_building(model_of("seed").speech_text)  # 组织工作: branches and Party organizations
     assert not party_building(model_of("s02-part-runin").speech_text)  # 营商环境: the government's
     assert not party_building(model_of("s04-plain-headings").speech_text)  # 生态环境: the same
+
+
+def test_no_wording_of_a_prompt_comes_round_more_than_three_times(speech):
+    # A booklet whose prompts read "怎样理解…？它对你的工作提出了什么要求？" every third day reads as a form.
+    wordings = Counter(re.sub(r"“.*”", "“…”", lesson.prompt) for lesson in speech.lessons)
+    assert max(wordings.values()) <= 3, wordings.most_common(3)
+
+
+def test_a_fault_is_asked_of_ones_own_work_not_of_colleagues(speech):
+    # "你身边有没有…的表现" reads as an invitation to denounce colleagues: one's own work is asked about.
+    for lesson in speech.lessons:
+        assert "你身边有没有" not in lesson.prompt, (lesson.day, lesson.prompt)

@@ -597,6 +597,10 @@ class PromptMaker:
                     continue  # 落实“留才”环节…哪一环: a step already; a card or a voucher has no steps
                 if form.startswith("推进") and pick.phrase.endswith("环节"):
                     continue  # a step is taken, not 推进“留才”环节
+                if form.startswith("为什么说") and pick.phrase not in self.clauses:
+                    continue  # 为什么说 wants a statement (为什么说“法治是最好的营商环境”), not a term
+                if audience == "students" and form.startswith(("推动", "推进", "落实")):
+                    continue  # what an organization does; a student changes himself (实现…的转变)
                 if form.startswith("讲话说") and not re.search(
                     r"是|成为|当好|当成|当作|作为|把|让", pick.phrase
                 ):
