@@ -553,3 +553,27 @@ def test_a_list_of_one_opening_keeps_it_on_its_first_item():
 
     text = "要健全政企沟通机制，让企业家的意见建议有地方说、有人听、有回音。"
     assert enumerations(text, jieba.lcut) == [["有地方说", "有人听", "有回音"]]
+
+
+def test_an_honour_is_no_prompt_and_an_opening_of_nothing_to_name_asks_the_meetings_aim():
+    # 两个支部被命名为省直机关“四强”党支部: an honour reported, not a 提法; the opening asks what the meeting
+    # rallies its audience to (动员…以更高标准推进模范机关建设).
+    text = short_speech(
+        "在厅机关党的建设工作会议上的讲话",
+        "总结去年厅机关党建工作，安排今年重点任务，动员各级党组织和广大党员干部以更高标准推进模范机关建设",
+        [
+            (
+                "强化政治引领",
+                "去年，两个支部被命名为省直机关“四强”党支部，成绩来之不易。要把“两个确立”的决定性意义转化为"
+                "做到“两个维护”的政治自觉，严格执行重大事项请示报告制度，确保党中央决策部署在厅机关落地见效。",
+            ),
+            (
+                "推动融合发展",
+                "要深化“党建+项目”模式，把支部建在项目上，让党旗在水利工程建设一线高高飘扬，"
+                "以党建高质量推动水利事业高质量发展，坚决防止党建和业务“两张皮”。",
+            ),
+        ],
+    )
+    lessons = build_model(text).lessons
+    assert all("四强" not in lesson.phrase for lesson in lessons)
+    assert "“以更高标准推进模范机关建设”" in lessons[0].prompt, lessons[0].prompt

@@ -44,6 +44,7 @@ from content.prompts.phrases import (
     JOINED,
     KINDS_OF_PEOPLE,
     MEASURE_VERB,
+    MEETING_AIM,
     MEETING_PURPOSE,
     MORE_THAN,
     PAIR,
@@ -266,6 +267,8 @@ class PromptMaker:
             before, after = excerpt[: match.start()], excerpt[match.end() :]
             if re.search(r"(简称|以下称)$", before):
                 continue  # an abbreviation the speech defines
+            if re.search(r"(命名为|评为|授予|荣获|获评|表彰)[^，。；“”]{0,10}$", before):
+                continue  # an honour conferred (被命名为省直机关“四强”党支部; 表彰一批“…标兵”): a report
             if re.match(r"、[一二三四五六七八九十两]?[个张份项条]“", after) or re.search(
                 r"”、[一二三四五六七八九十两]?[个张份项条]$", before
             ):
@@ -608,9 +611,18 @@ class PromptMaker:
                 prompt = fill_form(form, pick.phrase, audience, pick.phrase in self.clauses)
                 if prompt not in used_prompts:
                     break
-            if chunk.section.kind != "numbered" and pick.phrase == chunk.section.title:
+            opening = chunk.section.kind == "opening"
+            purpose = (
+                (MEETING_PURPOSE.search(chunk.text) or MEETING_AIM.search(chunk.text)) if opening else None
+            )
+            # A bare word of an opening (省直机关, 机关党建, 第一课) names less than what the meeting is for, or
+            # than the opening as a whole.
+            bare_word = (
+                len(pick.phrase) <= 4 and pick.kind == "principle" and f"“{pick.phrase}”" not in chunk.text
+            )
+            weak = opening and (pick.score < 3.0 or (purpose is not None and bare_word))
+            if (chunk.section.kind != "numbered" and pick.phrase == chunk.section.title) or weak:
                 # Nothing in the passage to name: ask about it as a whole, quoting nothing.
-                purpose = MEETING_PURPOSE.search(chunk.text) if chunk.section.kind == "opening" else None
                 if purpose:
                     # what the meeting is for, in its words (目的就是把压力传导到基层、把责任落实到末梢)
                     aim = re.sub(

@@ -408,6 +408,12 @@ MEETING_PURPOSE = re.compile(
 )
 
 
+# …or the one thing it rallies its audience to (动员…以更高标准推进模范机关建设).
+MEETING_AIM = re.compile(
+    r"动员[^，。；]{2,24}?((?:以[\u4e00-\u9fff]{2,8})?(?:推进|推动|加快|奋力|全力|扎实)[\u4e00-\u9fff]{2,16})[，。；]"
+)
+
+
 # How a fault is a habit (一些干部长期在机关“坐办公室”): said with it, the fault has its referent.
 HABIT = re.compile(r"(?:长期|总是|一味|只会|只顾)[\u4e00-\u9fff]{0,4}$")
 
