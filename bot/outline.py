@@ -41,9 +41,10 @@ def outline(model: ContentModel, full: bool = False) -> str:
         section = model.section(lesson.section_id)
         lines.append(f"  第 {lesson.day} 天 · {lesson.place or section.label} · {len(lesson.text)} 字")
         if full:
+            # As the lesson message shows it: the run-in heading above, the excerpt quoted (┃) below it.
             if lesson.lead:
-                lines += [f"    【{line}】" for line in lesson.lead.split("\n")]
-            lines += [f"    {para}" for para in lesson.text.split("\n")]
+                lines += [f"    小标题：{line}" for line in lesson.lead.split("\n")]
+            lines += [f"    ┃ {para}" for para in lesson.text.split("\n")]
         else:
             preview = lesson.text.replace("\n", " ")
             lines.append(f"    {preview[:60]}{'……' if len(preview) > 60 else ''}")
