@@ -168,6 +168,14 @@ FOR_STUDENTS = (
 # what they mean for one's own post, not what "your unit" will do of them, unless the speech is to the
 # Party's organizations or the sentence gives the task to units (see `unit_task`).
 FOR_POSTS = (
+    # (whole wordings first: a task of an institution is asked for what it means to one's post, or how to
+    # read it, not what one will do of it oneself)
+    ("围绕“{p}”，你所在单位下一步最该做的一件事是什么", "讲话要求“{p}”，这对你的岗位意味着什么"),
+    ("就“{p}”这一要求，你所在单位还有哪些短板要补", "怎样理解“{p}”这一要求？它同你的工作有什么关系"),
+    ("把“{p}”落到实处，难点在哪里？你打算从哪里入手", "把“{p}”落到实处，难点在哪里？关键要抓住什么"),
+    ("围绕“{p}”，你所在支部（单位）可以做哪一件实事", "“{p}”对你的岗位意味着什么？你能做些什么"),
+    ("列出的几点中，你所在单位最需要下功夫的是哪一点", "列出的几点中，你认为哪一点最关键"),
+    ("提出的几点中，你所在单位哪一点做得最好，哪一点还要补课", "提出的几点中，哪一点你体会最深"),
     ("你所在支部（单位）可以做哪一件实事", "你在自己的岗位上可以做哪一件实事"),
     ("你所在单位下一步最该抓的是哪一环", "哪一环同你的岗位关系最紧"),
     ("你所在单位下一步最该做的一件事是什么", "你在自己的岗位上最该做的一件事是什么"),

@@ -518,7 +518,13 @@ class PromptMaker:
                     found[said[0]] = Candidate(said[0], said[1], 9.5)
             else:
                 # above the lead sentence's requirement they unpack, and above the same phrase found as one
-                found[said[0]] = Candidate(said[0], said[1], 11.2)
+                # (hopes a speaker puts to his audience, 提几点希望：一是要讲政治…, are what each measures
+                # himself by)
+                at = excerpt.find(points.sentences[0].text)
+                hopes = (
+                    said[1] == "points_all" and "希望" in points.lead + excerpt[max(0, at - 30) : max(0, at)]
+                )
+                found[said[0]] = Candidate(said[0], "standard" if hopes else said[1], 11.2)
         return sorted(found.values(), key=lambda c: -c.score)
 
     def _place_name(self, word: str) -> bool:
