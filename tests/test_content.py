@@ -577,3 +577,30 @@ def test_an_honour_is_no_prompt_and_an_opening_of_nothing_to_name_asks_the_meeti
     lessons = build_model(text).lessons
     assert all("四强" not in lesson.phrase for lesson in lessons)
     assert "“以更高标准推进模范机关建设”" in lessons[0].prompt, lessons[0].prompt
+
+
+def test_a_fault_in_one_paragraph_and_a_requirement_opening_the_other_are_asked_together():
+    # …不能停留在“读读文件、念念报纸”的层面。… / 要注重家风建设。…: what is criticised and what is asked.
+    text = short_speech(
+        "在全市年轻干部工作会议上的讲话",
+        "部署年轻干部培养工作",
+        [
+            (
+                "教育",
+                "思想政治教育要入脑入心，不能停留在“读读文件、念念报纸”的层面。要组织年轻干部走进田间地头、"
+                "车间工地、社区楼院，在同群众面对面交流中受教育、长才干，每年至少开展两次集中调研，"
+                "形成一批有分量的调研报告，真正把学到的理论转化为推动工作的本领。\n"
+                "要注重家风建设。家风连着作风，作风连着党风。年轻干部刚刚成家立业，正是涵养良好家风的重要时期。"
+                "各级党组织要通过举办家庭助廉活动、寄送廉洁家书等方式，引导年轻干部管好家属子女，"
+                "以清正家风涵养清廉作风，筑牢拒腐防变的家庭防线。",
+            ),
+            (
+                "监督",
+                "要坚持严管和厚爱相结合，建立年轻干部成长档案，对苗头性倾向性问题早发现、早提醒、早纠正，"
+                "让年轻干部在监督中成长、在约束下前行。",
+            ),
+        ],
+    )
+    prompts = [lesson.prompt for lesson in build_model(text).lessons]
+    both = [p for p in prompts if "读读文件、念念报纸" in p]
+    assert both and "注重家风建设" in both[0], prompts

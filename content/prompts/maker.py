@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from content.lessons import Chunk
 from content.lexicon import lexicon_terms_in
 from content.numerals import reports_figures
-from content.points import point_lists
+from content.points import MEASURE_VERBS, point_lists
 from content.prompts.forms import FORM_NAMES, FORMS, fill_form, for_audience, party_building, unit_task
 from content.prompts.kinds import (
     COMMON_FORMULAS,
@@ -93,6 +93,13 @@ OPENS_REQUIREMENT = re.compile(r"^(?:[^，。；]{0,12}(?:要|必须)|坚持|推
 TWO_POINTS = (
     "这段讲话既讲“{a}”，又讲“{b}”。结合本职工作，你觉得哪一方面更需要加强？为什么？",
     "围绕“{a}”和“{b}”这两点，你所在单位各有哪些做法，还有哪些差距？",
+)
+
+
+# A fault the passage criticises in one paragraph and what it asks in the other.
+FAULT_AND_CURE = (
+    "这段讲话既批评“{a}”，又要求“{b}”。结合本职工作，你打算怎样做？",
+    "讲话指出“{a}”的问题，又提出“{b}”。你的工作中最该从哪里改起？",
 )
 
 
@@ -456,15 +463,31 @@ class PromptMaker:
                     add(joined, kind, 3.0 if after in {"的", "等"} else 5.0)
         # The main requirement itself, where it is one clause (坚持严管和厚爱结合、激励和约束并重, 牢固树立正确的
         # 政绩观, 深化河湖“清四乱”常态化规范化): what the passage asks, in its own words.
-        for sentence in chunk.sentences:
+        for k, sentence in enumerate(chunk.sentences):
             requirement = requirement_of(sentence.text, self.is_word) if sentence.role == "body" else None
+            opens = k == 0 or sentence.paragraph != chunk.sentences[k - 1].paragraph
             if requirement and not any(requirement[1] in h or h in requirement[1] for h in self.headings):
-                add(requirement[1], requirement[0], 5.5 if sentence.text == main else 4.5)
+                score = 5.5 if sentence.text == main else 4.5
+                if opens and len(sentence.text) <= 16 and score < 5.5:
+                    score = 6.5  # 要注重家风建设。 opening a paragraph: that paragraph's point
+                add(requirement[1], requirement[0], score)
                 if not requirement[1].startswith("“") and not (
                     requirement[0] == "programme" and "“" in requirement[1]
                 ):
                     # a clause, quoted whole (a quoted term prints as it is, so does 科研项目经费“包干制”)
                     self.clauses.add(requirement[1])
+        # The scope a paragraph opens on (在安全投入保障上，各级财政要…): what that paragraph is about.
+        for k, sentence in enumerate(chunk.sentences):
+            scope = re.match(r"在([\u4e00-\u9fff]{4,10})上，", sentence.text)
+            opens = k == 0 or sentence.paragraph != chunk.sentences[k - 1].paragraph
+            said = scope.group(1) if scope else ""
+            if (
+                scope
+                and opens
+                and sentence.role == "body"
+                and not any(said.startswith(v) for v in MEASURE_VERBS)
+            ):
+                add(scope.group(1), "requirement", 6.0)
         # A term of the common vocabulary the main sentence says (政治建设, 人才强省战略): a concept to reflect on.
         for term, _ in lexicon_terms_in(main):
             at = main.find(term)
@@ -653,7 +676,8 @@ class PromptMaker:
                     .replace("”", "’")
                     for x in (pick, two)
                 )
-                prompt = for_audience(TWO_POINTS[len(out) % len(TWO_POINTS)], audience).format(a=a, b=b)
+                forms = FAULT_AND_CURE if pick.kind == "problem" else TWO_POINTS
+                prompt = for_audience(forms[len(out) % len(forms)], audience).format(a=a, b=b)
                 if prompt not in used_prompts:
                     used_phrases.add(two.phrase)
                     pick = Candidate(f"{pick.phrase} / {two.phrase}", "requirement", pick.score)
@@ -681,7 +705,7 @@ class PromptMaker:
             if x.role == "body":
                 sizes[x.paragraph] = sizes.get(x.paragraph, 0) + len(x.text)
         big = [p for p, n in sizes.items() if n >= 100]
-        if len(big) != 2 or pick.kind not in OTHER_KINDS or len(pick.phrase) > 20:
+        if len(big) != 2 or pick.kind not in OTHER_KINDS | {"problem"} or len(pick.phrase) > 20:
             return None
 
         def paragraphs_of(c: Candidate) -> set[int]:
@@ -694,6 +718,8 @@ class PromptMaker:
         for other in options[1:]:
             if other.score < 6.0 or other.kind not in OTHER_KINDS or len(other.phrase) > 20:
                 continue
+            if pick.kind == "problem" and (other.kind not in TWO_KINDS or other.phrase not in self.clauses):
+                continue  # a fault, then what to do about it (注重家风建设), not another idea
             where = paragraphs_of(other)
             if len(where) == 1 and where <= set(big) and where != mine:
                 return other
