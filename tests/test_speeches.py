@@ -32,6 +32,7 @@ from content.prompts.phrases import (
     MORE_THAN,
     PARALLEL_STEP,
     SAID_AGAIN,
+    SAID_ATTITUDES,
     TOLD_FAULTS,
     VAGUE_END,
     points_phrase,
@@ -760,6 +761,7 @@ def test_requirement_prompts_do_not_double_the_verb(speech):
         assert not re.search(r"(落实|推进)“(坚持|推行|实施|落实|推进|加强|深化)", lesson.prompt), (
             lesson.prompt
         )
+        assert not re.search(r"(把|落实|推进|围绕)“\1", lesson.prompt), lesson.prompt  # 把“把…”
 
 
 def test_prompt_phrases_are_whole_units(speech):
@@ -1167,6 +1169,14 @@ def test_the_party_s_organizations_are_told_by_what_a_speech_says_throughout():
     assert party_building(model_of("seed").speech_text)  # 组织工作: branches and Party organizations
     assert not party_building(model_of("s02-part-runin").speech_text)  # 营商环境: the government's
     assert not party_building(model_of("s04-plain-headings").speech_text)  # 生态环境: the same
+
+
+def test_attitudes_each_named_by_a_saying_are_asked_together(speech):
+    # “等不起”的紧迫感、“慢不得”的危机感、“坐不住”的责任感: the three, never one, and as a standard.
+    for lesson in speech.lessons:
+        for said in SAID_ATTITUDES.finditer(lesson.text):
+            sayings = re.findall(r"“([^“”]+)”", said.group(0))
+            assert lesson.phrase.strip("“”") not in sayings, (lesson.day, lesson.prompt)
 
 
 def test_no_wording_of_a_prompt_comes_round_more_than_three_times(speech):

@@ -52,6 +52,7 @@ from content.prompts.phrases import (
     PROBLEM_CUE,
     SAID,
     SAID_AGAIN,
+    SAID_ATTITUDES,
     TAKEN_AS_QUOTED,
     TOLD_FAULTS,
     TURN,
@@ -239,7 +240,10 @@ class PromptMaker:
                     pairs.append(by)
         # One image turned into another (把科技创新的“关键变量”转化为高质量发展的“最大增量”): the turn is the point.
         for turn in TURN.finditer(excerpt):
-            said = f"把“{turn.group(1)}”转化为“{turn.group(2)}”"
+            # with what each image is of where that is short (把科技创新的“关键变量”转化为高质量发展的“最大增量”)
+            said = (
+                turn.group(0) if len(turn.group(0)) <= 30 else f"把“{turn.group(1)}”转化为“{turn.group(2)}”"
+            )
             add(said, "requirement", 9.0)  # (not said verbatim: no bonus of the main sentence's)
             self.clauses.add(said)
             pairs.append(turn)
@@ -249,6 +253,9 @@ class PromptMaker:
             pairs.append(both)
         # Faults each told by an image of what they are said of (防止学习“一阵风”、调研“走过场”、转化“打折扣”):
         # the list whole, never one image without its subject.
+        for attitudes in SAID_ATTITUDES.finditer(excerpt):
+            add(attitudes.group(0), "standard", 7.5)
+            pairs.append(attitudes)
         for told in (*TOLD_FAULTS.finditer(excerpt), *FAULTS_CRITICISED.finditer(excerpt)):
             add(told.group(1), "problem", 7.0)
             pairs.append(told)
@@ -441,7 +448,8 @@ class PromptMaker:
                 elif CONCLUSION.match(sentence.text):
                     score = 9.0  # 实践证明，只有…才能…: what the passage has shown is its point
                 add(thesis, "principle", score)
-                self.clauses.add(thesis)
+                if thesis in found and found[thesis].kind == "principle":
+                    self.clauses.add(thesis)  # (not a claim or image found as such: printed as it is)
         for sentence in chunk.sentences:
             for items in self.lists_of(sentence.text):
                 joined = "、".join(items)
@@ -629,6 +637,9 @@ class PromptMaker:
                     continue  # 落实“留才”环节…哪一环: a step already; a card or a voucher has no steps
                 if form.startswith("推进") and pick.phrase.endswith("环节"):
                     continue  # a step is taken, not 推进“留才”环节
+                verb = re.search(r"(把|落实|推进|围绕)“\{p\}”", form)
+                if verb and pick.phrase.lstrip("“").startswith(verb.group(1)):
+                    continue  # 把“把科技创新作为…”: the verb doubled
                 if form.startswith("为什么说") and pick.phrase not in self.clauses:
                     continue  # 为什么说 wants a statement (为什么说“法治是最好的营商环境”), not a term
                 if audience == "students" and form.startswith(("推动", "推进", "落实")):

@@ -279,7 +279,10 @@ def thesis_of(sentence: str, longest: int = 26) -> str | None:
     if len(clauses) == 2 and re.match(r"(?:需要|要|必须)", clauses[1]) and "是" in clauses[0]:
         # 优化营商环境是一场只有起点没有终点的接力赛，需要我们一棒接着一棒跑下去: the claim, then what it asks
         return thesis_of(clauses[0], 25)
-    if not 8 <= len(body) <= longest or len(clauses) > 2 or re.search(r"[0-9０-９%、：？“”]", body):
+    # (a quoted image in a short one is said of its subject: 科技创新离不开“金融活水”的浇灌)
+    quoted = re.fullmatch(r"[^“”]{2,10}“[^“”]{2,6}”[^“”]{0,8}", body) and len(clauses) == 1
+    marks = r"[0-9０-９%、：？]" if quoted else r"[0-9０-９%、：？“”]"
+    if not 8 <= len(body) <= longest or len(clauses) > 2 or re.search(marks, body):
         return None
     if _NOT_THESIS.match(body) or re.search(r"(要|必须|应当|务必)(?!跟进)", body.replace("就要", "")):
         return None
@@ -432,6 +435,12 @@ TOLD_FAULTS = re.compile(
 # …or two or more said to be what is wrong (招商引资“会谈不会签”、项目推进“会跑不会盯”的现象依然存在).
 FAULTS_CRITICISED = re.compile(
     r"((?:[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”、){1,3}[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”)(?=(?:的|等)(?:现象|问题|倾向))"
+)
+
+
+# Attitudes each named by a saying (“等不起”的紧迫感、“慢不得”的危机感、“坐不住”的责任感): one list, asked whole.
+SAID_ATTITUDES = re.compile(
+    r"(?:“[^“”]{2,6}”的[\u4e00-\u9fff]{1,4}、){2,4}“[^“”]{2,6}”的[\u4e00-\u9fff]{1,4}?(?:感|意识|精神|劲头|干劲|韧劲|担当)"
 )
 
 
