@@ -65,6 +65,7 @@ from content.prompts.phrases import (
     measured_by,
     not_a_unit,
     occurrences,
+    parallel_leads,
     points_phrase,
     requirement_of,
     taken_as,
@@ -122,6 +123,7 @@ class PromptMaker:
         self.headings = headings or []
         self.title = title
         self.audience = audience
+        self._leads: dict[str, frozenset[str]] = {}  # a part's parallel leads, by part (see _parallel_leads)
         self.branches = party_building(speech_text)  # a speech to the Party's organizations: tasks are theirs
         self.clauses: set[str] = set()  # phrases that are a requirement clause: quoted whole, inner quotes ‘’
         self.avoid: set[str] = set()  # the quiz's answers: a prompt that names one gives it away
@@ -144,6 +146,7 @@ class PromptMaker:
             x.title for x in (chunk.section, chunk.sub) if x is not None and x.kind == "numbered"
         )
         found: dict[str, Candidate] = {}
+        leads = self._parallel_leads(chunk.section)
 
         def add(phrase: str, kind: str, score: float, strong: bool = True) -> None:
             bare = phrase.replace("“", "").replace("”", "")
@@ -159,8 +162,8 @@ class PromptMaker:
                 return  # “桐溪教育”: a place's name for a channel
             if bare in COMMON_FORMULAS:
                 score -= 2.0  # 两个确立, 四个意识: said in every speech, rarely a passage's own point
-            # A heading is a title, never a prompt's phrase.
-            if any(bare in h for h in self.headings):
+            # A heading is a title, never a prompt's phrase (nor one of a part's parallel leads).
+            if any(bare in h for h in self.headings) or any(bare in h for h in leads):
                 return
             if not_a_unit(bare, excerpt):
                 return
@@ -240,6 +243,10 @@ class PromptMaker:
                     pairs.append(by)
         # One image turned into another (把科技创新的“关键变量”转化为高质量发展的“最大增量”): the turn is the point.
         for turn in TURN.finditer(excerpt):
+            if re.search(
+                r"(不能|不要|决不|绝不|防止|避免|严防|杜绝)[\u4e00-\u9fff]{0,4}$", excerpt[: turn.start()]
+            ):
+                continue  # 决不能让“带病工程”变成“夺命工程”: a turn to prevent, not one to make
             # with what each image is of where that is short (把科技创新的“关键变量”转化为高质量发展的“最大增量”)
             said = (
                 turn.group(0) if len(turn.group(0)) <= 30 else f"把“{turn.group(1)}”转化为“{turn.group(2)}”"
@@ -540,7 +547,12 @@ class PromptMaker:
         # A paragraph of points (一是…二是…三是…) is the passage's build: the prompt asks about the points
         # together, by what they are of (强化保障; 抓好工业源治理、移动源治理、面源治理; the 短板 they list).
         for points in point_lists(chunk.sentences):
-            said = points_phrase(points.lead, points.points, points.kind)
+            # (under one of a part's parallel leads, a heading, the points are named by themselves)
+            # (where they cannot be named, the heading is the scope they are listed under)
+            heading = points.lead in {x.rstrip("。") for x in leads}
+            said = points_phrase("" if heading else points.lead, points.points, points.kind)
+            if heading and said and said[1].endswith("_count"):
+                said = points_phrase(points.lead, points.points, points.kind)
             if not said or any(said[0] in h for h in self.headings):
                 continue
             if said[1].endswith("_count"):
@@ -697,6 +709,12 @@ class PromptMaker:
             used_prompts.add(prompt)
             out.append((pick.phrase, FORM_NAMES[pick.kind], prompt))
         return out
+
+    def _parallel_leads(self, section) -> frozenset[str]:
+        """A part's parallel leads (see `parallel_leads`), once per part."""
+        if section.id not in self._leads:
+            self._leads[section.id] = parallel_leads(section.sentences)
+        return self._leads[section.id]
 
     def _audience_of(self, chunk: Chunk, phrase: str) -> str:
         """Whom the prompt asks: students; a cadre about his unit, where the speech is to the Party's

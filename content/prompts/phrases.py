@@ -7,6 +7,7 @@ a meeting's aim), and what is not a unit of the passage's own.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from content.lessons import Chunk
 
@@ -377,7 +378,7 @@ SAID_AGAIN = re.compile(
 
 # 把…的“A”转化为…的“B”: an image turned into another.
 TURN = re.compile(
-    r"把[\u4e00-\u9fff]{0,8}“([^“”]{2,6})”(?:转化为|变为|转变为)[\u4e00-\u9fff]{0,10}“([^“”]{2,6})”"
+    r"(?:把|让)[\u4e00-\u9fff]{0,8}“([^“”]{2,6})”(?:转化为|变为|转变为|变成)[\u4e00-\u9fff]{0,10}“([^“”]{2,6})”"
 )
 
 
@@ -487,3 +488,24 @@ def occurrences(word: str, text: str, overlapping: bool = False):
     while start >= 0:
         yield start
         start = text.find(word, start + step)
+
+
+def parallel_leads(sentences) -> frozenset[str]:
+    """A part's sub-point headings that are sentences of their paragraphs: three or more short sentences
+    opening a paragraph each, said alike (要在固本培元上下功夫。要在严管厚爱上见实效。…; 深入打好蓝天保卫战。
+    深入打好碧水保卫战。…; …领域要突出源头管控。…领域要突出重大风险防控。): a title each, never a phrase."""
+    openers = [
+        x.text
+        for k, x in enumerate(sentences)
+        if x.role == "body"
+        and (k == 0 or sentences[k - 1].paragraph != x.paragraph)
+        and len(x.text) <= 20
+        and x.text.endswith("。")
+    ]
+
+    def frame(text: str) -> str:
+        said = re.search(r"要[\u4e00-\u9fff]", text)
+        return said.group(0) if said else text[:4]
+
+    alike = Counter(frame(t) for t in openers)
+    return frozenset(t for t in openers if alike[frame(t)] >= 3)
