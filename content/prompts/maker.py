@@ -50,6 +50,7 @@ from content.prompts.phrases import (
     PAIR,
     PARALLEL_STEP,
     PROBLEM_CUE,
+    PROHIBITED_PAIR,
     SAID,
     SAID_AGAIN,
     SAID_ATTITUDES,
@@ -260,6 +261,9 @@ class PromptMaker:
             pairs.append(both)
         # Faults each told by an image of what they are said of (防止学习“一阵风”、调研“走过场”、转化“打折扣”):
         # the list whole, never one image without its subject.
+        for both in PROHIBITED_PAIR.finditer(excerpt):
+            add(both.group(1), "problem", 7.0)
+            pairs.append(both)
         for attitudes in SAID_ATTITUDES.finditer(excerpt):
             add(attitudes.group(0), "standard", 7.5)
             pairs.append(attitudes)

@@ -165,7 +165,7 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
         return "requirement", clause
     if verb is None or not 5 <= len(clause) <= 24 or clause.count("“") != clause.count("”"):
         return None
-    if re.search(r"(既要|既|一方面|是[^，。]{2,}的)", clause):
+    if re.search(r"(既要|既|一方面|是[^，。]{2,}的|没有[^，。]{1,4}、只有)", clause):
         return None  # half of 既要…更要, or a statement (推动绿色低碳发展是…的治本之策), not one requirement
     obj = clause[len(verb) :]
     if verb == "做到" and len(obj) >= 4:
@@ -437,6 +437,10 @@ TOLD_FAULTS = re.compile(
 FAULTS_CRITICISED = re.compile(
     r"((?:[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”、){1,3}[\u4e00-\u9fff]{1,4}“[^“”]{2,6}”)(?=(?:的|等)(?:现象|问题|倾向))"
 )
+
+
+# Two sayings of one fault, side by side after a prohibition (绝不能“会上热、会后冷”“说起来重要、做起来次要”).
+PROHIBITED_PAIR = re.compile(r"(?:绝不能|决不能|不能|防止|避免|杜绝)(“[^“”]{2,12}”“[^“”]{2,12}”)")
 
 
 # Attitudes each named by a saying (“等不起”的紧迫感、“慢不得”的危机感、“坐不住”的责任感): one list, asked whole.
