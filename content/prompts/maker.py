@@ -33,6 +33,7 @@ from content.prompts.kinds import (
 )
 from content.prompts.phrases import (
     ADVERBS,
+    BALANCE,
     BOTH_SAYINGS,
     BY_MEANS,
     CONCLUSION,
@@ -261,6 +262,10 @@ class PromptMaker:
             pairs.append(both)
         # Faults each told by an image of what they are said of (防止学习“一阵风”、调研“走过场”、转化“打折扣”):
         # the list whole, never one image without its subject.
+        for balance in BALANCE.finditer(excerpt):
+            said = re.sub(r"^(?:把|坚持|要)", "", balance.group(0))
+            add(said, "principle", 7.5)
+            self.clauses.add(said)
         for both in PROHIBITED_PAIR.finditer(excerpt):
             add(both.group(1), "problem", 7.0)
             pairs.append(both)

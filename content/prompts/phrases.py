@@ -443,6 +443,12 @@ FAULTS_CRITICISED = re.compile(
 PROHIBITED_PAIR = re.compile(r"(?:绝不能|决不能|不能|防止|避免|杜绝)(“[^“”]{2,12}”“[^“”]{2,12}”)")
 
 
+# Two pairs held in balance (把严管和厚爱结合起来、激励和约束并重): the principle a passage of measures comes to.
+BALANCE = re.compile(
+    r"[\u4e00-\u9fff]{2,4}和[\u4e00-\u9fff]{2,4}(?:相)?结合(?:起来)?、[\u4e00-\u9fff]{2,4}和[\u4e00-\u9fff]{2,4}并重"
+)
+
+
 # Attitudes each named by a saying (“等不起”的紧迫感、“慢不得”的危机感、“坐不住”的责任感): one list, asked whole.
 SAID_ATTITUDES = re.compile(
     r"(?:“[^“”]{2,6}”的[\u4e00-\u9fff]{1,4}、){2,4}“[^“”]{2,6}”的[\u4e00-\u9fff]{1,4}?(?:感|意识|精神|劲头|干劲|韧劲|担当)"
