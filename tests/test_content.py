@@ -604,3 +604,30 @@ def test_a_fault_in_one_paragraph_and_a_requirement_opening_the_other_are_asked_
     prompts = [lesson.prompt for lesson in build_model(text).lessons]
     both = [p for p in prompts if "读读文件、念念报纸" in p]
     assert both and "注重家风建设" in both[0], prompts
+
+
+def test_two_sayings_of_a_fault_and_a_balance_of_two_pairs_are_asked_whole():
+    # 绝不能“会上热、会后冷”“说起来重要、做起来次要”: one fault in two sayings; 把严管和厚爱结合起来、激励和约束
+    # 并重: the principle the measures before it come to. (…没有最好、只有更好 is no requirement.)
+    text = short_speech(
+        "在全市作风建设大会上的讲话",
+        "部署今年的作风建设工作",
+        [
+            (
+                "抓落实",
+                "优化营商环境没有最好、只有更好。各级各部门要把今天会议的部署转化为具体行动，对照任务清单，"
+                "逐项抓好落实，对企业关心的问题要件件有回音，绝不能“会上热、会后冷”“说起来重要、做起来次要”，"
+                "年底前市里将组织专项评估，对工作推进情况进行全面检验。",
+            ),
+            (
+                "严管厚爱",
+                "要严肃查处门难进、脸难看、事难办等问题，对涉企执法中的突出问题实行“一案双查”。同时，"
+                "要落实容错纠错机制，对受到诬告错告的干部及时澄清正名，为敢于担当的干部撑腰鼓劲，"
+                "把严管和厚爱结合起来、激励和约束并重，让干部在干事创业中放开手脚、轻装上阵。",
+            ),
+        ],
+    )
+    prompts = [lesson.prompt for lesson in build_model(text).lessons]
+    assert any("“会上热、会后冷”“说起来重要、做起来次要”" in p for p in prompts), prompts
+    assert any("严管和厚爱结合起来、激励和约束并重" in p for p in prompts), prompts
+    assert not any("没有最好、只有更好”你打算" in p for p in prompts), prompts

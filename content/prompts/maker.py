@@ -264,7 +264,7 @@ class PromptMaker:
         # the list whole, never one image without its subject.
         for balance in BALANCE.finditer(excerpt):
             said = re.sub(r"^(?:把|坚持|要)", "", balance.group(0))
-            add(said, "principle", 7.5)
+            add(said, "principle", 9.75)  # (above a programme of one of the measures)
             self.clauses.add(said)
         for both in PROHIBITED_PAIR.finditer(excerpt):
             add(both.group(1), "problem", 7.0)
