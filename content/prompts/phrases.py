@@ -249,7 +249,7 @@ _THESIS = re.compile(r"(是|来自|在于|决定|关系到|才能|就要|离不�
 # What a passage says it has shown (实践证明，…): the thesis follows.
 CONCLUSION = re.compile(
     r"^(?:实践证明|事实证明|实践告诉我们|历史告诉我们|历史和现实都告诉我们|历史和实践都告诉我们|经验告诉我们|"
-    r"说到底|归根结底|由此可见)[，：]"
+    r"说到底|归根结底|归根到底|由此可见)[，：]"
 )
 
 
@@ -267,7 +267,9 @@ def thesis_of(sentence: str, longest: int = 26) -> str | None:
     if concluded:
         # 实践证明，只有…才能…; 历史和现实都告诉我们，年轻干部是事业发展的生力军，…: what the passage proves,
         # whole where it is short, else its first clause where that states it.
-        rest = body[concluded.end() :]
+        rest = re.sub(r"^(?:还是|就是|都是)", "", body[concluded.end() :])
+        if re.search(r"不够|不强|不足|不到位|不牢", rest):
+            return None  # 归根到底，还是宗旨意识不够牢固: the root of the faults before it, not a thesis
         first = re.split(r"[，；]", rest)[0]
         return thesis_of(rest, 30) or (thesis_of(first) if first != rest else None)
     if re.fullmatch(r"[\u4e00-\u9fff]{2,5}更要[\u4e00-\u9fff]{2,5}", body):
