@@ -317,7 +317,9 @@ class Clozes(Options):
             # Where the list stands (推动纺织、化工、建材等传统产业向……转型): the stem reads without the lesson.
             before = sentence.text[:start].rstrip("“")
             context = self._lead(before).lstrip("…")
-            if len(context) >= 6:
+            pattern = period_pattern(items, answer)
+            # (unless it says the answer's own part: 在督查考核上… before 月调度、季通报、＿＿ gives 年考核 away)
+            if len(context) >= 6 and not self._hinted(variable_part(answer, pattern) or answer, context):
                 question = f"{question}（{context}……）"
         pattern = period_pattern(items, answer)
         last = items[shown_n - 1]

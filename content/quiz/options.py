@@ -21,6 +21,10 @@ from content.quiz.shapes import (
 QUALITY_ENDINGS = frozenset({"之心", "感", "性", "之基", "之本", "之源"})
 
 
+# Suffixes that make a noun and say nothing of its meaning (钉钉子 and 孺子牛 share 子, not an idea).
+NOUN_SUFFIXES = frozenset("子头儿")
+
+
 # Doctrines and virtues named X主义: never a wrong option in a slot of faults of that build.
 POSITIVE_ISMS = frozenset(
     "社会主义 马克思主义 共产主义 爱国主义 集体主义 现实主义 英雄主义 人道主义 国际主义 乐观主义 理想主义".split()
@@ -68,7 +72,7 @@ class Options(Reading):
                 continue  # 社会主义 among 形式主义、官僚主义: absurd in a slot of faults
             cand_var = variable_part(cand, pattern) if pattern else cand
             # A near-synonym (用才 for 用人) could be right too: the changing part shares no character.
-            if set(cand_var) & set(variable):
+            if (set(cand_var) & set(variable)) - NOUN_SUFFIXES:
                 continue
             if self.fits(left, cand, right) or (pos and not self.same_pos(answer, cand)):
                 continue
