@@ -100,6 +100,14 @@ TWO_POINTS = (
 )
 
 
+# What the speech gives as the cause of the faults it criticises (究其原因，…; 根子在…).
+CAUSE = re.compile(r"^(?:究其原因|原因在于|根子在于|问题的根子在于|分析原因)")
+CAUSE_FORMS = (
+    "讲话把问题的原因归结为“{p}”。对照你的工作，怎样从根子上解决？",
+    "讲话指出，原因在于“{p}”。在你的岗位上，最该从哪里改起？",
+)
+
+
 # A fault the passage criticises in one paragraph and what it asks in the other.
 FAULT_AND_CURE = (
     "这段讲话既批评“{a}”，又要求“{b}”。结合本职工作，你打算怎样做？",
@@ -699,6 +707,9 @@ class PromptMaker:
                     )
                 if prompt in used_prompts:
                     prompt = f"这段讲话（第 {len(out) + 1} 天）中，哪一句对你触动最深？为什么？"
+            if pick.kind == "problem" and self._said_as_cause(chunk, pick.phrase):
+                # 究其原因，…教育引导不深入、制度约束不严密…: the speech gives the root; asking for it is circular.
+                prompt = fill_form(CAUSE_FORMS[len(out) % len(CAUSE_FORMS)], pick.phrase, audience)
             two = self._second_point(chunk, pick, options) or self._other_paragraph(chunk, pick, options)
             if two is not None:
                 # A passage of two points, a paragraph each (头雁工程 …; 加强乡村人才队伍建设 …): both.
@@ -718,6 +729,13 @@ class PromptMaker:
             used_prompts.add(prompt)
             out.append((pick.phrase, FORM_NAMES[pick.kind], prompt))
         return out
+
+    def _said_as_cause(self, chunk: Chunk, phrase: str) -> bool:
+        """Whether the phrase is said as the cause of what the passage criticises (究其原因，…)."""
+        bare = phrase.replace("“", "").replace("”", "")
+        return any(
+            CAUSE.match(x.text) and bare in x.text.replace("“", "").replace("”", "") for x in chunk.sentences
+        )
 
     def _parallel_leads(self, section) -> frozenset[str]:
         """A part's parallel leads (see `parallel_leads`), once per part."""
