@@ -47,6 +47,7 @@ from content.prompts.phrases import (
     MEASURE_VERB,
     MEETING_AIM,
     MEETING_PURPOSE,
+    MEETING_TASK,
     MORE_THAN,
     PAIR,
     PARALLEL_STEP,
@@ -681,9 +682,8 @@ class PromptMaker:
                 if prompt not in used_prompts:
                     break
             opening = chunk.section.kind == "opening"
-            purpose = (
-                (MEETING_PURPOSE.search(chunk.text) or MEETING_AIM.search(chunk.text)) if opening else None
-            )
+            aims = (MEETING_PURPOSE, MEETING_AIM, MEETING_TASK) if opening else ()
+            purpose = next((m for m in (a.search(chunk.text) for a in aims) if m), None)
             # A bare word of an opening (省直机关, 机关党建, 第一课) names less than what the meeting is for, or
             # than the opening as a whole.
             bare_word = (

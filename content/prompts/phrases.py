@@ -420,6 +420,12 @@ MEETING_AIM = re.compile(
 )
 
 
+# …or, among the tasks it lists, the one that is not its procedure (主要任务是…，大力弘扬教育家精神，总结…).
+MEETING_TASK = re.compile(
+    r"主要任务是[^。]*?[，、]((?:大力|进一步)?(?:弘扬|凝聚|激发|推动)[\u4e00-\u9fff]{2,14})[，。；]"
+)
+
+
 # How a fault is a habit (一些干部长期在机关“坐办公室”): said with it, the fault has its referent.
 HABIT = re.compile(r"(?:长期|总是|一味|只会|只顾)[\u4e00-\u9fff]{0,4}$")
 
