@@ -631,3 +631,28 @@ def test_two_sayings_of_a_fault_and_a_balance_of_two_pairs_are_asked_whole():
     assert any("“会上热、会后冷”“说起来重要、做起来次要”" in p for p in prompts), prompts
     assert any("严管和厚爱结合起来、激励和约束并重" in p for p in prompts), prompts
     assert not any("没有最好、只有更好”你打算" in p for p in prompts), prompts
+
+
+def test_what_a_fault_really_is_and_a_saying_of_two_halves_rank_above_an_example():
+    # 比如，…“换一任领导换一个思路”…: an example; 这些问题看似是…，实质上是…: the point. 严是爱，松是害。: a saying
+    # the passage turns on.
+    text = short_speech(
+        "在全县乡村振兴工作会议上的讲话",
+        "部署今年的乡村振兴工作",
+        [
+            (
+                "作风",
+                "一些地方抓产业发展还存在不少问题。比如，有的乡镇产业规划年年编、年年改，“换一任领导换一个思路”，"
+                "结果项目多而散，形不成规模。这些问题看似是工作方法问题，实质上是政绩观问题、作风问题，"
+                "必须下决心加以纠正，各乡镇要对照查摆，逐项整改到位。",
+            ),
+            (
+                "师德",
+                "严是爱，松是害。对师德失范行为要坚持零容忍，发现一起、查处一起、通报一起，"
+                "对情节严重的实行“一票否决”，同时要依法维护教师合法权益，让广大教师安心从教、静心育人。",
+            ),
+        ],
+    )
+    prompts = [lesson.prompt for lesson in build_model(text).lessons]
+    assert any("实质上是政绩观问题、作风问题" in p for p in prompts), prompts
+    assert any("“严是爱，松是害”" in p for p in prompts), prompts

@@ -71,6 +71,7 @@ from content.prompts.phrases import (
     parallel_leads,
     points_phrase,
     requirement_of,
+    said_in_example,
     taken_as,
     thesis_of,
     title_overlap,
@@ -184,6 +185,9 @@ class PromptMaker:
             # The main requirement carries the passage's point: a term of it before a term of an example.
             in_main = bare in main.replace("“", "").replace("”", "")
             score += (3.5 if strong else 2.0) * in_main + 2.0 * title_overlap(phrase, titles)
+            # An example the speech gives (比如，有的乡镇…“换一任领导换一个思路”) illustrates its point.
+            if said_in_example(phrase, chunk.sentences):
+                score -= 2.0
             # A phrase said only in a sentence of figures (a survey's answer, a staff count) is a detail
             # the passage reports, not its point.
             said_in = [x.text for x in chunk.sentences if bare in x.text.replace("“", "").replace("”", "")]
@@ -470,8 +474,12 @@ class PromptMaker:
                 score = 6.5 if opens else 5.5
                 if sentence is first_body and sentence.text != main:
                     score = 9.75  # (the main sentence's bonus makes a thesis that is the main one 10.0)
-                elif CONCLUSION.match(sentence.text):
-                    score = 9.0  # 实践证明，只有…才能…: what the passage has shown is its point
+                elif CONCLUSION.match(sentence.text) or re.search(
+                    r"看似是.*，实质上?是|^.{1,3}是.{1,3}，.{1,3}是", thesis
+                ):
+                    # 实践证明，只有…才能…; 看似是…，实质上是…; 严是爱，松是害: what the passage has shown, or
+                    # the saying it turns on, is its point
+                    score = 9.0
                 add(thesis, "principle", score)
                 if thesis in found and found[thesis].kind == "principle":
                     self.clauses.add(thesis)  # (not a claim or image found as such: printed as it is)

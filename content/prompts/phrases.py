@@ -278,6 +278,16 @@ def thesis_of(sentence: str, longest: int = 26) -> str | None:
         return body  # 纠治“四风”既要治标，更要治本: the same, in two clauses
     if re.fullmatch(r"[\u4e00-\u9fff]{2,8}就是[\u4e00-\u9fff]{2,5}、[\u4e00-\u9fff]{2,5}", body):
         return body  # 营商环境就是生产力、竞争力: a thesis of two predicates
+    if re.fullmatch(
+        r"[\u4e00-\u9fff]{1,3}是[\u4e00-\u9fff]{1,3}，[\u4e00-\u9fff]{1,3}是[\u4e00-\u9fff]{1,3}", body
+    ):
+        return body  # 严是爱，松是害: a saying of two halves
+    seems = re.match(
+        r"((?:这些问题|这种现象|这些现象|这)?看似是[\u4e00-\u9fff、]{2,12}，实质上?是[\u4e00-\u9fff、]{2,14})",
+        body,
+    )
+    if seems:
+        return seems.group(1)  # 这些问题看似是工作方法问题，实质上是政绩观问题、作风问题: what it really is
     clauses = [c for c in re.split(r"[，；]", body) if c]
     if len(clauses) == 2 and re.match(r"(?:需要|要|必须)", clauses[1]) and "是" in clauses[0]:
         # 优化营商环境是一场只有起点没有终点的接力赛，需要我们一棒接着一棒跑下去: the claim, then what it asks
@@ -527,3 +537,10 @@ def parallel_leads(sentences) -> frozenset[str]:
 
     alike = Counter(frame(t) for t in openers)
     return frozenset(t for t in openers if alike[frame(t)] >= 3)
+
+
+def said_in_example(phrase: str, sentences) -> bool:
+    """Whether a phrase is said only in sentences that give an example (比如，…; 例如，…; 像…这样)."""
+    bare = phrase.replace("“", "").replace("”", "")
+    said = [x.text for x in sentences if bare in x.text.replace("“", "").replace("”", "")]
+    return bool(said) and all(re.match(r"(?:比如|例如|譬如|举个例子)", x) for x in said)
