@@ -100,6 +100,16 @@ TWO_POINTS = (
     "这段讲话既讲“{a}”，又讲“{b}”。结合本职工作，你觉得哪一方面更需要加强？为什么？",
     "围绕“{a}”和“{b}”这两点，你所在单位各有哪些做法，还有哪些差距？",
 )
+# …of two statements to understand (耕地是粮食生产的命根子 / 建好农田只是第一步，管好用好才是关键).
+TWO_STATEMENTS = (
+    "这段讲话既讲“{a}”，又讲“{b}”。你对哪一点体会更深？为什么？",
+    "怎样理解“{a}”和“{b}”这两点？结合实际谈谈你的认识。",
+)
+# …of two tasks of an institution, asked of one's post (see forms.FOR_POSTS).
+TWO_TASKS_FOR_POSTS = (
+    "这段讲话既讲“{a}”，又讲“{b}”。这对你的岗位意味着什么？",
+    "围绕“{a}”和“{b}”这两点，你在自己的岗位上能做些什么？",
+)
 
 
 # What the speech gives as the cause of the faults it criticises (究其原因，…; 根子在…).
@@ -727,7 +737,15 @@ class PromptMaker:
                     .replace("”", "’")
                     for x in (pick, two)
                 )
-                forms = FAULT_AND_CURE if pick.kind == "problem" else TWO_POINTS
+                stated = {"principle", "image", "claim"}
+                if pick.kind == "problem":
+                    forms = FAULT_AND_CURE
+                elif pick.kind in stated and two.kind in stated:
+                    forms = TWO_STATEMENTS
+                elif audience == "posts":
+                    forms = TWO_TASKS_FOR_POSTS
+                else:
+                    forms = TWO_POINTS
                 prompt = for_audience(forms[len(out) % len(forms)], audience).format(a=a, b=b)
                 if prompt not in used_prompts:
                     used_phrases.add(two.phrase)
