@@ -731,12 +731,16 @@ class PromptMaker:
             two = self._second_point(chunk, pick, options) or self._other_paragraph(chunk, pick, options)
             if two is not None:
                 # A passage of two points, a paragraph each (头雁工程 …; 加强乡村人才队伍建设 …): both.
+                # (a phrase of its own quotes that is no clause, “农业+”理念, is printed as it is, not nested)
                 a, b = (
-                    (x.phrase[1:-1] if re.fullmatch(r"“[^“”]+”", x.phrase) else x.phrase)
-                    .replace("“", "‘")
-                    .replace("”", "’")
+                    x.phrase[1:-1]
+                    if re.fullmatch(r"“[^“”]+”", x.phrase)
+                    else x.phrase.replace("“", "‘").replace("”", "’")
+                    if x.phrase in self.clauses
+                    else x.phrase
                     for x in (pick, two)
                 )
+                own = [("“" in x.phrase and x.phrase not in self.clauses) for x in (pick, two)]
                 stated = {"principle", "image", "claim"}
                 if pick.kind == "problem":
                     forms = FAULT_AND_CURE
@@ -746,7 +750,12 @@ class PromptMaker:
                     forms = TWO_TASKS_FOR_POSTS
                 else:
                     forms = TWO_POINTS
-                prompt = for_audience(forms[len(out) % len(forms)], audience).format(a=a, b=b)
+                form = forms[len(out) % len(forms)]
+                if own[0]:
+                    form = form.replace("“{a}”", "{a}")
+                if own[1]:
+                    form = form.replace("“{b}”", "{b}")
+                prompt = for_audience(form, audience).format(a=a, b=b)
                 if prompt not in used_prompts:
                     used_phrases.add(two.phrase)
                     pick = Candidate(f"{pick.phrase} / {two.phrase}", "requirement", pick.score)

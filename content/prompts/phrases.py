@@ -180,6 +180,8 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
         clause = obj
     if verb == "落实" and len(obj) >= 4:
         clause = obj  # 落实“党政同责、一岗双责”, not 落实“落实…”
+        if clause.endswith("的要求") and len(clause) >= 7:
+            clause = clause[:-3]  # 落实五级书记抓乡村振兴的要求: the requirement is 五级书记抓乡村振兴
     if clause.startswith("“") and "、" in clause:
         from content.prompts.kinds import kind_of
 
