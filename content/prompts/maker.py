@@ -476,7 +476,7 @@ class PromptMaker:
         # principle in the speech's own words, strongest where it opens the passage or a paragraph.
         # Where it is the passage's first word (法治是最好的营商环境。要全面推行…), the passage argues from it:
         # its point, above a term of the requirement that follows (an editor asks 为什么说…).
-        first_body = next((x for x in chunk.sentences if x.role == "body"), None)
+        first_body = next((x for x in chunk.sentences if x.role == "body" and x.text not in leads), None)
         for k, sentence in enumerate(chunk.sentences):
             thesis = thesis_of(sentence.text) if sentence.role == "body" else None
             if thesis:

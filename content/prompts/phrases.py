@@ -291,6 +291,11 @@ def thesis_of(sentence: str, longest: int = 26) -> str | None:
     if seems:
         return seems.group(1)  # 这些问题看似是工作方法问题，实质上是政绩观问题、作风问题: what it really is
     clauses = [c for c in re.split(r"[，；]", body) if c]
+    if len(clauses) == 3 and len(clauses[0]) <= 5 and len(body) <= 22:
+        # 水的问题，表象在水里，根子在岸上: a topic, then a saying of two halves built alike
+        x, y = clauses[1], clauses[2]
+        if len(x) == len(y) and any(ch in x and ch in y for ch in "在是靠"):
+            return body
     if len(clauses) == 2 and re.match(r"(?:需要|要|必须)", clauses[1]) and "是" in clauses[0]:
         # 优化营商环境是一场只有起点没有终点的接力赛，需要我们一棒接着一棒跑下去: the claim, then what it asks
         return thesis_of(clauses[0], 25)
