@@ -477,12 +477,16 @@ class PromptMaker:
         # Where it is the passage's first word (法治是最好的营商环境。要全面推行…), the passage argues from it:
         # its point, above a term of the requirement that follows (an editor asks 为什么说…).
         first_body = next((x for x in chunk.sentences if x.role == "body" and x.text not in leads), None)
+        # (a thesis that leads points, 留住人才，既要靠事业，也要靠环境。一是…二是…, is asked through them)
+        point_leads = {p.lead for p in point_lists(chunk.sentences)}
         for k, sentence in enumerate(chunk.sentences):
             thesis = thesis_of(sentence.text) if sentence.role == "body" else None
             if thesis:
                 opens = k == 0 or sentence.paragraph != chunk.sentences[k - 1].paragraph
                 score = 6.5 if opens else 5.5
-                if sentence is first_body and sentence.text != main:
+                if sentence.text.rstrip("。！") in point_leads:
+                    score = 4.0
+                elif sentence is first_body and sentence.text != main:
                     score = 9.75  # (the main sentence's bonus makes a thesis that is the main one 10.0)
                 elif CONCLUSION.match(sentence.text) or re.search(
                     r"看似是.*，实质上?是|^.{1,3}是.{1,3}，.{1,3}是", thesis
