@@ -175,7 +175,8 @@ def requirement_of(sentence: str, is_word=lambda w: False) -> tuple[str, str] | 
             "programme",
             obj,
         )  # 推行科研项目经费“包干制” → 科研项目经费“包干制”: the measure, not 推进“推行…”
-    if re.fullmatch(r"“[^“”]+”[\u4e00-\u9fff]{0,2}", obj):
+    if re.fullmatch(r"“[^“”]+”[\u4e00-\u9fff]{0,2}", obj) and not verb.endswith("好"):
+        # (算好“时间账”, 扣好“第一粒扣子”: the verb makes the image a task; kept with it)
         # 坚持“一乡一业、一村一品”, 坚持“农业+”理念: the quoted term (with its head) is the phrase, not the verb.
         clause = obj
     if verb == "落实" and len(obj) >= 4:
@@ -338,6 +339,8 @@ def points_phrase(lead: str, points: tuple[str, ...], kind: str) -> tuple[str, s
         verb = some[0][:2]
         if kind != "fault" and all(p.startswith(verb) for p in some):
             return verb + "、".join(p[2:] for p in some)  # 抓好工业源治理、移动源治理
+        if all("、" in p for p in some) and not any("“" in p for p in some):
+            return "".join(f"“{p}”" for p in some)  # “读原著、学原理”“重实践、强本领”: points, not six items
         return "、".join(some)
 
     if kind != "fault":
