@@ -235,6 +235,8 @@ def fill_form(form: str, phrase: str, audience: str = "cadres", clause: bool = F
         form = form.replace("的转变，", "，").replace("转变，", "，")  # 推动从“宽松软”走向“严紧硬”
     if re.search(r"(现象|问题|倾向|环节)$", phrase):
         form = form.replace("{p}”的表现", "{p}”").replace("{p}”这类问题", "{p}”")  # not …现象的表现
+    if "、" in phrase and "有“{p}”？" in form:
+        form = form.replace("有“{p}”？", "有“{p}”的劲头？")  # 谁身上有“顶烈日、冒风雨、苦干实干”的劲头
     if clause and "“{p}”" in form:
         # A requirement clause is quoted whole; its own quoted terms take the inner marks (‘清四乱’).
         form, inner = form, phrase.replace("“", "‘").replace("”", "’")

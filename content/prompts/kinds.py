@@ -180,6 +180,9 @@ def list_kind(items: list[str]) -> str | None:
         return None  # 长期性、基础性、战略性: what the work is like, asked by the quiz rather than a prompt
     if all(_TIMED.match(i) for i in items):
         return "programme"  # 月调度、季通报、年考核: a mechanism
+    efforts = r"苦干|实干|奉献|拼搏|吃苦|攻坚|克难|顶烈日|冒风雨|披星戴月|夜以继日|加班加点|默默坚守|不畏艰难"
+    if sum(bool(re.search(efforts, i)) for i in items) >= len(items) - 1:
+        return "spirit"  # 顶烈日、冒风雨、苦干实干: how a result was won, a spirit to see in people
     kinds = {kind_of(i) for i in items}
     if len(kinds) == 1 and kinds <= {"programme", "problem", "standard", "people"}:
         return kinds.pop()  # 问题清单、整改清单、责任清单: what each item is, the list is
