@@ -656,3 +656,14 @@ def test_what_a_fault_really_is_and_a_saying_of_two_halves_rank_above_an_example
     prompts = [lesson.prompt for lesson in build_model(text).lessons]
     assert any("实质上是政绩观问题、作风问题" in p for p in prompts), prompts
     assert any("“严是爱，松是害”" in p for p in prompts), prompts
+
+
+def test_a_list_of_how_a_result_was_won_is_a_spirit_and_asked_of_people():
+    # 顶烈日、冒风雨、苦干实干: not points to pick from, a spirit seen in people (…的劲头).
+    from content.prompts import list_kind
+    from content.prompts.forms import FORMS, fill_form
+
+    assert list_kind(["顶烈日", "冒风雨", "苦干实干"]) == "spirit"
+    assert list_kind(["文明乡风", "良好家风", "淳朴民风"]) != "spirit"
+    said = fill_form(FORMS["spirit"][0], "顶烈日、冒风雨、苦干实干")
+    assert said == "你身边谁身上有“顶烈日、冒风雨、苦干实干”的劲头？你打算怎样向他学习？", said
