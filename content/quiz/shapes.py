@@ -267,7 +267,8 @@ def token_starting(tokens: list[str], at: int) -> str:
 
 def snippet_of(text: str) -> str | None:
     """A recognisable stretch of a sentence: its opening clauses, SNIPPET_MIN–SNIPPET_MAX characters."""
-    body = text.rstrip("。！？；")
+    # (without a link to the sentence before, 同时，…: the stretch is quoted as a statement of its own)
+    body = re.sub(r"^(?:同时|此外|另外|另一方面|当然|因此|所以|为此|对此)，", "", text.rstrip("。！？；"))
     if len(body) <= SNIPPET_MAX:
         return body if len(body) >= SNIPPET_MIN else None
     out = ""
