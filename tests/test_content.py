@@ -667,3 +667,25 @@ def test_a_list_of_how_a_result_was_won_is_a_spirit_and_asked_of_people():
     assert list_kind(["文明乡风", "良好家风", "淳朴民风"]) != "spirit"
     said = fill_form(FORMS["spirit"][0], "顶烈日、冒风雨、苦干实干")
     assert said == "你身边谁身上有“顶烈日、冒风雨、苦干实干”的劲头？你打算怎样向他学习？", said
+
+
+def test_what_counts_against_what_does_not_is_a_principle_quoted_whole():
+    # 让科学家把主要精力放在科研上，而不是填表格、跑审批上: the measure of the passage's reforms.
+    text = short_speech(
+        "在全市科技创新大会上的讲话",
+        "部署今年的科技创新工作",
+        [
+            (
+                "科研管理",
+                "要深化科研项目管理改革，赋予科研单位和科研人员更大自主权，精简各类检查评估，"
+                "让科学家把主要精力放在科研上，而不是填表格、跑审批上，真正为科研人员松绑减负。",
+            ),
+            (
+                "人才",
+                "要实施青年科技人才“启航计划”，每年遴选一批青年科技人才给予持续支持，"
+                "在重大项目、重点平台中给他们压担子、搭梯子，让优秀人才脱颖而出。",
+            ),
+        ],
+    )
+    prompts = [lesson.prompt for lesson in build_model(text).lessons]
+    assert any("“让科学家把主要精力放在科研上，而不是填表格、跑审批上”" in p for p in prompts), prompts

@@ -31,6 +31,7 @@ from content.prompts.phrases import (
     BOTH_SAYINGS,
     BY_MEANS,
     CONCLUSION,
+    CONTRAST,
     CRITICISM,
     CRITICISM_AFTER,
     FAULTS_CRITICISED,
@@ -237,6 +238,11 @@ class Phrases:
         for both in BOTH_SAYINGS.finditer(excerpt):
             add(both.group(0), "spirit", 7.0)
             pairs.append(both)
+        for contrast in CONTRAST.finditer(excerpt):
+            said = contrast.group(0)
+            if not re.search(r"[它他她这那]", contrast.group(1)) and len(said) <= 34:
+                add(said, "principle", 8.0)  # what counts, against what does not: the passage's measure
+                self.clauses.add(said)
         # Two pairs held in balance (严管和厚爱结合起来、激励和约束并重): what a passage of measures comes to.
         for balance in BALANCE.finditer(excerpt):
             said = re.sub(r"^(?:把|坚持|要)", "", balance.group(0))

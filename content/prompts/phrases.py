@@ -471,6 +471,10 @@ FAULTS_CRITICISED = re.compile(
 PROHIBITED_PAIR = re.compile(r"(?:绝不能|决不能|不能|防止|避免|杜绝)(“[^“”]{2,12}”“[^“”]{2,12}”)")
 
 
+# What counts and what does not (改革的成效最终要体现在企业的感受上，而不是体现在我们的文件和报表上).
+CONTRAST = re.compile(r"([\u4e00-\u9fff“”、]{6,22})，而不是([\u4e00-\u9fff“”、]{3,16})(?=[。；，])")
+
+
 # Two pairs held in balance (把严管和厚爱结合起来、激励和约束并重): the principle a passage of measures comes to.
 BALANCE = re.compile(
     r"[\u4e00-\u9fff]{2,4}和[\u4e00-\u9fff]{2,4}(?:相)?结合(?:起来)?、[\u4e00-\u9fff]{2,4}和[\u4e00-\u9fff]{2,4}并重"
