@@ -435,6 +435,10 @@ class Phrases:
                 if kind == "problem" and habit:
                     add(f"{habit.group(0)}“{term}”", kind, 6.0)  # 长期在机关“坐办公室”: with where
                     continue
+                of = re.search(r"(?:建立|构建|形成|织密|打造|下好|用好|建好)([\u4e00-\u9fff]{2,6})$", clause)
+                if re.match(r"一[张盘本条把套站]", term) and of and not of.group(1).endswith("的"):
+                    add(f"{of.group(1)}“{term}”", kind, 6.0)  # 人才工作“一张网”: the net with what it is of
+                    continue
                 add(term, kind, 6.0)
                 continue
             # A short plain term (方向盘, 压舱石) is an image: named with what it stands for, or not at all.

@@ -123,7 +123,7 @@ def kind_of(phrase: str) -> str:
 # What a quoted term may name when a head follows it.
 HEAD_NOUN = re.compile(
     r"^(?:的(?:韧劲|劲头|干劲|精神|作风|责任感|紧迫感|使命感|决心|勇气|定力)|(?:培育|提升|示范|攻坚|专项|赋能|培训)?(?:工程|行动|计划)|"
-    r"规划|人员|工程|行动|计划|机制|制度|现象|问题|难题|精神|作风|品牌|平台|联系服务|帮扶|"
+    r"规划|人员|工程|行动|计划|机制|制度|现象|问题|难题|精神|优良作风|作风|品牌|平台|联系服务|帮扶|"
     r"模式|理念|环节|体系|课程|工作法|工作制度|服务|队伍|活动|创建|试点|改革|要求|标准|清单|效应|意识|格局|"
     r"好老师|好干部|好党员|好青年)"
 )
@@ -147,6 +147,10 @@ def head_kind(head: str, term: str) -> str:
     if head in {"现象", "问题", "难题"} or _is_problem(term) or term in {"卡脖子"}:
         return "problem"  # “卡脖子”环节: a fault, whatever names it
     head = re.sub(r"^(培育|提升|示范|攻坚|专项|赋能|培训)(?=工程|行动|计划)", "", head)
+    if head == "优良作风":
+        return (
+            "great_spirit"  # “四下基层”优良作风: a way of working handed down, practised (弘扬), not spotted
+        )
     if head.endswith(
         ("韧劲", "劲头", "干劲", "精神", "作风", "责任感", "紧迫感", "使命感", "决心", "勇气", "定力")
     ):
