@@ -68,6 +68,13 @@ CAUSE_FORMS = (
 )
 
 
+# What the passage asks in one paragraph and a fault it names in the other.
+POINT_AND_FAULT = (
+    "这段讲话既讲“{a}”，又指出“{b}”。对照你的工作，最该补上的是哪一点？",
+    "这段讲话在讲“{a}”的同时，指出了“{b}”。对照你的工作，问题出在哪里？",
+)
+
+
 # A fault the passage criticises in one paragraph and what it asks in the other.
 FAULT_AND_CURE = (
     "这段讲话既批评“{a}”，又要求“{b}”。结合本职工作，你打算怎样做？",
@@ -214,6 +221,8 @@ class PromptMaker(Phrases):
                 stated = {"principle", "image", "claim"}
                 if pick.kind == "problem":
                     forms = FAULT_AND_CURE
+                elif two.kind == "problem":
+                    forms = POINT_AND_FAULT
                 elif pick.kind in stated and two.kind in stated:
                     forms = TWO_STATEMENTS
                 elif audience == "posts":
@@ -228,7 +237,10 @@ class PromptMaker(Phrases):
                 prompt = for_audience(form, audience).format(a=a, b=b)
                 if prompt not in used_prompts:
                     used_phrases.add(two.phrase)
-                    pick = Candidate(f"{pick.phrase} / {two.phrase}", "requirement", pick.score)
+                    fault = "problem" in (pick.kind, two.kind)  # (asked as a fault and its remedy)
+                    pick = Candidate(
+                        f"{pick.phrase} / {two.phrase}", "problem" if fault else "requirement", pick.score
+                    )
             turn[pick.kind] = k + 1
             used_phrases.add(pick.phrase)
             used_prompts.add(prompt)
@@ -271,7 +283,9 @@ class PromptMaker(Phrases):
         if len(mine) != 1 or not mine <= set(big):
             return None
         for other in options[1:]:
-            if other.score < 6.0 or other.kind not in OTHER_KINDS or len(other.phrase) > 20:
+            # (a fault the other paragraph names, 三个不到位, beside what the first asks: both)
+            fault = other.kind == "problem" and pick.kind != "problem"
+            if other.score < 6.0 or (other.kind not in OTHER_KINDS and not fault) or len(other.phrase) > 20:
                 continue
             if pick.kind == "problem" and (other.kind not in TWO_KINDS or other.phrase not in self.clauses):
                 continue  # a fault, then what to do about it (注重家风建设), not another idea
