@@ -585,6 +585,10 @@ class Phrases:
             said = points_phrase("" if heading else points.lead, points.points, points.kind)
             if heading and said and said[1].endswith("_count"):
                 said = points_phrase(points.lead, points.points, points.kind)
+            named = [re.findall(r"是(?:一[项个场种])?“([^“”]{2,6})”", x.text)[:1] for x in points.sentences]
+            if said is None and len(named) == len(points.points) and all(named) and len(points.points) >= 3:
+                # Angles (从…看) that each name what the thing is (一项“铸魂工程”…“塑形工程”…“民心工程”): the names.
+                said = ("".join(f"“{n[0]}”" for n in named), "principle")
             if not said or any(said[0] in h for h in self.headings):
                 continue
             if said[1].endswith("_count"):
