@@ -64,7 +64,7 @@ RUN_TAGS = frozenset({"n", "nz", "ng"})
 # Heads whose kinds overlap in use: a cloze on the modifier of one offers options that are arguably right
 # (督办机制 for a mechanism of 调度 and 考核, 综合考核 for 年度考核, 重点行业 for 重点领域).
 GENERIC_HEADS = frozenset(
-    "机制 考核 意识 领域 行业 手段 责任 资源 方式 水平 质量 领导 一线 干部 导向".split()
+    "机制 考核 意识 领域 行业 手段 责任 资源 方式 水平 质量 领导 一线 干部 导向 监管".split()
 )
 
 
