@@ -158,7 +158,9 @@ class PromptMaker(Phrases):
             audience = self._audience_of(chunk, pick.phrase)
             for offset in range(len(forms)):
                 form = forms[(k + offset) % len(forms)]
-                if "哪一环" in form and re.search(r"(环节|卡|券|网|码|活动|队|团|站|室|课堂|讲堂)”?$", pick.phrase):
+                if "哪一环" in form and re.search(
+                    r"(环节|卡|券|网|码|活动|队|团|站|室|课堂|讲堂)”?$", pick.phrase
+                ):
                     continue  # 落实“留才”环节…哪一环: a step already; a card or a voucher has no steps
                 if form.startswith("推进") and pick.phrase.endswith("环节"):
                     continue  # a step is taken, not 推进“留才”环节
