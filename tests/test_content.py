@@ -689,3 +689,28 @@ def test_what_counts_against_what_does_not_is_a_principle_quoted_whole():
     )
     prompts = [lesson.prompt for lesson in build_model(text).lessons]
     assert any("“让科学家把主要精力放在科研上，而不是填表格、跑审批上”" in p for p in prompts), prompts
+
+
+def test_what_a_work_is_not_and_what_it_is_ranks_above_a_spirit_said_in_passing():
+    # 以钉钉子精神抓好…: a manner; 专项整治不是简单地查一查、罚一罚，而是要找准风险根源、完善制度体系: the point.
+    text = short_speech(
+        "在全市安全生产工作会议上的讲话",
+        "部署今年的安全生产工作",
+        [
+            (
+                "专项整治",
+                "今年是重大事故隐患专项排查整治行动的攻坚之年，必须坚持问题导向，以钉钉子精神抓好重点行业领域整治。"
+                "专项整治不是简单地查一查、罚一罚，而是要找准风险根源、完善制度体系，做到查大风险、除大隐患、"
+                "防大事故，推动安全生产治理模式向事前预防转型。",
+            ),
+            (
+                "应急",
+                "要健全应急指挥体系，完善应急预案，加强应急演练，提升基层应急处置能力，"
+                "确保一旦有事拉得出、冲得上、打得赢，最大限度减少人员伤亡和财产损失。",
+            ),
+        ],
+    )
+    prompts = [lesson.prompt for lesson in build_model(text).lessons]
+    assert any("专项整治不是简单地查一查、罚一罚，而是要找准风险根源、完善制度体系" in p for p in prompts), (
+        prompts
+    )

@@ -240,8 +240,14 @@ class Phrases:
             pairs.append(both)
         for contrast in CONTRAST.finditer(excerpt):
             said = contrast.group(0)
-            if not re.search(r"[它他她这那]", contrast.group(1)) and len(said) <= 34:
-                add(said, "principle", 8.0)  # what counts, against what does not: the passage's measure
+            if not re.search(r"[它他她这那]", contrast.group(1) or said) and len(said) <= 40:
+                # what counts, against what does not: the passage's measure (X不是…，而是…: said of a topic,
+                # not a description of what someone values, 家长最看重的不是…)
+                whole = any(x.text.rstrip("。！") == said for x in found.chunk.sentences)
+                if whole and len(said) > 26:
+                    continue  # a whole sentence is named only when it is short (see thesis_of)
+                if contrast.group(1) or not re.search(r"[的最]", said.split("不是")[0]):
+                    add(said, "principle", 8.0)
                 self.clauses.add(said)
         # Two pairs held in balance (严管和厚爱结合起来、激励和约束并重): what a passage of measures comes to.
         for balance in BALANCE.finditer(excerpt):

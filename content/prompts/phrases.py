@@ -471,8 +471,12 @@ FAULTS_CRITICISED = re.compile(
 PROHIBITED_PAIR = re.compile(r"(?:绝不能|决不能|不能|防止|避免|杜绝)(“[^“”]{2,12}”“[^“”]{2,12}”)")
 
 
-# What counts and what does not (改革的成效最终要体现在企业的感受上，而不是体现在我们的文件和报表上).
-CONTRAST = re.compile(r"([\u4e00-\u9fff“”、]{6,22})，而不是([\u4e00-\u9fff“”、]{3,16})(?=[。；，])")
+# What counts and what does not (改革的成效最终要体现在企业的感受上，而不是体现在我们的文件和报表上; 专项整治不是
+# 简单地查一查、罚一罚，而是要找准风险根源、完善制度体系).
+CONTRAST = re.compile(
+    r"([\u4e00-\u9fff“”、]{6,22})，而不是([\u4e00-\u9fff“”、]{3,16})(?=[。；，])"
+    r"|[\u4e00-\u9fff]{2,8}不是[\u4e00-\u9fff“”、]{2,14}，而是[\u4e00-\u9fff“”、]{2,18}(?=[。；，])"
+)
 
 
 # Two pairs held in balance (把严管和厚爱结合起来、激励和约束并重): the principle a passage of measures comes to.
