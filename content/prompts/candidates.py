@@ -195,6 +195,8 @@ class Phrases:
                 if PROBLEM_CUE.search(clause) or CRITICISM.search(clause) or criticised
                 else "principle"
             )
+            if kind == "principle" and all(re.search(r"[岗区站队点室]$", x) for x in (a, b)):
+                kind = "programme"  # “党员示范岗”“党员责任区”: posts and areas set up, to work in
             said = re.match(r"(相贯通|相统一|相结合|相衔接|两手抓|并重|并举|齐抓|的关系)", excerpt[j.end() :])
             # Two images said of something (让社区党组织成为社区治理的“主心骨”和“压舱石”): with it.
             of = re.search(r"(?:让|使)?[\u4e00-\u9fff]{2,10}(?:成为|是)[\u4e00-\u9fff]{0,8}的$", clause)

@@ -159,7 +159,7 @@ class PromptMaker(Phrases):
             for offset in range(len(forms)):
                 form = forms[(k + offset) % len(forms)]
                 if "哪一环" in form and re.search(
-                    r"(环节|卡|券|网|码|活动|队|团|站|室|课堂|讲堂)”?$", pick.phrase
+                    r"(环节|卡|券|网|码|活动|队|团|站|室|岗|区|课堂|讲堂)”?$", pick.phrase
                 ):
                     continue  # 落实“留才”环节…哪一环: a step already; a card or a voucher has no steps
                 if form.startswith("推进") and pick.phrase.endswith("环节"):
