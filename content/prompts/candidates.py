@@ -251,6 +251,12 @@ class Phrases:
                 if contrast.group(1) or not re.search(r"[的最]", said.split("不是")[0]):
                     add(said, "principle", 8.0)
                 self.clauses.add(said)
+        # Foundations laid one by one (筑牢信仰之基，…打牢从政之基，…夯实廉政之基，…强化能力之基): what each
+        # measures himself by, together.
+        for sentence in chunk.sentences:
+            bases = re.findall(r"[\u4e00-\u9fff]{4}之[基本魂源]", sentence.text)
+            if len(bases) >= 3 and len({b[-1] for b in bases}) == 1 and len(set(bases)) == len(bases):
+                add("、".join(bases), "standard", 8.0)
         # Two pairs held in balance (严管和厚爱结合起来、激励和约束并重): what a passage of measures comes to.
         for balance in BALANCE.finditer(excerpt):
             said = re.sub(r"^(?:把|坚持|要)", "", balance.group(0))

@@ -167,7 +167,8 @@ class PromptMaker(Phrases):
                 verb = re.search(r"(把|落实|推进|围绕)“\{p\}”", form)
                 if verb and pick.phrase.lstrip("“").startswith(verb.group(1)):
                     continue  # 把“把科技创新作为…”: the verb doubled
-                if form.startswith("为什么说") and pick.phrase not in self.clauses:
+                stated = re.search(r"是|在于|来自|离不开|才|就要|关键", pick.phrase)
+                if form.startswith("为什么说") and (pick.phrase not in self.clauses or not stated):
                     continue  # 为什么说 wants a statement (为什么说“法治是最好的营商环境”), not a term
                 if audience == "students" and form.startswith(("推动", "推进", "落实")):
                     continue  # what an organization does; a student changes himself (实现…的转变)
