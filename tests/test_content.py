@@ -714,3 +714,27 @@ def test_what_a_work_is_not_and_what_it_is_ranks_above_a_spirit_said_in_passing(
     assert any("专项整治不是简单地查一查、罚一罚，而是要找准风险根源、完善制度体系" in p for p in prompts), (
         prompts
     )
+
+
+def test_foundations_laid_one_by_one_are_asked_together_as_a_standard():
+    # 筑牢信仰之基，…打牢从政之基，…夯实廉政之基: what a cadre measures himself by, all of them.
+    text = short_speech(
+        "在全县干部教育培训工作会议上的讲话",
+        "部署今年的干部教育培训工作",
+        [
+            (
+                "素质培养",
+                "要教育引导干部加强党性修养、筑牢信仰之基，加强政德修养、打牢从政之基，严守纪律规矩、夯实廉政之基，"
+                "增强干部素质培养的系统性、持续性、针对性，把干部素质培养贯穿干部成长全过程。",
+            ),
+            (
+                "培训方式",
+                "要创新培训方式，推行案例教学、现场教学、情景模拟，让干部在实践中学、在学中干，"
+                "切实提升干部推动高质量发展的本领，确保培训取得实实在在的效果。",
+            ),
+        ],
+    )
+    lessons = build_model(text).lessons
+    assert any(lesson.phrase == "筑牢信仰之基、打牢从政之基、夯实廉政之基" for lesson in lessons), [
+        lesson.prompt for lesson in lessons
+    ]
