@@ -503,6 +503,12 @@ class Phrases:
                 if kind and len(joined) <= (24 if kind == "problem" else 18) and len(items) <= 5:
                     if re.search(r"做到$", sentence.text[: max(0, sentence.text.find(joined))]):
                         kind = "standard"  # 始终做到认识不含糊、力度不减弱: what to measure oneself by
+                    if kind == "standard" and re.search(
+                        r"(书记|校长|局长|负责同志|负责人|一把手)[^，。]{0,6}(是|要)", sentence.text
+                    ):
+                        # 各学校党组织书记、校长是…第一责任人，要…做到亲自部署、亲自过问: duties of an office,
+                        # not every reader's standard
+                        kind = "requirement"
                     # A list that qualifies a noun (有专业能力、专业素养、专业精神的优秀干部; 代耕代种…等托管
                     # 服务) is an example of the passage, not its point.
                     at = sentence.text.find(joined)
