@@ -89,6 +89,7 @@ class Found:
             x.title for x in (chunk.section, chunk.sub) if x is not None and x.kind == "numbered"
         )
         self.leads = maker._parallel_leads(chunk.section)
+        self.points = point_lists(chunk.sentences)  # its paragraphs' points (一是…二是…), read once
         self.phrases: dict[str, Candidate] = {}
         self.pairs: list[re.Match] = []  # matches named whole: no quoted term inside one is named alone
 
@@ -470,7 +471,7 @@ class Phrases:
         # its point, above a term of the requirement that follows (an editor asks 为什么说…).
         first_body = next((x for x in chunk.sentences if x.role == "body" and x.text not in leads), None)
         # (a thesis that leads points, 留住人才，既要靠事业，也要靠环境。一是…二是…, is asked through them)
-        point_leads = {p.lead for p in point_lists(chunk.sentences)}
+        point_leads = {p.lead for p in found.points}
         for k, sentence in enumerate(chunk.sentences):
             thesis = thesis_of(sentence.text) if sentence.role == "body" else None
             if thesis:
@@ -595,10 +596,10 @@ class Phrases:
 
     def _points(self, found: Found) -> None:
         """A paragraph of points (一是…二是…三是…), asked about together."""
-        chunk, excerpt, leads = found.chunk, found.excerpt, found.leads
+        excerpt, leads = found.excerpt, found.leads
         # A paragraph of points (一是…二是…三是…) is the passage's build: the prompt asks about the points
         # together, by what they are of (强化保障; 抓好工业源治理、移动源治理、面源治理; the 短板 they list).
-        for points in point_lists(chunk.sentences):
+        for points in found.points:
             # (under one of a part's parallel leads, a heading, the points are named by themselves)
             # (where they cannot be named, the heading is the scope they are listed under)
             heading = points.lead in {x.rstrip("。") for x in leads}
