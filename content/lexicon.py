@@ -116,3 +116,24 @@ def _field_terms(words: tuple[str, ...]) -> tuple[str, ...]:
         if named or ending_all:
             found += sorted(terms - set(words))
     return tuple(dict.fromkeys(found))
+
+
+def other_images(term: str, role: bool = False) -> tuple[tuple[str, ...], ...]:
+    """For an image (先手棋, 主力军): the images of each other meaning (比喻· fields) of the term's length,
+    one tuple a meaning, so that a wrong option is an image and never one of the answer's own meaning
+    (先手棋 against 突破口 is arguably right); things for a thing, roles for a role (比喻人·), and roles
+    alone in a slot for a role one plays (当好“＿＿”).
+    Empty when the term is no image."""
+    all_fields = fields()
+    mine = [k for k in fields_holding(term) if all_fields[k][0].startswith(("比喻·", "比喻人·"))]
+    if not mine:
+        return ()
+    # Things against things, roles against roles (年轻干部是事业发展的＿＿ wants a 生力军, not a 晴雨表).
+    kinds = ("比喻人·",) if role or all_fields[mine[0]][0].startswith("比喻人·") else ("比喻·",)
+    out = []
+    for k, (name, terms, _ending) in enumerate(all_fields):
+        if k not in mine and name.startswith(kinds):
+            fitting = tuple(sorted(t for t in terms if len(t) == len(term)))
+            if fitting:
+                out.append(fitting)
+    return tuple(out)

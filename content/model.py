@@ -196,20 +196,12 @@ def build_model(text: str) -> ContentModel:
         audience_of(speech.sections[0].text if speech.sections else ""),
         f"{speech.title} {speech.subtitle or ''}",
     )
-    # The quiz's first choice, then the prompts, which steer clear of its answers where another phrase is
-    # nearly as good (a prompt that names an answer gives it away beside the lesson's quiz button); then
-    # the quiz again, leaving out an answer that its own lesson's prompt still names.
+    # The prompts on their own merits; the quiz after them. A question whose answer its lesson's prompt names
+    # stays in the bank; that lesson's 🧠 button leaves it out (ContentModel.lesson_questions).
     plan = chunks(speech)
     days = {(s.section_id, s.index): day for day, chunk in enumerate(plan, start=1) for s in chunk.sentences}
-    builder = QuizBuilder(speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text))
-    # (a 不在其中 question is given away by a prompt that names its list's items, its options but one)
-    maker.avoid = {
-        o
-        for q in builder.build(plan)
-        if q.kind != "section"
-        for o in (q.options if q.kind == "exclusion" else (q.options[q.answer],))
-    }
     lessons = build_lessons(speech, maker.prompts, plan)
+    builder = QuizBuilder(speech, cut, quoted, is_word, tags, days, terms_mod.near_words(text))
     questions = builder.build(plan, {lesson.day: lesson.prompt for lesson in lessons})
     index = SearchIndex(speech.all_sentences(), cut)
     return ContentModel(speech, lessons, questions, dictionary, index, tokenizer)

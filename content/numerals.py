@@ -54,6 +54,9 @@ def parse_ref(text: str) -> int | str | None:
 
 def reports_figures(text: str) -> bool:
     """Whether a sentence reports figures: two or more numbers (全市现有非煤矿山37座、尾矿库9座), in digits or
-    as Chinese percentages (百分之六十以上的税收、百分之七十以上的地区生产总值)."""
+    as Chinese percentages (百分之六十以上的税收、百分之七十以上的地区生产总值), or one result reached."""
     digits = re.findall(r"[0-9０-９]+(?:[.．][0-9]+)?", text)
-    return len(digits) + len(re.findall(r"百分之[零一二三四五六七八九十百点]+", text)) >= 2
+    if len(digits) + len(re.findall(r"百分之[零一二三四五六七八九十百点]+", text)) >= 2:
+        return True
+    # …or one result reached (比重达到百分之四十八点六, 增长12.5%): a statistic, trivia to recall
+    return bool(re.search(r"(?:达到|增长|提高到|提升到|下降到|降低到)(?:了)?(?:百分之|[0-9０-９])", text))

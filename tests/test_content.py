@@ -738,3 +738,72 @@ def test_foundations_laid_one_by_one_are_asked_together_as_a_standard():
     assert any(lesson.phrase == "筑牢信仰之基、打牢从政之基、夯实廉政之基" for lesson in lessons), [
         lesson.prompt for lesson in lessons
     ]
+
+
+def test_an_image_is_asked_against_images_of_other_meanings():
+    # “先手棋” against 压舱石、风向标…, never against 突破口 or 牛鼻子 (a key move too: arguably right); a role
+    # one plays (当好“店小二”) against roles; and a list said as a fault (更不能“挂牌子、派任务、要台账”) gets no
+    # requirement of the speech (讲政治) as the item it does not hold.
+    from content.lexicon import fields, fields_holding
+
+    text = short_speech(
+        "在全市科技创新大会上的讲话",
+        "部署今年的科技创新工作",
+        [
+            (
+                "建强创新平台",
+                "云江实验室是全市创新体系的“金字招牌”，也是争创国家级平台的“先手棋”。"
+                "今年要全面完成实验室二期建设，引进顶尖科研团队，力争年内纳入省实验室体系，"
+                "让实验室真正成为集聚创新资源、孵化创新成果的重要载体。",
+            ),
+            (
+                "优化创新服务",
+                "各级领导干部要当好服务企业的“店小二”，做到有求必应、无事不扰，对企业反映的问题建立台账、限时办结。"
+                "对社区书记，要使之做到讲政治、善治理、能服务、敢担当。"
+                "各部门不能当“甩手掌柜”，把本该自己承担的工作一股脑推给基层，更不能“挂牌子、派任务、要台账”。",
+            ),
+        ],
+    )
+    questions = build_model(text).questions
+    asked = {q.options[q.answer]: q for q in questions if q.kind == "cloze"}
+    own = {name for k in fields_holding("先手棋") for name, terms, _ in [fields()[k]] if "先手棋" in terms}
+    move = asked["先手棋"]
+    for option in set(move.options) - {"先手棋"}:
+        names = {fields()[k][0] for k in fields_holding(option)}
+        assert names and not names & own and all(n.startswith("比喻·") for n in names), move.options
+    role = asked["店小二"]
+    assert all(any(fields()[k][0].startswith("比喻人·") for k in fields_holding(o)) for o in role.options), (
+        role.options
+    )
+    for q in questions:
+        if q.kind == "exclusion" and "挂牌子" in q.options:
+            assert q.options[q.answer] not in {"讲政治", "善治理", "能服务", "敢担当"}, q.options
+
+
+def test_no_which_part_question_on_a_sentence_that_only_announces():
+    # 我们的差距主要体现在四个方面。/ 在这里，我还要对近期几项具体工作提出要求。: any part could say them.
+    text = short_speech(
+        "在全县乡村振兴工作会议上的讲话",
+        "部署今年的乡村振兴工作",
+        [
+            (
+                "认清形势",
+                "对照上级要求和群众期盼，我们的差距主要体现在四个方面。一是产业链条短，二是品牌不响。",
+            ),
+            ("抓好产业", "要做强茶叶和稻米两大产业，推动一二三产业融合发展，让农民更多分享增值收益。"),
+            (
+                "压实责任",
+                "在这里，我还要对近期几项具体工作提出要求。各乡镇要在月底前完成摸排，建立工作台账。",
+            ),
+        ],
+    )
+    sources = {q.source for q in build_model(text).questions if q.kind == "section"}
+    assert not any("四个方面" in s or "提出要求" in s for s in sources), sources
+
+
+def test_one_result_reached_is_a_figure_report():
+    from content.numerals import reports_figures
+
+    assert reports_figures("高新技术产业增加值占规上工业增加值比重达到百分之四十八点六。")
+    assert reports_figures("技术合同成交额增长12.5%。")
+    assert not reports_figures("要把科技创新摆在发展全局的核心位置。")

@@ -18,7 +18,7 @@ import pytest
 
 from content import ContentError, build_model, bundled_text, read_text, terms
 from content.lessons import HARD_MAX_CHARS, MIN_CHARS, READ_ROLES
-from content.lexicon import field_terms, fields
+from content.lexicon import field_terms, fields, fields_holding
 from content.points import point_lists
 from content.prompts import FORM_NAMES, GENERIC, kind_of
 from content.prompts.kinds import COMMON_FORMULAS
@@ -390,15 +390,38 @@ def test_fields_of_the_common_vocabulary():
 
 
 def test_no_prompt_gives_an_answer_away(speech):
-    # A lesson's prompt stands right above its 🧠 button: no question that button asks has its answer there.
-    prompts = {lesson.day: lesson.prompt for lesson in speech.lessons}
-    for q in speech.questions:
-        if q.kind != "section" and q.day is not None:
-            assert _answer(q) not in prompts[q.day], (_answer(q), q.id)
+    # A lesson's prompt stands right above its 🧠 button: no question that button asks has its answer there
+    # (the bank may hold it, for /quiz; the button leaves it out).
     for lesson in speech.lessons:
         for q in speech.lesson_questions(lesson.day):
             assert q.kind == "section" or _answer(q) not in lesson.prompt, (lesson.day, _answer(q))
             assert q.section_id == lesson.section_id
+
+
+def test_an_image_is_asked_against_images_of_other_meanings(speech):
+    # 先手棋 against 压舱石、风向标, never 突破口 (a key move too); things against things, roles against roles.
+    def meanings(term):
+        return {fields()[k][0] for k in fields_holding(term) if fields()[k][0].startswith("比喻")}
+
+    for q in speech.questions:
+        answer = _answer(q)
+        if q.kind != "cloze" or not meanings(answer):
+            continue
+        kind = next(iter(meanings(answer))).split("·")[0]
+        others = [meanings(o) for o in q.options if o != answer]
+        assert all(m and not m & meanings(answer) for m in others), q.options
+        assert all(n.split("·")[0] == kind for m in others for n in m), q.options
+
+
+@cache
+def _plain_tokenizer():
+    import jieba
+
+    return jieba.Tokenizer()  # jieba's own dictionary, without the speech's terms
+
+
+def _plain_cut(text: str) -> list[str]:
+    return _plain_tokenizer().lcut(text)
 
 
 def test_blanks_on_whole_units(speech):
@@ -418,6 +441,15 @@ def test_blanks_on_whole_units(speech):
             for token in cut(q.source):
                 pos += len(token)
                 bounds.add(pos)
+            # Inside a quoted clause the speech's dictionary keeps whole (“人才是第一资源”), the clause's own
+            # words are the units: 人才 是 第一资源.
+            open_ = q.source.rfind("“", 0, at)
+            close = q.source.find("”", at)
+            if open_ >= 0 and close > at and "”" not in q.source[open_:at]:
+                pos = open_ + 1
+                for token in _plain_cut(q.source[open_ + 1 : close]):
+                    pos += len(token)
+                    bounds.add(pos)
             assert at in bounds and at + len(answer) in bounds, (q.id, answer)
         # no figure: a digit, or a numeral with its unit (百分之七点 + 二); 重点企业 is a word
         assert not re.search(r"[0-9０-９%]|[一二三四五六七八九十][百千万亿点]", answer), answer

@@ -103,7 +103,6 @@ class PromptMaker(Phrases):
         self._leads: dict[str, frozenset[str]] = {}  # a part's parallel leads, by part (see _parallel_leads)
         self.branches = party_building(speech_text)  # a speech to the Party's organizations: tasks are theirs
         self.clauses: set[str] = set()  # phrases that are a requirement clause: quoted whole, inner quotes ‘’
-        self.avoid: set[str] = set()  # the quiz's answers: a prompt that names one gives it away
         self.tag_of = tag_of
         self.is_noun = lambda w: (tag_of(w) or "n")[:1] == "n"
         self.text = speech_text
@@ -123,10 +122,7 @@ class PromptMaker(Phrases):
         out = []
         for chunk in plan:
             fresh = [c for c in self.candidates(chunk) if c.phrase not in used_phrases]
-            # A phrase that a quiz answer stands in gives it away: take the best other one if it is nearly as
-            # good; if not, the prompt keeps its phrase and the question goes (build_model).
-            clear = [c for c in fresh if not any(a in c.phrase for a in self.avoid)]
-            options = clear if clear and clear[0].score >= fresh[0].score - 1.0 else fresh
+            options = fresh
             if not options:
                 words = [
                     w

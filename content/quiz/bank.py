@@ -79,13 +79,20 @@ class QuizBuilder(ListQuestions):
     def build(self, lessons=None, prompts: dict[int, str] | None = None) -> list[Question]:
         """The bank, in reading order of the sources.
 
-        `prompts` are the lessons' 思考题 by day: an answer its own lesson's prompt names is given away beside
-        that lesson's quiz button, so such a candidate is not taken."""
+        `prompts` are the lessons' 思考题 by day. A lesson's 🧠 button leaves out a question whose answer its
+        prompt names (`ContentModel.lesson_questions`), so such a question ranks below the others of its
+        sentence and score, and stays in the bank for /quiz."""
         prompts = prompts or {}
         if not hasattr(self, "_candidates"):
             self._candidates = self.candidates()
+
+        def named(c) -> bool:
+            prompt = prompts.get(self.days.get(sentence_key(c.sentence)), "")
+            return c.kind != "section" and any(term in prompt for term in c.answer_terms)
+
         pool = sorted(
-            self._candidates, key=lambda c: (-c.score, self._position[sentence_key(c.sentence)], c.kind)
+            self._candidates,
+            key=lambda c: (-c.score + named(c), self._position[sentence_key(c.sentence)], c.kind),
         )
         pool = [c for c in pool if c.score >= MIN_SCORE]
         body_chars = sum(len(s.text) for s in self.body)
@@ -95,7 +102,6 @@ class QuizBuilder(ListQuestions):
             self.days,
             self.generic,
             " ".join(self.option_name(s) for s in self._places()),
-            prompts,
             section_cap=math.ceil(target / 3 / max(1, len(numbered))) + 1,
         )
         self.refused = bank.refused

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from content.lexicon import fields, fields_holding
+from content.lexicon import fields, fields_holding, other_images
 from content.quiz.options import Options
 from content.quiz.question import BLANK, Candidate, stable_digest
 from content.quiz.shapes import (
@@ -18,6 +18,7 @@ from content.quiz.shapes import (
     NUMBERED_TERMS,
     NUMERALS,
     PERSON_HEAD,
+    PROHIBITION,
     QUOTE_HEAD,
     REQUIRE,
     RUN_TAGS,
@@ -40,12 +41,6 @@ from content.speech import Sentence
 
 # A run-in lead that heads what follows: 在基层监管能力建设上，… / 在科技赋能上，…
 RUN_IN_LEAD = re.compile(r"^(?:在|从|就)[^，。；]{2,16}(?:上|方面)，")
-
-
-# Words that forbid what follows (更不能搞, 防止出现, 坚决杜绝): any fault reads after them.
-PROHIBITION = re.compile(
-    r"(?:不能|不要|不准|不搞|严禁|防止|杜绝|避免|反对|克服|警惕|力戒|决不|绝不)[^，；：]{0,6}“?$"
-)
 
 
 # A sentence about the meeting itself: what it is for, who spoke, what is handed out.
@@ -225,8 +220,13 @@ class Clozes(Options):
                     if len(t) == len(term) and t not in {term, partner}
                 ]
                 pool = list(dict.fromkeys(kin + pool))  # the surest: first
+            images = self._images(term, left)
+            if images:
+                pool, kin = images, images  # an image against images of other meanings (below)
             pattern, pos = None, True
-            if shape in {"counted", "numbered"}:
+            if images:
+                pass
+            elif shape in {"counted", "numbered"}:
                 # 四个意识 ~ 四个全面: the numerals and 个 are the shape; the rest is what is asked.
                 pattern = (len(term), tuple((k, ch) for k, ch in enumerate(term) if ch in NUMERALS + "个"))
                 pos = False
@@ -255,6 +255,17 @@ class Clozes(Options):
                 ]
             out += found
         return out
+
+    def _images(self, term: str, left: str) -> list[str]:
+        """Wrong options for an image (“先手棋”, 主力军): one image of each other meaning the speech never
+        says, roles alone after 当好 and its like; empty for a term that is no image."""
+        role = bool(re.search(r"(?:当好|当|做好|做|争当|争做|甘当|甘做|成为)“?$", left))
+        out = []
+        for meaning in other_images(term, role):
+            said_not = [t for t in meaning if t not in self.full]
+            if said_not:
+                out.append(min(said_not, key=lambda t: stable_digest(term, t)))
+        return sorted(out, key=lambda t: stable_digest(term, t)) if len(out) >= 3 else []
 
     def _halves(self, term: str) -> str:
         """How a four-character term is built: two words of two (带病 + 提拔), one and three (坐 + 办公室), or
@@ -402,6 +413,11 @@ class Clozes(Options):
             if (before == "“" and after == "”") or "、" in (before, after):
                 continue
             affix = self._shared_affix(term, pool, text[end:])
+            images = self._images(term, text[:start])
+            if affix is None and images:
+                if self._bounded(text, start, end, right_noun=True):
+                    out += self._cloze(sentence, start, end, images, 4.5, set())
+                continue
             if affix is None:
                 continue
             if self._of_the_themes_head(term):

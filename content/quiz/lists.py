@@ -15,6 +15,7 @@ from content.points import FAULT_CLAUSE, MEASURE_VERBS, ORDINALS, Points, point_
 from content.quiz.question import BLANK, Candidate, stable_digest
 from content.quiz.shapes import (
     HAN_ONLY,
+    PROHIBITION,
     REQUIRE,
     find_item,
     list_unit,
@@ -59,6 +60,7 @@ class ListQuestions(WhichPart):
         changing = set().union(*(set(part(i)) for i in items))
         lengths = {len(i) for i in items}
         fakes = []
+        forbidden = bool(PROHIBITION.search(re.split(r"[，；：]", text[:start])[-1]))
         field = set(self._lexicon(items, items[len(items) // 2], pattern))
         verb_led = self._verb_led(items)
         for cand in self._item_pool(items, items[len(items) // 2], pattern):
@@ -84,6 +86,8 @@ class ListQuestions(WhichPart):
             if any(f"{i}、{cand}" in self.full or f"{cand}、{i}" in self.full for i in items):
                 continue  # the speech lists it beside one of them elsewhere
             in_speech = cand in self.full
+            if in_speech and self._forbidden(cand) != forbidden:
+                continue  # a requirement among faults (讲政治 beside 挂牌子、派任务), or a fault among requirements
             if in_speech and text[end : end + 1] == "等":
                 continue  # 针对高价彩礼…等陈规陋习 is open: 封建迷信, which the speech calls a 不良风气, is arguably in it
             if (
@@ -126,6 +130,11 @@ class ListQuestions(WhichPart):
                 variable_part(fake, pattern),
             )
         ]
+
+    def _forbidden(self, word: str) -> bool:
+        """Whether the speech says the word as something it forbids (更不能“挂牌子、派任务”)."""
+        at = self.full.find(word)
+        return bool(PROHIBITION.search(re.split(r"[，；：。！？\n]", self.full[:at])[-1]))
 
     # -- 不包括哪一点 (一是…二是…三是…) ------------------------------------------------------------------
     def _point_exclusions(self) -> list[Candidate]:

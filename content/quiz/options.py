@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from content.lexicon import other_images
 from content.quiz.question import stable_digest
 from content.quiz.reading import Reading
 from content.quiz.shapes import (
@@ -51,6 +52,7 @@ class Options(Reading):
             (bool(pattern) and fixed_suffix(pattern, answer) in QUALITY_ENDINGS)
             or right.lstrip("”").startswith("精神")
             or answer.startswith("第")
+            or bool(other_images(answer))  # an image (先手棋 against 压舱石) names no topic either
         )
         off_topic = 0
         for cand in pool:

@@ -24,13 +24,11 @@ class Selection:
         days: dict[tuple[str, int], int],
         generic: frozenset[str] | set[str],
         titles_shown: str,
-        prompts: dict[int, str],
         section_cap: int,
     ) -> None:
         self.days = days  # the lesson each sentence is read in
         self.generic = generic  # words too common to give an answer away
         self.titles_shown = plain(titles_shown)  # the part titles a which-part question shows
-        self.prompts = prompts  # the lessons' 思考题 by day
         self.section_cap = section_cap  # which-part questions a part may have
         self.chosen: list[Candidate] = []
         self.refused: dict[int, str] = {}  # why a candidate was refused, by id (for reading the choice)
@@ -67,8 +65,6 @@ class Selection:
                 or self.per_part_sections[c.sentence.section_id] >= self.section_cap
             ):
                 return "its lesson or part has its which-part question"
-        if any(term in self.prompts.get(self.day_of(c), "") for term in c.answer_terms):
-            return "its lesson's prompt names the answer"
         # (quotes as in a stem: a quote inside a quote is written ‘’, 实施‘智慧安监’工程)
         mine = plain(c.question + "\n" + "\n".join([c.answer, *c.distractors]))
         # No answer of this question shows elsewhere, and no answer of another shows here.

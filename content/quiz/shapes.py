@@ -12,6 +12,12 @@ from content.numerals import reports_figures  # noqa: F401  (the quiz's, beside 
 from content.quiz.question import EXPLANATION_MAX, SNIPPET_MAX, SNIPPET_MIN, WINDOW_MAX
 from content.speech import Sentence
 
+# Words that forbid what follows (更不能搞, 防止出现, 坚决杜绝): any fault reads after them.
+PROHIBITION = re.compile(
+    r"(?:不能|不要|不准|不搞|严禁|防止|杜绝|避免|反对|克服|警惕|力戒|决不|绝不)[^，；：]{0,6}“?$"
+)
+
+
 # Well-known 提法 of the shape “数字+个+词”, used as distractors only where the speech has too few.
 NUMBERED_TERMS = (
     "两个确立",

@@ -91,6 +91,15 @@ class WhichPart(Clozes):
             p in sentence.text for p in self.title_phrases if len(p) >= 2
         ):
             return []
+        if len(sentence.text) < 40 and re.search(
+            r"我(?:再|还|想)?(?:要|想)?[^。！？]{0,16}(?:提出|提|讲|谈|强调|说)[^。！？]{0,8}(?:要求|意见|看法|体会|几点|几句)",
+            sentence.text,
+        ):
+            return []  # the speaker announcing what comes (我还要对近期几项具体工作提出要求。): any part
+        if re.search(
+            r"(?:[一二两三四五六七八九十几]个?方面|以下几点|如下几点)[^，。]{0,4}[。：:]?$", sentence.text
+        ):
+            return []  # a sentence that counts what follows (差距主要体现在四个方面。): any part could say it
         if sentence.text.rstrip().endswith(("：", ":")):
             return []  # a sentence that only announces what follows (具体来讲，要突出三个方向：)
         if CONTEXTUAL.match(sentence.text):
