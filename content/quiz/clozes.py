@@ -224,13 +224,11 @@ class Clozes(Options):
             if images:
                 pool, kin = images, images  # an image against images of other meanings (below)
             pattern, pos = None, True
-            if images:
-                pass
-            elif shape in {"counted", "numbered"}:
+            if shape in {"counted", "numbered"} and not images:
                 # 四个意识 ~ 四个全面: the numerals and 个 are the shape; the rest is what is asked.
                 pattern = (len(term), tuple((k, ch) for k, ch in enumerate(term) if ch in NUMERALS + "个"))
                 pos = False
-            elif shape == "plain" and len(term) >= 4 and not head:
+            elif shape == "plain" and len(term) >= 4 and not head and not images:
                 # “铸魂工程” against “塑形工程”, “民心工程”: the head they share is the shape, fixed.
                 affix = next(
                     (a for a in (term[-2:],) if sum(t.endswith(a) for t in pool if t != term) >= 3), None
